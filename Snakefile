@@ -1,0 +1,35 @@
+# MAEC: multi-lingual ability extraction and combination (see README.md and docs/).
+#
+#   snakemake --cores 2 --configfile config/demo.yaml     # the offline demo world
+#   snakemake --profile slurm results/merged/math.safetensors
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+if IS_DEMO:
+
+    include: "workflow/rules/world.smk"
+
+else:
+
+    include: "workflow/rules/backbone.smk"
+
+
+include: "workflow/rules/tokenize.smk"
+include: "workflow/rules/importance.smk"
+include: "workflow/rules/masks.smk"
+include: "workflow/rules/cpt.smk"
+include: "workflow/rules/deltas.smk"
+include: "workflow/rules/combine.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        get_final_output(),
+    default_target: True

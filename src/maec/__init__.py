@@ -1,0 +1,1 @@
+"""MAEC: multi-lingual ability extraction and combination."""

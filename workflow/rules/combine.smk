@@ -1,0 +1,43 @@
+# The combination stage: tensor similarity S(τ) and the set T (Eq. 4), then the merge (Eq. 5).
+
+
+rule tensor_similarity:
+    input:
+        r_a=ability_delta("{ability}"),
+        r_lang=R_LANG,
+    output:
+        "results/similarity/{ability}.tsv",
+    params:
+        k2=get_k2,
+    log:
+        "logs/similarity/{ability}.log",
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/tensor_similarity.py"
+
+
+rule merge:
+    input:
+        backbone=BACKBONE,
+        r_a=ability_delta("{ability}"),
+        r_lang=R_LANG,
+        similarity="results/similarity/{ability}.tsv",
+    output:
+        weights=merged_weights("{ability}"),
+        model=directory(merged_model_dir("{ability}")),
+    params:
+        gamma=config["merge"]["gamma"],
+        eta=config["merge"]["eta"],
+    log:
+        "logs/merge/{ability}.log",
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/merge.py"

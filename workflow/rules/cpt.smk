@@ -1,0 +1,24 @@
+# The masked CPT runs: Θ_{A,L0} per ability, Θ_{L0}, and Θ_{Li,L0} per language, each
+# training only the entries of its mask.
+
+
+rule masked_cpt:
+    input:
+        backbone=BACKBONE,
+        tokens=get_run_tokens,
+        mask=get_run_mask,
+    output:
+        directory("results/cpt/{run}"),
+    params:
+        training=training_params(config["masked_cpt"]["tokens"]),
+        weights=get_run_mixture,
+        resume_dir="results/.resume/cpt/{run}",
+    log:
+        "logs/cpt/{run}.log",
+    threads: get_threads("train")
+    resources:
+        **job_resources("train"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,61 @@
+# Ability weights R(A) (Eq. 2), language weights R(Li), and R_Lang (Eq. 3).
+
+
+rule ability_weights:
+    input:
+        unpack(get_ability_delta_inputs),
+    output:
+        ability_delta("{ability}"),
+    params:
+        alpha=config["ability_weights"]["alpha"],
+        beta=config["ability_weights"]["beta"],
+        dtype=config["deltas"].get("dtype", "float32"),
+    log:
+        "logs/deltas/ability_{ability}.log",
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/ability_weights.py"
+
+
+rule language_weights:
+    input:
+        unpack(get_language_delta_inputs),
+    output:
+        language_delta("{lang}"),
+    params:
+        alpha=config["language_weights"]["alpha"],
+        beta=config["language_weights"]["beta"],
+        mode=config["language_weights"].get("mode", "eq2"),
+        dtype=config["deltas"].get("dtype", "float32"),
+    log:
+        "logs/deltas/language_{lang}.log",
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/language_weights.py"
+
+
+rule r_lang:
+    input:
+        [language_delta(lang) for lang in LANGUAGES],
+    output:
+        R_LANG,
+    params:
+        languages=LANGUAGES,
+        mu=get_mu(),
+    log:
+        "logs/deltas/r_lang.log",
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/r_lang.py"

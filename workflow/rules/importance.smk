@@ -1,0 +1,24 @@
+# The importance CPT (Eq. 1 input): full-parameter CPT of the backbone on a sample C' of one
+# corpus; the key-neuron rule compares the result with the backbone.
+
+
+rule importance_cpt:
+    input:
+        backbone=BACKBONE,
+        tokens=["results/tokens/{corpus}.npy"],
+    output:
+        directory("results/importance/{corpus}"),
+    params:
+        training=training_params(config["importance_cpt"]["tokens"]),
+        weights=[1.0],
+        mask=None,
+        resume_dir="results/.resume/importance/{corpus}",
+    log:
+        "logs/importance/{corpus}.log",
+    threads: get_threads("train")
+    resources:
+        **job_resources("train"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,42 @@
+# Key neurons N_X: the top k1 of entries by importance (Eq. 1), and the unions that the
+# masked CPT runs train (N_A ∪ N_L0, N_Li ∪ N_L0).
+
+
+rule key_neurons:
+    input:
+        backbone=BACKBONE,
+        tuned="results/importance/{corpus}",
+    output:
+        mask="results/masks/{corpus}.safetensors",
+        summary="results/masks/{corpus}.json",
+    params:
+        k1=config["key_neurons"]["k1"],
+        scope=config["key_neurons"].get("scope", "global"),
+        include=config["key_neurons"].get("include", [".*"]),
+        exclude=config["key_neurons"].get("exclude", []),
+        lr=config["training"]["lr"],
+    log:
+        "logs/masks/{corpus}.log",
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/key_neurons.py"
+
+
+rule mask_union:
+    input:
+        get_union_members,
+    output:
+        "results/masks/union/{run}.safetensors",
+    log:
+        "logs/masks/union/{run}.log",
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/mask_union.py"

@@ -1,0 +1,40 @@
+# What the paper shows: the results table (Table 2 layout, with ICER) and, per ability, where
+# R(A) and R_Lang live in the model and how alike they are per tensor group.
+
+
+rule results_table:
+    input:
+        scores=get_all_scores(),
+        training=[d for dirs in get_training_dirs().values() for d in dirs],
+    output:
+        csv="results/tables/results.csv",
+        md="results/tables/results.md",
+    params:
+        training_dirs=get_training_dirs(),
+        abilities={a: benchmark_of(a) for a in ABILITIES},
+    log:
+        "logs/tables/results.log",
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/results_table.py"
+
+
+rule diagnostics:
+    input:
+        "results/similarity/{ability}.tsv",
+    output:
+        csv="results/tables/diagnostics_{ability}.csv",
+        md="results/tables/diagnostics_{ability}.md",
+    log:
+        "logs/tables/diagnostics_{ability}.log",
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/diagnostics.py"

@@ -1,0 +1,23 @@
+# Each corpus becomes packed blocks of token ids, tokenized once and read by every CPT run.
+
+
+rule tokenize:
+    input:
+        corpus=get_corpus_source,
+        tokenizer=get_tokenizer_dir(),
+    output:
+        blocks="results/tokens/{corpus}.npy",
+        meta="results/tokens/{corpus}.json",
+    params:
+        corpus=get_corpus_params,
+        block_size=config["tokenize"]["block_size"],
+        max_tokens=config["tokenize"].get("max_tokens"),
+    log:
+        "logs/tokenize/{corpus}.log",
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/tokenize_corpus.py"

@@ -1,0 +1,81 @@
+# The offline demo world: generated corpora and benchmarks, a tokenizer trained on the
+# general corpora, and a tiny LLaMA-architecture backbone pretrained on them.
+
+
+rule generate_world:
+    output:
+        world_outputs(),
+    params:
+        seed=config["world"]["seed"],
+        generate=config["world"]["generate"],
+        languages=[L0, *LANGUAGES],
+        abilities=ABILITIES,
+    log:
+        "logs/world/generate.log",
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/generate_world.py"
+
+
+rule train_tokenizer:
+    input:
+        corpora=[corpus_config(c)["source"] for c in all_corpora()],
+    output:
+        directory("results/tokenizer"),
+    params:
+        vocab_size=config["world"]["tokenizer"]["vocab_size"],
+        seed=config["world"]["seed"],
+    log:
+        "logs/world/tokenizer.log",
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/train_tokenizer.py"
+
+
+rule init_backbone:
+    input:
+        tokenizer="results/tokenizer",
+    output:
+        directory("results/backbone_init"),
+    params:
+        model=config["world"]["model"],
+        seed=config["world"]["seed"],
+    log:
+        "logs/world/init_backbone.log",
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/init_backbone.py"
+
+
+rule pretrain_backbone:
+    input:
+        backbone="results/backbone_init",
+        tokens=[tokens_of(general_corpus(lang)) for lang in [L0, *LANGUAGES]],
+    output:
+        directory(BACKBONE),
+    params:
+        training=get_pretrain_params(),
+        weights=[1.0 for _ in [L0, *LANGUAGES]],
+        mask=None,
+        resume_dir="results/.resume/backbone",
+    log:
+        "logs/world/pretrain_backbone.log",
+    threads: get_threads("train")
+    resources:
+        **job_resources("train"),
+    conda:
+        "../../envs/maec.yaml"
+    script:
+        "../scripts/train.py"

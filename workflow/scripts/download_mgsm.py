@@ -1,0 +1,10 @@
+from maec.hub import fetch_mgsm
+from maec.joblog import log_job_to
+
+log_job_to(snakemake.log[0])
+fetch_mgsm(
+    snakemake.params.hub,
+    snakemake.params.languages,
+    list(snakemake.output.questions),
+    snakemake.output.exemplars,
+)

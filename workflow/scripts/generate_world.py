@@ -1,0 +1,17 @@
+from pathlib import Path
+
+from maec.joblog import log_job_to
+from maec.world import generate_world
+
+log = log_job_to(snakemake.log[0])
+written = generate_world(
+    "results/world",
+    seed=snakemake.params.seed,
+    languages=snakemake.params.languages,
+    abilities=snakemake.params.abilities,
+    **snakemake.params.generate,
+)
+missing = [p for p in snakemake.output if not Path(p).exists()]
+if missing:
+    raise FileNotFoundError(f"the world generator did not write {missing}")
+log.info("wrote %d files", len(snakemake.output))

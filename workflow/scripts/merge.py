@@ -1,0 +1,16 @@
+from maec.checkpoint import write_hf_directory
+from maec.joblog import log_job_to
+from maec.merge import write_merge
+from maec.similarity import read_selected
+
+log_job_to(snakemake.log[0])
+write_merge(
+    snakemake.input.backbone,
+    snakemake.input.r_a,
+    snakemake.input.r_lang,
+    read_selected(snakemake.input.similarity),
+    snakemake.output.weights,
+    gamma=snakemake.params.gamma,
+    eta=snakemake.params.eta,
+)
+write_hf_directory(snakemake.output.weights, snakemake.input.backbone, snakemake.output.model)

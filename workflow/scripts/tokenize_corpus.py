@@ -1,0 +1,15 @@
+from maec.joblog import log_job_to
+from maec.tokens import pack_corpus
+
+log_job_to(snakemake.log[0])
+corpus = snakemake.params.corpus
+pack_corpus(
+    corpus["source"],
+    snakemake.input.tokenizer,
+    snakemake.output.blocks.removesuffix(".npy"),
+    block_size=snakemake.params.block_size,
+    max_tokens=snakemake.params.max_tokens,
+    text_field=corpus["text_field"],
+    split=corpus["split"],
+    name=corpus["name"],
+)
