@@ -7,15 +7,15 @@ rule tensor_similarity:
         r_lang=R_LANG,
     output:
         "results/similarity/{ability}.tsv",
-    params:
-        k2=get_k2,
     log:
         "logs/similarity/{ability}.log",
+    conda:
+        "../../envs/maec.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),
-    conda:
-        "../../envs/maec.yaml"
+    params:
+        k2=get_k2,
     script:
         "../scripts/tensor_similarity.py"
 
@@ -29,15 +29,15 @@ rule merge:
     output:
         weights=merged_weights("{ability}"),
         model=directory(merged_model_dir("{ability}")),
-    params:
-        gamma=config["merge"]["gamma"],
-        eta=config["merge"]["eta"],
     log:
         "logs/merge/{ability}.log",
+    conda:
+        "../../envs/maec.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),
-    conda:
-        "../../envs/maec.yaml"
+    params:
+        gamma=config["merge"]["gamma"],
+        eta=config["merge"]["eta"],
     script:
         "../scripts/merge.py"

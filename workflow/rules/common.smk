@@ -8,10 +8,11 @@ min_version("9.0")
 
 # The package lives in src/; putting it on PYTHONPATH makes it importable in every job
 # (local, Slurm, or a conda environment from envs/) even without `pip install -e .`.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p
-    for p in [str(Path(workflow.basedir) / "src"), os.environ.get("PYTHONPATH")]
-    if p
+# Jobs inherit this process's environment; nothing is asked of the user.
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        filter(None, [str(Path(workflow.basedir) / "src"), os.getenv("PYTHONPATH")])
+    )
 )
 
 
@@ -86,7 +87,11 @@ def corpus_config(corpus):
 
 
 def is_local_path(source):
-    return source.startswith(("results/", "/", "./", "../")) or Path(source).exists()
+    return (
+        os.path.isabs(source)
+        or source.startswith(("results/", "./", "../"))
+        or Path(source).exists()
+    )
 
 
 def get_corpus_source(wildcards):
@@ -127,7 +132,7 @@ def world_outputs():
     for lang in mmlu["languages"]:
         benchmarks += [mmlu["test"].format(lang=lang), mmlu["dev"].format(lang=lang)]
     outputs = sorted(set(corpora + benchmarks))
-    outside = [p for p in outputs if not p.startswith(WORLD + "/")]
+    outside = [p for p in outputs if not p.startswith(f"{WORLD}/")]
     if outside:
         raise ValueError(
             f"config: with `world` set, corpora and benchmarks must lie under {WORLD}/; "
@@ -261,7 +266,9 @@ def get_ability_delta_inputs(wildcards):
 
 
 def get_language_delta_inputs(wildcards):
-    inputs = dict(backbone=BACKBONE, language_model=cpt_dir(language_run(wildcards.lang)))
+    inputs = dict(
+        backbone=BACKBONE, language_model=cpt_dir(language_run(wildcards.lang))
+    )
     if config["language_weights"].get("mode", "eq2") == "eq2":
         inputs["general_model"] = cpt_dir(reference_run())
     return inputs

@@ -9,16 +9,16 @@ rule masked_cpt:
         mask=get_run_mask,
     output:
         directory("results/cpt/{run}"),
+    log:
+        "logs/cpt/{run}.log",
+    conda:
+        "../../envs/maec.yaml"
+    threads: get_threads("train")
+    resources:
+        **job_resources("train"),
     params:
         training=training_params(config["masked_cpt"]["tokens"]),
         weights=get_run_mixture,
         resume_dir="results/.resume/cpt/{run}",
-    log:
-        "logs/cpt/{run}.log",
-    threads: get_threads("train")
-    resources:
-        **job_resources("train"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/train.py"

@@ -6,17 +6,17 @@ rule ability_weights:
         unpack(get_ability_delta_inputs),
     output:
         ability_delta("{ability}"),
+    log:
+        "logs/deltas/ability_{ability}.log",
+    conda:
+        "../../envs/maec.yaml"
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
     params:
         alpha=config["ability_weights"]["alpha"],
         beta=config["ability_weights"]["beta"],
         dtype=config["deltas"].get("dtype", "float32"),
-    log:
-        "logs/deltas/ability_{ability}.log",
-    threads: get_threads("stream")
-    resources:
-        **job_resources("stream"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/ability_weights.py"
 
@@ -26,18 +26,18 @@ rule language_weights:
         unpack(get_language_delta_inputs),
     output:
         language_delta("{lang}"),
+    log:
+        "logs/deltas/language_{lang}.log",
+    conda:
+        "../../envs/maec.yaml"
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
     params:
         alpha=config["language_weights"]["alpha"],
         beta=config["language_weights"]["beta"],
         mode=config["language_weights"].get("mode", "eq2"),
         dtype=config["deltas"].get("dtype", "float32"),
-    log:
-        "logs/deltas/language_{lang}.log",
-    threads: get_threads("stream")
-    resources:
-        **job_resources("stream"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/language_weights.py"
 
@@ -47,15 +47,15 @@ rule r_lang:
         [language_delta(lang) for lang in LANGUAGES],
     output:
         R_LANG,
-    params:
-        languages=LANGUAGES,
-        mu=get_mu(),
     log:
         "logs/deltas/r_lang.log",
+    conda:
+        "../../envs/maec.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),
-    conda:
-        "../../envs/maec.yaml"
+    params:
+        languages=LANGUAGES,
+        mu=get_mu(),
     script:
         "../scripts/r_lang.py"

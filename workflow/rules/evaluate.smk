@@ -9,19 +9,19 @@ rule evaluate_mgsm:
     output:
         examples="results/eval/{model}/mgsm_{lang}.jsonl",
         score="results/eval/{model}/mgsm_{lang}.json",
+    log:
+        "logs/eval/{model}/mgsm_{lang}.log",
+    conda:
+        "../../envs/maec.yaml"
+    threads: get_threads("evaluate")
+    resources:
+        **job_resources("evaluate"),
     params:
         n_shots=config["evaluation"]["mgsm"].get("n_shots", 8),
         chain_of_thought=config["evaluation"]["mgsm"].get("chain_of_thought", True),
         max_new_tokens=config["evaluation"]["mgsm"]["max_new_tokens"],
         batch_size=config["evaluation"]["mgsm"]["batch_size"],
         limit=config["evaluation"]["mgsm"].get("limit"),
-    log:
-        "logs/eval/{model}/mgsm_{lang}.log",
-    threads: get_threads("evaluate")
-    resources:
-        **job_resources("evaluate"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/evaluate_mgsm.py"
 
@@ -34,16 +34,16 @@ rule evaluate_mmlu:
     output:
         examples="results/eval/{model}/mmlu_{lang}.jsonl",
         score="results/eval/{model}/mmlu_{lang}.json",
+    log:
+        "logs/eval/{model}/mmlu_{lang}.log",
+    conda:
+        "../../envs/maec.yaml"
+    threads: get_threads("evaluate")
+    resources:
+        **job_resources("evaluate"),
     params:
         n_shots=config["evaluation"]["mmlu"].get("n_shots", 5),
         batch_size=config["evaluation"]["mmlu"]["batch_size"],
         limit=config["evaluation"]["mmlu"].get("limit"),
-    log:
-        "logs/eval/{model}/mmlu_{lang}.log",
-    threads: get_threads("evaluate")
-    resources:
-        **job_resources("evaluate"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/evaluate_mmlu.py"

@@ -8,17 +8,17 @@ rule importance_cpt:
         tokens=["results/tokens/{corpus}.npy"],
     output:
         directory("results/importance/{corpus}"),
+    log:
+        "logs/importance/{corpus}.log",
+    conda:
+        "../../envs/maec.yaml"
+    threads: get_threads("train")
+    resources:
+        **job_resources("train"),
     params:
         training=training_params(config["importance_cpt"]["tokens"]),
         weights=[1.0],
         mask=None,
         resume_dir="results/.resume/importance/{corpus}",
-    log:
-        "logs/importance/{corpus}.log",
-    threads: get_threads("train")
-    resources:
-        **job_resources("train"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/train.py"

@@ -9,19 +9,19 @@ rule key_neurons:
     output:
         mask="results/masks/{corpus}.safetensors",
         summary="results/masks/{corpus}.json",
+    log:
+        "logs/masks/{corpus}.log",
+    conda:
+        "../../envs/maec.yaml"
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
     params:
         k1=config["key_neurons"]["k1"],
         scope=config["key_neurons"].get("scope", "global"),
         include=config["key_neurons"].get("include", [".*"]),
         exclude=config["key_neurons"].get("exclude", []),
         lr=config["training"]["lr"],
-    log:
-        "logs/masks/{corpus}.log",
-    threads: get_threads("stream")
-    resources:
-        **job_resources("stream"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/key_neurons.py"
 
@@ -33,10 +33,10 @@ rule mask_union:
         "results/masks/union/{run}.safetensors",
     log:
         "logs/masks/union/{run}.log",
+    conda:
+        "../../envs/maec.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/mask_union.py"

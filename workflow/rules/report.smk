@@ -9,16 +9,16 @@ rule results_table:
     output:
         csv="results/tables/results.csv",
         md="results/tables/results.md",
-    params:
-        training_dirs=get_training_dirs(),
-        abilities={a: benchmark_of(a) for a in ABILITIES},
     log:
         "logs/tables/results.log",
+    conda:
+        "../../envs/maec.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
-    conda:
-        "../../envs/maec.yaml"
+    params:
+        training_dirs=get_training_dirs(),
+        abilities={a: benchmark_of(a) for a in ABILITIES},
     script:
         "../scripts/results_table.py"
 
@@ -31,10 +31,10 @@ rule diagnostics:
         md="results/tables/diagnostics_{ability}.md",
     log:
         "logs/tables/diagnostics_{ability}.log",
+    conda:
+        "../../envs/maec.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/diagnostics.py"

@@ -8,16 +8,16 @@ rule tokenize:
     output:
         blocks="results/tokens/{corpus}.npy",
         meta="results/tokens/{corpus}.json",
+    log:
+        "logs/tokenize/{corpus}.log",
+    conda:
+        "../../envs/maec.yaml"
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
     params:
         corpus=get_corpus_params,
         block_size=config["tokenize"]["block_size"],
         max_tokens=config["tokenize"].get("max_tokens"),
-    log:
-        "logs/tokenize/{corpus}.log",
-    threads: get_threads("light")
-    resources:
-        **job_resources("light"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/tokenize_corpus.py"

@@ -5,18 +5,18 @@
 rule generate_world:
     output:
         world_outputs(),
+    log:
+        "logs/world/generate.log",
+    conda:
+        "../../envs/maec.yaml"
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
     params:
         seed=config["world"]["seed"],
         generate=config["world"]["generate"],
         languages=[L0, *LANGUAGES],
         abilities=ABILITIES,
-    log:
-        "logs/world/generate.log",
-    threads: get_threads("light")
-    resources:
-        **job_resources("light"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/generate_world.py"
 
@@ -26,16 +26,16 @@ rule train_tokenizer:
         corpora=[corpus_config(c)["source"] for c in all_corpora()],
     output:
         directory("results/tokenizer"),
-    params:
-        vocab_size=config["world"]["tokenizer"]["vocab_size"],
-        seed=config["world"]["seed"],
     log:
         "logs/world/tokenizer.log",
+    conda:
+        "../../envs/maec.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
-    conda:
-        "../../envs/maec.yaml"
+    params:
+        vocab_size=config["world"]["tokenizer"]["vocab_size"],
+        seed=config["world"]["seed"],
     script:
         "../scripts/train_tokenizer.py"
 
@@ -45,16 +45,16 @@ rule init_backbone:
         tokenizer="results/tokenizer",
     output:
         directory("results/backbone_init"),
-    params:
-        model=config["world"]["model"],
-        seed=config["world"]["seed"],
     log:
         "logs/world/init_backbone.log",
+    conda:
+        "../../envs/maec.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
-    conda:
-        "../../envs/maec.yaml"
+    params:
+        model=config["world"]["model"],
+        seed=config["world"]["seed"],
     script:
         "../scripts/init_backbone.py"
 
@@ -65,17 +65,17 @@ rule pretrain_backbone:
         tokens=[tokens_of(general_corpus(lang)) for lang in [L0, *LANGUAGES]],
     output:
         directory(BACKBONE),
+    log:
+        "logs/world/pretrain_backbone.log",
+    conda:
+        "../../envs/maec.yaml"
+    threads: get_threads("train")
+    resources:
+        **job_resources("train"),
     params:
         training=get_pretrain_params(),
         weights=[1.0 for _ in [L0, *LANGUAGES]],
         mask=None,
         resume_dir="results/.resume/backbone",
-    log:
-        "logs/world/pretrain_backbone.log",
-    threads: get_threads("train")
-    resources:
-        **job_resources("train"),
-    conda:
-        "../../envs/maec.yaml"
     script:
         "../scripts/train.py"
