@@ -8,7 +8,7 @@ rule download_backbone:
     log:
         "logs/download/backbone.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
@@ -27,7 +27,7 @@ rule download_mgsm:
     log:
         "logs/download/mgsm.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
@@ -51,7 +51,7 @@ rule download_mmlu:
     log:
         "logs/download/mmlu.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),

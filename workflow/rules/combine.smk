@@ -10,7 +10,7 @@ rule tensor_similarity:
     log:
         "logs/similarity/{ability}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),
@@ -32,7 +32,7 @@ rule merge:
     log:
         "logs/merge/{ability}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),

@@ -12,7 +12,7 @@ rule masked_cpt:
     log:
         "logs/cpt/{run}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/train.yaml"
     threads: get_threads("train")
     resources:
         **job_resources("train"),

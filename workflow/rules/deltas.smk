@@ -9,7 +9,7 @@ rule ability_weights:
     log:
         "logs/deltas/ability_{ability}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),
@@ -29,7 +29,7 @@ rule language_weights:
     log:
         "logs/deltas/language_{lang}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),
@@ -50,7 +50,7 @@ rule r_lang:
     log:
         "logs/deltas/r_lang.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),

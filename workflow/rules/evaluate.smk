@@ -12,7 +12,7 @@ rule evaluate_mgsm:
     log:
         "logs/eval/{model}/mgsm_{lang}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")
     resources:
         **job_resources("evaluate"),
@@ -37,7 +37,7 @@ rule evaluate_mmlu:
     log:
         "logs/eval/{model}/mmlu_{lang}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")
     resources:
         **job_resources("evaluate"),

@@ -11,7 +11,7 @@ rule importance_cpt:
     log:
         "logs/importance/{corpus}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/train.yaml"
     threads: get_threads("train")
     resources:
         **job_resources("train"),

@@ -12,7 +12,7 @@ rule key_neurons:
     log:
         "logs/masks/{corpus}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),
@@ -34,7 +34,7 @@ rule mask_union:
     log:
         "logs/masks/union/{run}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
         **job_resources("stream"),

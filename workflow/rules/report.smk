@@ -12,7 +12,7 @@ rule results_table:
     log:
         "logs/tables/results.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
@@ -32,7 +32,7 @@ rule diagnostics:
     log:
         "logs/tables/diagnostics_{ability}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),

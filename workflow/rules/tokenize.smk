@@ -11,7 +11,7 @@ rule tokenize:
     log:
         "logs/tokenize/{corpus}.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),

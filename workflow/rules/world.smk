@@ -8,7 +8,7 @@ rule generate_world:
     log:
         "logs/world/generate.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
@@ -29,7 +29,7 @@ rule train_tokenizer:
     log:
         "logs/world/tokenizer.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
@@ -48,7 +48,7 @@ rule init_backbone:
     log:
         "logs/world/init_backbone.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/train.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
@@ -68,7 +68,7 @@ rule pretrain_backbone:
     log:
         "logs/world/pretrain_backbone.log",
     conda:
-        "../../envs/maec.yaml"
+        "../../envs/train.yaml"
     threads: get_threads("train")
     resources:
         **job_resources("train"),

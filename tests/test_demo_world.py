@@ -1,0 +1,110 @@
+"""The demo world end to end through Snakemake, and what a config change makes it rerun.
+
+One complete run (minutes) is shared by every test here; the rerun tests only plan.
+"""
+
+import copy
+import json
+
+import pandas as pd
+import pytest
+import torch
+import transformers
+
+from workflow_helpers import load_config, planned_jobs, snakemake, write_config
+
+pytestmark = pytest.mark.slow
+
+DEMO = load_config("demo.yaml")
+TRAINING_RULES = {"pretrain_backbone", "importance_cpt", "masked_cpt", "tokenize"}
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("demo")
+    configfile = write_config(DEMO, workdir)
+    snakemake(workdir, configfile, "--cores", "2")
+    return workdir, configfile
+
+
+def test_demo_builds_a_loadable_merged_model(demo_run):
+    workdir, _ = demo_run
+    for ability in DEMO["abilities"]:
+        assert (workdir / f"results/merged/{ability}.safetensors").stat().st_size > 0
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            workdir / f"results/merged/{ability}.hf"
+        )
+        backbone = transformers.AutoModelForCausalLM.from_pretrained(workdir / "results/backbone")
+        assert model.dtype == backbone.dtype
+        merged = dict(model.named_parameters())
+        changed = [
+            name
+            for name, param in backbone.named_parameters()
+            if not torch.equal(param, merged[name])
+        ]
+        assert changed, "the merge left every tensor of the backbone as it was"
+
+
+def test_demo_results_table_has_a_row_per_model_and_columns_per_language(demo_run):
+    workdir, _ = demo_run
+    table = pd.read_csv(workdir / "results/tables/results.csv")
+    assert len(table) == 2  # backbone and MAEC
+    text = (workdir / "results/tables/results.md").read_text()
+    for bench in ("mgsm", "mmlu"):
+        for lang in DEMO["evaluation"][bench]["languages"]:
+            score = json.loads(
+                (workdir / f"results/eval/backbone/{bench}_{lang}.json").read_text()
+            )
+            assert score["n"] > 0
+    for lang in DEMO["evaluation"]["mgsm"]["languages"]:
+        assert any(lang in column for column in table.columns), (lang, list(table.columns))
+    assert "ICER" in text
+
+
+def test_demo_logs_every_job(demo_run):
+    workdir, _ = demo_run
+    logs = list((workdir / "logs").rglob("*.log"))
+    assert len(logs) > 30
+    assert all(log.stat().st_size > 0 for log in logs if "cpt" in str(log))
+
+
+def _changed(mutate, workdir):
+    config = copy.deepcopy(DEMO)
+    mutate(config)
+    return write_config(config, workdir, "changed.yaml")
+
+
+def test_changing_gamma_reruns_only_merge_and_later(demo_run):
+    workdir, _ = demo_run
+    configfile = _changed(lambda c: c["merge"].update(gamma=c["merge"]["gamma"] + 0.1), workdir)
+    plan = planned_jobs(workdir, configfile)
+    assert plan.get("merge") == len(DEMO["abilities"])
+    assert set(plan) <= {"merge", "evaluate_mgsm", "evaluate_mmlu", "results_table"}
+
+
+def test_changing_k2_reruns_similarity_onwards(demo_run):
+    workdir, _ = demo_run
+    ability = next(iter(DEMO["abilities"]))
+    configfile = _changed(
+        lambda c: c["abilities"][ability].update(k2=round(1 - c["abilities"][ability]["k2"], 2)),
+        workdir,
+    )
+    plan = planned_jobs(workdir, configfile)
+    assert plan.get("tensor_similarity") == 1 and plan.get("merge") == 1
+    assert not set(plan) & (TRAINING_RULES | {"key_neurons", "ability_weights"})
+
+
+def test_changing_k1_reruns_masks_onwards_but_no_importance_cpt(demo_run):
+    workdir, _ = demo_run
+    configfile = _changed(
+        lambda c: c["key_neurons"].update(k1=c["key_neurons"]["k1"] / 2), workdir
+    )
+    plan = planned_jobs(workdir, configfile)
+    assert plan.get("key_neurons") == len(DEMO["languages"]) + 1 + len(DEMO["abilities"])
+    assert plan.get("masked_cpt") and plan.get("merge")
+    assert not set(plan) & {"importance_cpt", "tokenize", "pretrain_backbone"}
+
+
+def test_a_complete_run_plans_nothing(demo_run):
+    workdir, configfile = demo_run
+    assert planned_jobs(workdir, configfile) == {}
