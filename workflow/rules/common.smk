@@ -340,8 +340,15 @@ def maec_training_runs(ability):
     ]
 
 
+def get_model_labels():
+    """Table rows: one MAEC row holds each ability's merged model on its own benchmark."""
+    return {"backbone": "backbone"} | {f"maec_{a}": "MAEC" for a in ABILITIES}
+
+
 def get_training_dirs():
-    return {a: maec_training_runs(a) for a in ABILITIES}
+    """Training runs per table row, for ICER: MAEC counts every run of every ability once."""
+    runs = [run for a in ABILITIES for run in maec_training_runs(a)]
+    return {"MAEC": sorted(set(runs))}
 
 
 # ---- resources ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ rule results_table:
     output:
         csv="results/tables/results.csv",
         md="results/tables/results.md",
+        scores="results/tables/scores.csv",
     log:
         "logs/tables/results.log",
     conda:
@@ -17,8 +18,8 @@ rule results_table:
     resources:
         **job_resources("light"),
     params:
+        labels=get_model_labels(),
         training_dirs=get_training_dirs(),
-        abilities={a: benchmark_of(a) for a in ABILITIES},
     script:
         "../scripts/results_table.py"
 
