@@ -186,6 +186,27 @@ def test_unmasked_training_lowers_the_loss(world):
     assert len(changed) == len(weights(tmp_path / "fp32"))
 
 
+def test_lora_training_merges_adapters_into_target_modules_only(world):
+    tmp, cats, _ = world
+    out = tmp / "lora"
+    lora = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+    summary = train(tmp / "fp32", [(cats, 1.0)], out, lora=lora, **ARGS)
+    before, after = weights(tmp / "fp32"), weights(out)
+    assert set(after) == set(before)
+    for name, tensor in before.items():
+        moved = not torch.equal(bits(tensor), bits(after[name]))
+        assert moved == ("q_proj" in name or "v_proj" in name), name
+    assert 0 < summary["mask_density"] < 0.5
+    AutoModelForCausalLM.from_pretrained(out)
+
+
+def test_lora_takes_no_mask(world):
+    tmp, cats, _ = world
+    with pytest.raises(ValueError, match="lora"):
+        train(tmp / "fp32", [(cats, 1.0)], tmp / "out", lora={"r": 2},
+              mask={"lm_head.weight": torch.ones(96, 32, dtype=torch.bool)}, **ARGS)
+
+
 def test_bad_arguments_fail_before_training(world, monkeypatch):
     tmp_path, cats, _ = world
     monkeypatch.setattr(training, "find_state", lambda *a: pytest.fail("got too far"))

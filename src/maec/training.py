@@ -231,6 +231,31 @@ def confine_to_mask(model: torch.nn.Module, mask: Mapping[str, torch.Tensor] | N
             "trainable_tensors": trainable_tensors}
 
 
+def with_lora_adapters(model: torch.nn.Module, lora: Mapping) -> torch.nn.Module:
+    """Wrap the model with trainable LoRA adapters (peft); its own weights are frozen."""
+    from peft import LoraConfig, get_peft_model
+
+    unknown = set(lora) - {"r", "alpha", "dropout", "target_modules"}
+    if unknown:
+        raise ValueError(f"lora: unknown keys {sorted(unknown)}")
+    config = LoraConfig(
+        r=int(lora.get("r", 8)),
+        lora_alpha=float(lora.get("alpha", 16)),
+        lora_dropout=float(lora.get("dropout", 0.0)),
+        target_modules=list(lora.get("target_modules", ["q_proj", "v_proj"])),
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def lora_counts(model: torch.nn.Module) -> dict:
+    parameters = list(model.parameters())
+    trainable = sum(p.numel() for p in parameters if p.requires_grad)
+    total = sum(p.numel() for p in parameters)
+    return {"trainable": trainable, "total": total, "density": trainable / total,
+            "trainable_tensors": sum(p.requires_grad for p in parameters)}
+
+
 class GradientGatedAdamW(torch.optim.AdamW):
     """AdamW whose decoupled weight decay acts only on entries that have had a non-zero
     gradient (a non-zero second moment). Entries whose gradient is always zero (outside
@@ -617,7 +642,8 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
           total_tokens: int, batch_tokens: int, micro_batch_size: int, seed: int = 0,
           warmup_steps: int = 0, lr_schedule: str = "constant", weight_decay: float = 0.0,
           max_grad_norm: float = 1.0, save_every_steps: int = 100, resume_dir=None, log_path=None,
-          precision: str = "fp32", deepspeed_config=None, device=None) -> dict:
+          precision: str = "fp32", deepspeed_config=None, device=None,
+          lora: Mapping | None = None) -> dict:
     """Continual pre-training of ``backbone`` on a weighted mixture of packed corpora.
 
     ``mask``: None (all entries train), a dict name -> BoolTensor, or a mask file.
@@ -627,6 +653,8 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
     by every process of a ``deepspeed``/``torchrun`` launch or alone. Writes an HF model
     directory ``out_dir`` (backbone dtypes, config and tokenizer files) with
     ``training.json``; returns the same summary.
+    ``lora``: train low-rank adapters instead (keys ``r``, ``alpha``, ``dropout``,
+    ``target_modules``), merged into the weights when saving (the L-CPT baselines).
     """
     backbone, out_dir = Path(backbone), Path(out_dir)
     resume_dir = None if resume_dir is None else Path(resume_dir)
@@ -639,6 +667,9 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if save_every_steps < 1:
         raise ValueError(f"save_every_steps must be >= 1, got {save_every_steps}")
+    if lora is not None and (mask is not None or deepspeed_config is not None):
+        raise ValueError("lora trains adapters on the whole model in one process: it takes "
+                         "neither a mask nor a deepspeed_config")
     _check_outputs(out_dir, resume_dir)
     sources = _open_corpora(corpora)
     world_size = int(os.environ.get("WORLD_SIZE", "1")) if deepspeed_config is not None else 1
@@ -670,6 +701,7 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
             "precision": precision,
             "deepspeed": None if deepspeed_config is None else ds_config,
             "world_size": world_size,
+            "lora": None if lora is None else dict(lora),
         },
     }
     state_dir = find_state(resume_dir, identity)
@@ -694,7 +726,11 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
             device = torch.device(get_accelerator().current_device_name())
             model.to(device)
         model.train()
-        counts = confine_to_mask(model, mask, device)
+        if lora is not None:
+            model = with_lora_adapters(model, lora)
+            counts = lora_counts(model)
+        else:
+            counts = confine_to_mask(model, mask, device)
         optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad], lr,
                                    weight_decay, masked=mask is not None)
         if deepspeed_config is None:
@@ -760,6 +796,8 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
             "args": identity["args"],
             "log": history,
         }
+        if lora is not None:
+            backend.module = backend.module.merge_and_unload()
         state = backend.full_state_dict(dtypes)
         if main:
             save_model(backend.module, state, backbone, out_dir, summary)

@@ -13,6 +13,5 @@ train(
     snakemake.output[0],
     mask=mask,
     resume_dir=snakemake.params.resume_dir,
-    log_path=snakemake.log[0],
     **snakemake.params.training,
 )
