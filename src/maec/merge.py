@@ -1,0 +1,80 @@
+"""Eq. 5: τ̃ = τ_o + γ R(A)[τ] + η R_Lang[τ] for τ in T, else τ_o + R_Lang[τ]."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+
+import torch
+
+from maec.checkpoint import (
+    DEFAULT_CHUNK_BYTES,
+    CheckpointError,
+    as_checkpoint,
+    check_compatible,
+    fingerprint,
+    write_elementwise,
+)
+
+log = logging.getLogger(__name__)
+
+
+def merge_tensor(backbone: torch.Tensor, r_a: torch.Tensor, r_lang: torch.Tensor | None, selected: bool,
+                 gamma: float, eta: float) -> torch.Tensor:
+    """Eq. 5 for one tensor, computed in float32 and returned in the backbone's dtype."""
+    acc = torch.empty(backbone.shape, dtype=torch.float32)
+    merge_into(backbone, r_a, r_lang, selected, gamma, eta, acc)
+    return acc.to(backbone.dtype)
+
+
+def merge_into(backbone, r_a, r_lang, selected: bool, gamma: float, eta: float, acc: torch.Tensor) -> None:
+    acc.copy_(backbone)
+    if selected:
+        acc.add_(r_a, alpha=gamma)
+        if r_lang is not None:
+            acc.add_(r_lang, alpha=eta)
+    elif r_lang is not None:
+        acc.add_(r_lang)
+
+
+def write_merge(backbone, r_a, r_lang, selected: Iterable[str], out_path, *, gamma: float, eta: float,
+                max_shard_bytes: int | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+    """Write the merged model's weights (Eq. 5) in the backbone's dtypes.
+
+    `r_lang=None` treats R_Lang as zero. `out_path` is one safetensors file, or a sharded
+    directory when `max_shard_bytes` is given; wrap it with `write_hf_directory`.
+    """
+    base = as_checkpoint(backbone)
+    ability = as_checkpoint(r_a)
+    language = as_checkpoint(r_lang) if r_lang is not None else None
+    deltas = [ability] + ([language] if language else [])
+    check_compatible(base, *deltas, check_dtypes=False)
+    selected = set(selected)
+    unknown = sorted(selected - set(base.names))
+    if unknown:
+        raise CheckpointError(f"{base.path}: selected tensor {unknown[0]} is not in the backbone")
+    model = fingerprint(base)
+    for delta in deltas:
+        if delta.metadata.get("model", model) != model:
+            raise CheckpointError(f"{delta.path}: delta was made for another model (fingerprint "
+                                  f"{delta.metadata['model']}, backbone {base.path} has {model})")
+    metadata = {
+        "kind": "merge",
+        "gamma": json.dumps(gamma),
+        "eta": json.dumps(eta),
+        "model": model,
+        "backbone": str(base.path),
+        "r_a": str(ability.path),
+        "r_lang": str(language.path) if language else "",
+        "selected": str(len(selected)),
+    }
+    log.info("merge: %d of %d tensors in T, gamma=%s eta=%s -> %s", len(selected), len(base.names), gamma, eta,
+             out_path)
+
+    def combine(chunks, acc, name):
+        merge_into(chunks[0], chunks[1], chunks[2], name in selected, gamma, eta, acc)
+
+    write_elementwise([base, ability, language], out_path, combine, out_dtype=None, metadata=metadata,
+                      chunk_bytes=chunk_bytes, max_shard_bytes=max_shard_bytes,
+                      input_labels=["backbone", "R(A)", "R_Lang"], desc="merge")

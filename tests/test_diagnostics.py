@@ -1,0 +1,69 @@
+"""Per-group diagnostics of R(A) and R_Lang, against values computed by hand."""
+
+import math
+
+import pytest
+import torch
+
+from checkpoints_factory import write_checkpoint
+from maec.diagnostics import group_diagnostics, layer_cosines, read_similarity_table, write_group_diagnostics
+from maec.similarity import write_similarity_table
+
+R_A = {
+    "model.layers.0.mlp.up_proj.weight": torch.tensor([[1.0, 0.0]]),
+    "model.layers.1.mlp.up_proj.weight": torch.tensor([[1.0, 0.0]]),
+    "model.layers.0.self_attn.q_proj.weight": torch.tensor([[0.0, 2.0]]),
+    "model.embed_tokens.weight": torch.tensor([[0.0, 0.0]]),
+    "model.norm.weight": torch.tensor([1.0, 1.0]),
+}
+R_LANG = {
+    "model.layers.0.mlp.up_proj.weight": torch.tensor([[3.0, 0.0]]),
+    "model.layers.1.mlp.up_proj.weight": torch.tensor([[1.0, 1.0]]),
+    "model.layers.0.self_attn.q_proj.weight": torch.tensor([[1.0, 0.0]]),
+    "model.embed_tokens.weight": torch.tensor([[5.0, 5.0]]),
+    "model.norm.weight": torch.tensor([-2.0, -2.0]),
+}
+
+
+@pytest.fixture
+def table(tmp_path):
+    ra = write_checkpoint(tmp_path / "ra.safetensors", R_A)
+    rl = write_checkpoint(tmp_path / "rl.safetensors", R_LANG)
+    write_similarity_table(ra, rl, tmp_path / "s.tsv", k2=0.6)
+    return tmp_path / "s.tsv"
+
+
+def test_family_shares_and_cosines_by_hand(table):
+    frame = group_diagnostics(read_similarity_table(table)).set_index(["level", "group"])
+    mlp = frame.loc[("family", "mlp")]
+    assert mlp["tensors"] == 2
+    assert mlp["share_of_entries"] == pytest.approx(4 / 10)
+    assert mlp["share_of_abs_R_A"] == pytest.approx(2 / 6)
+    assert mlp["share_of_abs_R_Lang"] == pytest.approx(5 / 20)
+    # concatenated: dot 3 + 1, |R(A)|² 1 + 1, |R_Lang|² 9 + 2
+    assert mlp["cosine"] == pytest.approx(4 / math.sqrt(2 * 11))
+    assert frame.loc[("family", "embeddings")]["cosine"] == 0.0  # zero R(A)
+    assert frame.loc[("family", "norms")]["cosine"] == pytest.approx(-1.0)
+    families = frame.loc["family"]
+    assert families["share_of_abs_R_A"].sum() == pytest.approx(1.0)
+    assert families["tensors_in_T"].sum() == 3  # floor(0.6 * 5 + 0.5)
+
+
+def test_layer_cosines_by_hand(table):
+    layers = layer_cosines(read_similarity_table(table))
+    as_dict = {(r.layer, r.family): r.cosine for r in layers.itertuples()}
+    assert as_dict[(0, "mlp")] == pytest.approx(1.0)
+    assert as_dict[(1, "mlp")] == pytest.approx(1 / math.sqrt(2))
+    assert as_dict[(0, "attention")] == pytest.approx(0.0)
+    assert set(as_dict) == {(0, "mlp"), (1, "mlp"), (0, "attention")}
+
+
+def test_written_tables(table, tmp_path):
+    write_group_diagnostics(table, tmp_path / "d.csv", tmp_path / "d.md")
+    assert "share_of_abs_R_A" in (tmp_path / "d.md").read_text()
+
+
+def test_not_a_similarity_table(tmp_path):
+    (tmp_path / "x.tsv").write_text("tensor\tcosine\na\t1\n")
+    with pytest.raises(ValueError, match="x.tsv"):
+        read_similarity_table(tmp_path / "x.tsv")

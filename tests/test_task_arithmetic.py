@@ -1,0 +1,73 @@
+"""Cross-check: with T = all tensors, R_Lang = 0 and β = 0, the merge is task arithmetic,
+base + γα(Θ_A − Θ_o); checked against plain torch and, where installed, mergekit."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from checkpoints_factory import load_checkpoint
+
+from maec.ability import write_ability_weights
+from maec.checkpoint import open_checkpoint
+from maec.merge import write_merge
+
+GAMMA, ALPHA = 0.2, 0.8
+MERGEKIT = Path(os.environ.get("MAEC_MERGEKIT_YAML", "/tmp/probe/bin/mergekit-yaml"))
+
+
+def _tiny_models(tmp_path, dtype):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, vocab_size=64,
+                                      tie_word_embeddings=False)
+    torch.manual_seed(0)
+    base = transformers.AutoModelForCausalLM.from_config(config).to(dtype)
+    base.save_pretrained(tmp_path / "base")
+    with torch.no_grad():
+        for p in base.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    base.save_pretrained(tmp_path / "ability")
+    return tmp_path / "base", tmp_path / "ability"
+
+
+def _maec_task_arithmetic(tmp_path, base, ability):
+    # β = 0: the general model does not enter R(A); R_Lang = None; T = every tensor.
+    write_ability_weights(base, ability, base, tmp_path / "ra.safetensors", alpha=ALPHA, beta=0.0)
+    names = set(open_checkpoint(base).names)
+    write_merge(base, tmp_path / "ra.safetensors", None, names, tmp_path / "merged.safetensors",
+                gamma=GAMMA, eta=1.0, chunk_bytes=256)
+    return load_checkpoint(tmp_path / "merged.safetensors")
+
+
+def test_merge_equals_plain_task_arithmetic(tmp_path):
+    base, ability = _tiny_models(tmp_path, torch.float32)
+    merged = _maec_task_arithmetic(tmp_path, base, ability)
+    theta_o, theta_a = load_checkpoint(base), load_checkpoint(ability)
+    assert merged.keys() == theta_o.keys()
+    for name, tensor in theta_o.items():
+        expected = tensor + GAMMA * ALPHA * (theta_a[name] - tensor)
+        torch.testing.assert_close(merged[name], expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.skipif(not MERGEKIT.exists(), reason="mergekit is not installed")
+def test_merge_matches_mergekit_task_arithmetic(tmp_path):
+    base, ability = _tiny_models(tmp_path, torch.float32)
+    merged = _maec_task_arithmetic(tmp_path, base, ability)
+    config = tmp_path / "mergekit.yml"
+    config.write_text(
+        "merge_method: task_arithmetic\n"
+        f"base_model: {base}\n"
+        "models:\n"
+        f"  - model: {ability}\n"
+        f"    parameters: {{weight: {GAMMA * ALPHA!r}}}\n"
+        "dtype: float32\n"
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    subprocess.run([str(MERGEKIT), str(config), str(tmp_path / "mk"), "--no-copy-tokenizer", "--quiet"],
+                   check=True, env=env, capture_output=True, timeout=300)
+    reference = load_checkpoint(tmp_path / "mk")
+    assert reference.keys() == merged.keys()
+    for name, tensor in reference.items():
+        torch.testing.assert_close(merged[name], tensor, rtol=1e-6, atol=1e-7)
