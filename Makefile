@@ -15,7 +15,7 @@ install: $(VENV)/installed
 
 # The offline demo world end to end: world, tokenizer, backbone, MAEC, evaluation, tables.
 demo: install
-	$(VENV)/bin/snakemake --cores 2 --configfile config/demo.yaml
+	$(VENV)/bin/snakemake --cores 2 --configfile config/demo.yaml --replace-workflow-config
 
 test: install
 	$(VENV)/bin/pytest

@@ -27,6 +27,7 @@ include: "workflow/rules/deltas.smk"
 include: "workflow/rules/combine.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/experiments.smk"
 
 
 rule all:

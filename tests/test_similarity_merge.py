@@ -148,3 +148,28 @@ def test_merge_bad_input_leaves_nothing(tmp_path):
     with pytest.raises(CheckpointError, match=r"m.safetensors: tensor u \(result\): NaN or Inf"):
         write_merge(base, overflow, overflow, {"u"}, tmp_path / "out" / "m.safetensors", gamma=1.0, eta=1.0)
     assert not (tmp_path / "out").exists() or listing(tmp_path / "out") == []
+
+
+def test_tensor_type_selection_ignores_the_ranking(tmp_path):
+    ra = write_checkpoint(tmp_path / "ra.safetensors", R_A)
+    rl = write_checkpoint(tmp_path / "rl.safetensors", R_LANG)
+    write_similarity_table(ra, rl, tmp_path / "t.tsv", k2=0.0, groups=["mlp_up", "norm"])
+    assert read_selected(tmp_path / "t.tsv") == {
+        "model.layers.0.mlp.up_proj.weight",
+        "model.layers.1.mlp.up_proj.weight",
+        "model.norm.weight",
+    }
+
+
+def test_task_vector_merge_by_hand(tmp_path):
+    from maec.merge import write_task_vector_merge
+
+    base = {"w": torch.tensor([[1.0, 2.0], [3.0, 4.0]]), "b": torch.tensor([0.5, -0.5])}
+    first = {"w": torch.tensor([[2.0, 2.0], [3.0, 0.0]]), "b": torch.tensor([0.5, 1.5])}
+    second = {"w": torch.tensor([[1.0, 6.0], [1.0, 4.0]]), "b": torch.tensor([-1.5, -0.5])}
+    paths = [write_checkpoint(tmp_path / f"{i}.safetensors", t) for i, t in enumerate([base, first, second])]
+    write_task_vector_merge(paths[0], paths[1:], tmp_path / "tv.safetensors", scale=0.5, chunk_bytes=8)
+    out = load_checkpoint(tmp_path / "tv.safetensors")
+    # base + 0.5 * ((first - base) + (second - base))
+    assert torch.equal(out["w"], torch.tensor([[1.5, 4.0], [2.0, 2.0]]))
+    assert torch.equal(out["b"], torch.tensor([-0.5, 0.5]))

@@ -31,6 +31,7 @@ def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True, t
         "--directory",
         str(workdir),
         f"--configfile={configfile}",
+        "--replace-workflow-config",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:

@@ -68,9 +68,9 @@ def fetch_mgsm(repo: str, languages: list[str], questions: list[str], exemplars:
     tmp.rename(exemplars)
 
 
-def fetch_okapi_mmlu(repo: str, languages: list[str], test: list[str], dev: list[str]) -> None:
-    """Okapi multilingual MMLU JSON files `{lang}_{split}.json` (folder `data/` of the set)."""
-    for split, outputs in (("test", test), ("dev", dev)):
-        for lang, out in zip(languages, outputs):
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(_hub_file(repo, f"data/{lang}_{split}.json"), out)
+def fetch_okapi_mmlu(repo: str, lang: str, split: str, out: str) -> None:
+    """One Okapi multilingual MMLU JSON file, `data/{lang}_{split}.json` in the data set."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(out).with_suffix(".tmp")
+    shutil.copyfile(_hub_file(repo, f"data/{lang}_{split}.json"), tmp)
+    tmp.rename(out)

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import torch
@@ -103,8 +104,12 @@ def tensor_similarity(r_a: torch.Tensor, r_lang: torch.Tensor) -> float:
     return acc.cosine()
 
 
-def similarity_rows(r_a_path, r_lang_path, k2: float, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[dict]:
-    """One row per tensor with its cosine, rank and whether it is in T."""
+def similarity_rows(r_a_path, r_lang_path, k2: float, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                    groups: Collection[str] | None = None) -> list[dict]:
+    """One row per tensor with its cosine, rank and whether it is in T.
+
+    `groups` replaces the k2 selection by tensor types (Table 8): T = the tensors of
+    those groups (see `tensor_group`), whatever their cosine."""
     check_k2(k2)
     r_a, r_lang = as_checkpoint(r_a_path), as_checkpoint(r_lang_path)
     check_compatible(r_a, r_lang, check_dtypes=False)
@@ -135,14 +140,18 @@ def similarity_rows(r_a_path, r_lang_path, k2: float, chunk_bytes: int = DEFAULT
     n_selected = selected_count(k2, len(rows))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
-        row["selected"] = int(rank > len(rows) - n_selected)
+        if groups is None:
+            row["selected"] = int(rank > len(rows) - n_selected)
+        else:
+            row["selected"] = int(row["group"] in groups)
     return rows
 
 
 def write_similarity_table(r_a_path, r_lang_path, out_tsv, *, k2: float,
-                           chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+                           chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                           groups: Collection[str] | None = None) -> None:
     """Write the S(τ) table (rank order) with the tensors of T marked selected=1."""
-    rows = similarity_rows(r_a_path, r_lang_path, k2, chunk_bytes)
+    rows = similarity_rows(r_a_path, r_lang_path, k2, chunk_bytes, groups)
     out_tsv = Path(out_tsv)
     out_tsv.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_tsv.parent / f".{out_tsv.name}.tmp"

@@ -156,3 +156,51 @@ def write_scores_long(scores: Sequence[dict], out_csv) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     write_text(Path(out_csv), frame.to_csv(index=False))
     return frame
+
+
+def scores_from_files(paths: Sequence[str | Path], labels: dict[str, str]) -> list[dict]:
+    """Score dicts of `results/eval*/{model}/{bench}_{lang}.json` files, each with its
+    table label as "model" (models absent from `labels` keep their own name)."""
+    scores = []
+    for path in paths:
+        score = json.loads(Path(path).read_text(encoding="utf-8"))
+        model = Path(path).parent.name
+        score["model"] = labels.get(model, model)
+        scores.append(score)
+    return scores
+
+
+def average_score(scores: Sequence[dict], bench: str) -> float:
+    """Mean of the table metric over the languages of the given scores."""
+    metric = DEFAULT_METRICS[bench]
+    values = [s[metric] for s in scores if s["bench"] == bench]
+    if not values:
+        raise ValueError(f"no {bench} scores to average")
+    return sum(values) / len(values)
+
+
+def select_variant(score_paths: Sequence[str | Path], variants: Sequence[str], bench: str,
+                   out_json) -> dict:
+    """The merge variant with the best dev average (ties: the first in grid order).
+
+    Dev scores only: the test set plays no part in the choice. Scores of the model with
+    the paper's settings (a model name without a variant) are averaged and recorded as
+    "paper", for comparison, but it is not a candidate."""
+    by_variant: dict[str, list[dict]] = {}
+    for path in score_paths:
+        variant = Path(path).parent.name.partition(".")[2] or "paper"
+        by_variant.setdefault(variant, []).append(json.loads(Path(path).read_text()))
+    missing = [v for v in variants if v not in by_variant]
+    if missing:
+        raise ValueError(f"no dev scores for variants {missing}")
+    averages = {v: average_score(scores, bench) for v, scores in by_variant.items()}
+    best = max(variants, key=lambda v: (averages[v], -variants.index(v)))
+    choice = {"variant": best, "metric": DEFAULT_METRICS[bench], "dev_average": averages}
+    write_text(Path(out_json), json.dumps(choice, indent=1) + "\n")
+    return choice
+
+
+def write_frame(frame: pd.DataFrame, out_csv, out_md) -> None:
+    """A table as CSV (full precision) and Markdown (one decimal)."""
+    write_text(Path(out_csv), frame.to_csv())
+    write_text(Path(out_md), markdown_table(frame))

@@ -40,16 +40,9 @@ rule download_mgsm:
 
 rule download_mmlu:
     output:
-        test=[
-            mmlu_file("test", lang)
-            for lang in config["evaluation"]["mmlu"]["languages"]
-        ],
-        dev=[
-            mmlu_file("dev", lang)
-            for lang in config["evaluation"]["mmlu"]["languages"]
-        ],
+        "resources/m_mmlu/{lang}_{split}.json",
     log:
-        "logs/download/mmlu.log",
+        "logs/download/mmlu_{lang}_{split}.log",
     conda:
         "../../envs/data.yaml"
     threads: get_threads("light")
@@ -57,6 +50,5 @@ rule download_mmlu:
         **job_resources("light"),
     params:
         hub=config["evaluation"]["mmlu"].get("hub"),
-        languages=config["evaluation"]["mmlu"]["languages"],
     script:
         "../scripts/download_mmlu.py"

@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -52,6 +53,8 @@ L0 = config["reference_language"]
 LANGUAGES = config["languages"]
 ABILITIES = list(config["abilities"])
 IS_DEMO = "world" in config
+MGSM_LANGUAGES = config["evaluation"]["mgsm"]["languages"]
+MMLU_LANGUAGES = config["evaluation"]["mmlu"]["languages"]
 
 
 wildcard_constraints:
@@ -59,7 +62,12 @@ wildcard_constraints:
     run="[A-Za-z0-9_+]+",
     ability="|".join(ABILITIES),
     lang="[A-Za-z_-]+",
-    model="[A-Za-z0-9_.-]+",
+    model="[A-Za-z0-9_.,-]+",
+    deltas="deltas|deltas-full",
+    variant="[A-Za-z0-9_.,-]+",
+    split="dev|val|test",
+    mu="[0-9.]+",
+    method="full|lora",
 
 
 # ---- corpora and token blocks ------------------------------------------------------------
@@ -172,13 +180,7 @@ def merged_model_dir(ability):
 
 
 def get_model_dir(wildcards):
-    """Evaluation model names: `backbone`, or `maec_{ability}` for a merged model."""
-    if wildcards.model == "backbone":
-        return BACKBONE
-    kind, _, ability = wildcards.model.partition("_")
-    if kind == "maec" and ability in ABILITIES:
-        return merged_model_dir(ability)
-    raise ValueError(f"unknown model {wildcards.model!r} in an evaluation target")
+    return model_dir(wildcards.model)
 
 
 # ---- training runs ------------------------------------------------------------------------
@@ -250,8 +252,10 @@ def get_union_members(wildcards):
     return [f"results/masks/{c}.safetensors" for c in run_corpora(wildcards.run)]
 
 
-def cpt_dir(run):
-    return f"results/cpt/{run}"
+def cpt_dir(run, deltas="deltas"):
+    """Masked CPT runs feed results/deltas; the same runs trained on every entry (the
+    "without key-neuron locating" ablation) feed results/deltas-full."""
+    return f"results/cpt/{run}" if deltas == "deltas" else f"results/cpt-full/{run}"
 
 
 # ---- deltas -------------------------------------------------------------------------------
@@ -260,29 +264,40 @@ def cpt_dir(run):
 def get_ability_delta_inputs(wildcards):
     return dict(
         backbone=BACKBONE,
-        ability_model=cpt_dir(ability_run(wildcards.ability)),
-        general_model=cpt_dir(reference_run()),
+        ability_model=cpt_dir(ability_run(wildcards.ability), wildcards.deltas),
+        general_model=cpt_dir(reference_run(), wildcards.deltas),
     )
 
 
 def get_language_delta_inputs(wildcards):
     inputs = dict(
-        backbone=BACKBONE, language_model=cpt_dir(language_run(wildcards.lang))
+        backbone=BACKBONE,
+        language_model=cpt_dir(language_run(wildcards.lang), wildcards.deltas),
     )
     if config["language_weights"].get("mode", "eq2") == "eq2":
-        inputs["general_model"] = cpt_dir(reference_run())
+        inputs["general_model"] = cpt_dir(reference_run(), wildcards.deltas)
     return inputs
 
 
-def language_delta(lang):
-    return f"results/deltas/language/{lang}.safetensors"
+def get_language_deltas(wildcards):
+    return [language_delta(lang, wildcards.deltas) for lang in LANGUAGES]
 
 
-def ability_delta(ability):
-    return f"results/deltas/ability/{ability}.safetensors"
+def language_delta(lang, deltas="deltas"):
+    return f"results/{deltas}/language/{lang}.safetensors"
 
 
-R_LANG = "results/deltas/r_lang.safetensors"
+def ability_delta(ability, deltas="deltas", kind="ability"):
+    return f"results/{deltas}/{kind}/{ability}.safetensors"
+
+
+def r_lang(deltas="deltas", mu=None):
+    if mu is None:
+        return f"results/{deltas}/r_lang.safetensors"
+    return f"results/{deltas}/r_lang-mu-{mu}.safetensors"
+
+
+R_LANG = r_lang()
 
 
 def get_mu():
@@ -349,6 +364,334 @@ def get_training_dirs():
     """Training runs per table row, for ICER: MAEC counts every run of every ability once."""
     runs = [run for a in ABILITIES for run in maec_training_runs(a)]
     return {"MAEC": sorted(set(runs))}
+
+
+# ---- experiments ----------------------------------------------------------------------
+
+EXPERIMENTS = config["experiments"]
+
+# Figure 3: each ablation is a variant of the MAEC merge (results/merged/{ability}/{variant}).
+ABLATIONS = {
+    "no_key_neurons": "full",
+    "no_ability_weights": "plain-ra",
+    "no_tensor_identification": "k2-1.0",
+    "no_ability_combination": "k2-0.0",
+}
+
+
+def parse_variant(ability, variant):
+    """A merge variant's settings from its name: `,`-joined `key-value` parts, e.g.
+    `k2-0.6`, `gamma-0.5,eta-1.0,k2-0.8,mu-1.2`, `types-mlp`, `plain-ra`, `full`."""
+    settings = dict(
+        k2=config["abilities"][ability]["k2"],
+        gamma=config["merge"]["gamma"],
+        eta=config["merge"]["eta"],
+        mu=None,
+        types=None,
+        ability_weights="ability",
+        deltas="deltas",
+    )
+    for part in variant.split(","):
+        key, _, value = part.partition("-")
+        if part == "full":
+            settings["deltas"] = "deltas-full"
+        elif part == "plain-ra":
+            settings["ability_weights"] = "ability-plain"
+        elif key in ("k2", "gamma", "eta", "mu") and value:
+            settings[key] = value if key == "mu" else float(value)
+        elif key == "types" and value in EXPERIMENTS["tensor_types"]:
+            settings["types"] = EXPERIMENTS["tensor_types"][value]
+        else:
+            raise ValueError(f"merge variant {variant!r}: cannot read {part!r}")
+    return settings
+
+
+def variant_dir(ability, variant):
+    return f"results/merged/{ability}/{variant}"
+
+
+def get_variant_inputs(wildcards):
+    v = parse_variant(wildcards.ability, wildcards.variant)
+    return dict(
+        backbone=BACKBONE,
+        r_a=ability_delta(wildcards.ability, v["deltas"], v["ability_weights"]),
+        r_lang=r_lang(v["deltas"], v["mu"]),
+    )
+
+
+def get_variant_settings(wildcards):
+    v = parse_variant(wildcards.ability, wildcards.variant)
+    return dict(k2=v["k2"], gamma=v["gamma"], eta=v["eta"], types=v["types"])
+
+
+def fmt(value):
+    return f"{float(value):g}" if float(value) != int(value) else f"{float(value):.1f}"
+
+
+def k2_variants():
+    return [f"k2-{fmt(k2)}" for k2 in EXPERIMENTS["k2_grid"]]
+
+
+def type_variants():
+    return [f"types-{name}" for name in EXPERIMENTS["tensor_types"]]
+
+
+def selection_variants():
+    grid = EXPERIMENTS["selection"]
+    return [
+        f"gamma-{fmt(g)},eta-{fmt(e)},k2-{fmt(k)},mu-{fmt(m)}"
+        for g in grid["gamma"]
+        for e in grid["eta"]
+        for k in grid["k2"]
+        for m in grid["mu"]
+    ]
+
+
+def general_all_run():
+    return "+".join(general_corpus(lang) for lang in [L0, *LANGUAGES])
+
+
+BASELINE_RUNS = {
+    "fcpt_la": ("full", lambda a: f"{ability_corpus(a)}+{general_all_run()}"),
+    "fcpt_a": ("full", lambda a: ability_corpus(a)),
+    "fcpt_l": ("full", lambda a: general_all_run()),
+    "lcpt_la": ("lora", lambda a: f"{ability_corpus(a)}+{general_all_run()}"),
+    "lcpt_a": ("lora", lambda a: ability_corpus(a)),
+    "lcpt_l": ("lora", lambda a: general_all_run()),
+}
+TASK_VECTORS = {"ftv": "full", "ltv": "lora"}
+# Table 2 rows, in the paper's order; per-ability baselines fill their ability's columns.
+TABLE2 = {
+    "backbone": "Backbone",
+    "fcpt_la": "F-CPT_{L&A}",
+    "lcpt_la": "L-CPT_{L&A}",
+    "fcpt_a": "F-CPT_A",
+    "fcpt_l": "F-CPT_L",
+    "lcpt_l": "L-CPT_L",
+    "ftv": "F-TV",
+    "ltv": "L-TV",
+    "maec": "MAEC",
+}
+
+
+def baseline_run_dir(kind, ability):
+    method, run = BASELINE_RUNS[kind]
+    return f"results/baselines/{method}/{run(ability)}"
+
+
+def task_vector_dir(kind, ability):
+    return f"results/baselines/tv/{TASK_VECTORS[kind]}_{ability}"
+
+
+def model_dir(model):
+    """Where an evaluated model lives. `backbone`; `maec_{ability}` and its variants
+    `maec_{ability}.{variant}`; baselines `{kind}_{ability}` (kinds of BASELINE_RUNS and
+    TASK_VECTORS)."""
+    if model == "backbone":
+        return BACKBONE
+    name, _, variant = model.partition(".")
+    kind, _, ability = name.rpartition("_")
+    if ability not in ABILITIES:
+        raise ValueError(f"unknown model {model!r} (no ability in its name)")
+    if kind == "maec":
+        if variant:
+            parse_variant(ability, variant)
+            return f"{variant_dir(ability, variant)}.hf"
+        return merged_model_dir(ability)
+    if kind in BASELINE_RUNS and not variant:
+        return baseline_run_dir(kind, ability)
+    if kind in TASK_VECTORS and not variant:
+        return f"{task_vector_dir(kind, ability)}.hf"
+    raise ValueError(f"unknown model {model!r}")
+
+
+def model_training_dirs(model):
+    """The training runs whose tokens a model spent (for ICER)."""
+    name, _, variant = model.partition(".")
+    kind, _, ability = name.rpartition("_")
+    if kind == "maec":
+        return maec_training_runs(ability)
+    if kind in BASELINE_RUNS:
+        return [baseline_run_dir(kind, ability)]
+    if kind in TASK_VECTORS:
+        lora = TASK_VECTORS[kind] == "lora"
+        return [
+            baseline_run_dir("lcpt_a" if lora else "fcpt_a", ability),
+            baseline_run_dir("lcpt_l" if lora else "fcpt_l", ability),
+        ]
+    return []
+
+
+def scores_of(models, bench):
+    return [
+        f"results/eval/{model}/{bench}_{lang}.json"
+        for model in models
+        for lang in config["evaluation"][bench]["languages"]
+    ]
+
+
+def experiment_models(ability, variants):
+    return [f"maec_{ability}.{v}" for v in variants]
+
+
+def table2_models():
+    """Every Table 2 model with the benchmark it is scored on."""
+    pairs = [("backbone", benchmark_of(a)) for a in ABILITIES]
+    pairs += [
+        (f"{kind}_{a}", benchmark_of(a))
+        for kind in TABLE2
+        if kind != "backbone"
+        for a in ABILITIES
+    ]
+    return sorted(set(pairs))
+
+
+def get_table2_scores():
+    return [
+        path for model, bench in table2_models() for path in scores_of([model], bench)
+    ]
+
+
+def get_table2_labels():
+    return {
+        model: TABLE2[model.rpartition("_")[0] or model] for model, _ in table2_models()
+    }
+
+
+def get_table2_training():
+    dirs = {}
+    for model, _ in table2_models():
+        label = TABLE2[model.rpartition("_")[0] or model]
+        dirs.setdefault(label, set()).update(model_training_dirs(model))
+    return {label: sorted(runs) for label, runs in dirs.items() if runs}
+
+
+def get_lora_training_params():
+    baselines = EXPERIMENTS["baselines"]
+    params = training_params(baselines["tokens"])
+    params.update(
+        lr=baselines["lora_lr"], lora=baselines["lora"], deepspeed_config=None
+    )
+    return params
+
+
+def get_uniform_mu(wildcards):
+    return {lang: float(wildcards.mu) for lang in LANGUAGES}
+
+
+def get_task_vector_ability_model(wildcards):
+    kind = "fcpt_a" if wildcards.method == "full" else "lcpt_a"
+    return baseline_run_dir(kind, wildcards.ability)
+
+
+def get_task_vector_language_model(wildcards):
+    kind = "fcpt_l" if wildcards.method == "full" else "lcpt_l"
+    return baseline_run_dir(kind, wildcards.ability)
+
+
+def selection_dev(bench, lang):
+    return EXPERIMENTS["selection"][f"{bench}_dev"].format(lang=lang)
+
+
+def get_ability_bench(wildcards):
+    return benchmark_of(wildcards.ability)
+
+
+def get_selection_dev_scores(wildcards):
+    bench = benchmark_of(wildcards.ability)
+    models = [f"maec_{wildcards.ability}"] + [
+        f"maec_{wildcards.ability}.{variant}" for variant in selection_variants()
+    ]
+    return [
+        f"results/eval-dev/{model}/{bench}_{lang}.json"
+        for model in models
+        for lang in config["evaluation"][bench]["languages"]
+    ]
+
+
+def get_selected_scores(wildcards):
+    """Test scores of the paper-settings model and of the variant chosen on dev data."""
+    chosen = checkpoints.select_hyperparameters.get(ability=wildcards.ability).output[0]
+    variant = json.loads(Path(chosen).read_text())["variant"]
+    bench = benchmark_of(wildcards.ability)
+    return scores_of(
+        [
+            "backbone",
+            f"maec_{wildcards.ability}",
+            f"maec_{wildcards.ability}.{variant}",
+        ],
+        bench,
+    )
+
+
+def _labelled_scores(ability, labelled_variants, with_default=True):
+    bench = benchmark_of(ability)
+    models = (
+        ["backbone"]
+        + [f"maec_{ability}"] * with_default
+        + [f"maec_{ability}.{variant}" for variant in labelled_variants.values()]
+    )
+    return scores_of(models, bench)
+
+
+def _labels(ability, labelled_variants):
+    labels = {"backbone": "Backbone", f"maec_{ability}": "MAEC"}
+    labels |= {f"maec_{ability}.{v}": label for label, v in labelled_variants.items()}
+    return labels
+
+
+def ablation_variants():
+    return {name.replace("_", " "): variant for name, variant in ABLATIONS.items()}
+
+
+def get_ablation_scores(wildcards):
+    return _labelled_scores(wildcards.ability, ablation_variants())
+
+
+def get_ablation_labels(wildcards):
+    return _labels(wildcards.ability, ablation_variants())
+
+
+def k2_labelled():
+    return {f"k2={fmt(k2)}": f"k2-{fmt(k2)}" for k2 in EXPERIMENTS["k2_grid"]}
+
+
+def get_k2_scores(wildcards):
+    return _labelled_scores(wildcards.ability, k2_labelled(), with_default=False)
+
+
+def get_k2_labels(wildcards):
+    return _labels(wildcards.ability, k2_labelled())
+
+
+def types_labelled():
+    return {name: f"types-{name}" for name in EXPERIMENTS["tensor_types"]}
+
+
+def get_type_scores(wildcards):
+    return _labelled_scores(wildcards.ability, types_labelled())
+
+
+def get_type_labels(wildcards):
+    return _labels(wildcards.ability, types_labelled())
+
+
+def get_figure_title(wildcards):
+    return f"{wildcards.ability} ({benchmark_of(wildcards.ability).upper()})"
+
+
+def get_experiment_outputs():
+    outputs = ["results/tables/table2.md"]
+    for a in ABILITIES:
+        outputs += [
+            f"results/figures/ablation_{a}.png",
+            f"results/figures/k2_{a}.png",
+            f"results/tables/tensor_types_{a}.md",
+            f"results/figures/layer_cosine_{a}.png",
+        ]
+    selected = EXPERIMENTS["selection"].get("abilities", ABILITIES)
+    outputs += [f"results/tables/selection_{a}.md" for a in selected]
+    return outputs
 
 
 # ---- resources ----------------------------------------------------------------------------

@@ -5,9 +5,9 @@ rule ability_weights:
     input:
         unpack(get_ability_delta_inputs),
     output:
-        ability_delta("{ability}"),
+        "results/{deltas}/ability/{ability}.safetensors",
     log:
-        "logs/deltas/ability_{ability}.log",
+        "logs/{deltas}/ability_{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -25,9 +25,9 @@ rule language_weights:
     input:
         unpack(get_language_delta_inputs),
     output:
-        language_delta("{lang}"),
+        "results/{deltas}/language/{lang}.safetensors",
     log:
-        "logs/deltas/language_{lang}.log",
+        "logs/{deltas}/language_{lang}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -44,11 +44,11 @@ rule language_weights:
 
 rule r_lang:
     input:
-        [language_delta(lang) for lang in LANGUAGES],
+        get_language_deltas,
     output:
-        R_LANG,
+        "results/{deltas}/r_lang.safetensors",
     log:
-        "logs/deltas/r_lang.log",
+        "logs/{deltas}/r_lang.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")

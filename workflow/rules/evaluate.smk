@@ -1,22 +1,26 @@
-# MGSM (math) and multilingual MMLU science subsets, scored per model and language.
+# MGSM (math) and multilingual MMLU science subsets: one job per model and benchmark loads
+# the model once and scores every language, writing per-example records and a score each.
 
 
 rule evaluate_mgsm:
     input:
         model=get_model_dir,
-        questions=config["evaluation"]["mgsm"]["questions"],
+        questions=[mgsm_questions(lang) for lang in MGSM_LANGUAGES],
         exemplars=config["evaluation"]["mgsm"]["exemplars"],
     output:
-        examples="results/eval/{model}/mgsm_{lang}.jsonl",
-        score="results/eval/{model}/mgsm_{lang}.json",
+        examples=[
+            f"results/eval/{{model}}/mgsm_{lang}.jsonl" for lang in MGSM_LANGUAGES
+        ],
+        scores=[f"results/eval/{{model}}/mgsm_{lang}.json" for lang in MGSM_LANGUAGES],
     log:
-        "logs/eval/{model}/mgsm_{lang}.log",
+        "logs/eval/{model}/mgsm.log",
     conda:
         "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")
     resources:
         **job_resources("evaluate"),
     params:
+        languages=MGSM_LANGUAGES,
         n_shots=config["evaluation"]["mgsm"].get("n_shots", 8),
         chain_of_thought=config["evaluation"]["mgsm"].get("chain_of_thought", True),
         max_new_tokens=config["evaluation"]["mgsm"]["max_new_tokens"],
@@ -29,19 +33,22 @@ rule evaluate_mgsm:
 rule evaluate_mmlu:
     input:
         model=get_model_dir,
-        test=config["evaluation"]["mmlu"]["test"],
-        dev=config["evaluation"]["mmlu"]["dev"],
+        test=[mmlu_file("test", lang) for lang in MMLU_LANGUAGES],
+        dev=[mmlu_file("dev", lang) for lang in MMLU_LANGUAGES],
     output:
-        examples="results/eval/{model}/mmlu_{lang}.jsonl",
-        score="results/eval/{model}/mmlu_{lang}.json",
+        examples=[
+            f"results/eval/{{model}}/mmlu_{lang}.jsonl" for lang in MMLU_LANGUAGES
+        ],
+        scores=[f"results/eval/{{model}}/mmlu_{lang}.json" for lang in MMLU_LANGUAGES],
     log:
-        "logs/eval/{model}/mmlu_{lang}.log",
+        "logs/eval/{model}/mmlu.log",
     conda:
         "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")
     resources:
         **job_resources("evaluate"),
     params:
+        languages=MMLU_LANGUAGES,
         n_shots=config["evaluation"]["mmlu"].get("n_shots", 5),
         batch_size=config["evaluation"]["mmlu"]["batch_size"],
         limit=config["evaluation"]["mmlu"].get("limit"),

@@ -4,7 +4,7 @@ from maec.joblog import log_job_to
 log_job_to(snakemake.log[0])
 fetch_okapi_mmlu(
     snakemake.params.hub,
-    snakemake.params.languages,
-    list(snakemake.output.test),
-    list(snakemake.output.dev),
+    snakemake.wildcards.lang,
+    snakemake.wildcards.split,
+    snakemake.output[0],
 )

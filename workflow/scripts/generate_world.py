@@ -1,15 +1,15 @@
 from pathlib import Path
 
 from maec.joblog import log_job_to
-from maec.world import generate_world
+from maec.world import WorldSizes, generate_world
 
 log = log_job_to(snakemake.log[0])
-written = generate_world(
+generate_world(
     "results/world",
     seed=snakemake.params.seed,
+    sizes=WorldSizes(**snakemake.params.generate),
     languages=snakemake.params.languages,
     abilities=snakemake.params.abilities,
-    **snakemake.params.generate,
 )
 missing = [p for p in snakemake.output if not Path(p).exists()]
 if missing:

@@ -1,17 +1,24 @@
-import json
+"""A table in the paper's Table 2 layout (and, when asked, every score in long form)."""
 
 from maec.joblog import log_job_to
-from maec.tables import training_tokens_of, write_results_table, write_scores_long
+from maec.tables import (
+    scores_from_files,
+    training_tokens_of,
+    write_results_table,
+    write_scores_long,
+)
 
 log_job_to(snakemake.log[0])
-labels = snakemake.params.labels
-scores = []
-for path in snakemake.input.scores:
-    score = json.loads(open(path, encoding="utf-8").read())
-    score["model"] = labels[path.split("/")[-2]]
-    scores.append(score)
+scores = scores_from_files(snakemake.input.scores, snakemake.params.labels)
 tokens = {
     label: training_tokens_of(dirs) for label, dirs in snakemake.params.training_dirs.items()
 }
-write_results_table(scores, tokens, snakemake.output.csv, snakemake.output.md)
-write_scores_long(scores, snakemake.output.scores)
+write_results_table(
+    scores,
+    tokens,
+    snakemake.output.csv,
+    snakemake.output.md,
+    backbone=snakemake.params.labels["backbone"],
+)
+if "scores" in snakemake.output.keys():
+    write_scores_long(scores, snakemake.output.scores)

@@ -8,6 +8,7 @@ order. Position ids are counted from each row's first real token, so a padded ro
 computed like the same row alone.
 """
 
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,8 +27,12 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return torch.device(device)
 
 
+@functools.lru_cache(maxsize=1)
 def load_model(model_dir: str | Path, device: torch.device):
-    """Model (eval mode; its stored dtype on GPU, float32 on CPU) and left-padding tokenizer."""
+    """Model (eval mode; its stored dtype on GPU, float32 on CPU) and left-padding tokenizer.
+
+    The last one loaded is kept, so that one job scoring a model in several languages
+    loads it once."""
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     prepare_tokenizer(tokenizer)
     dtype = "auto" if device.type == "cuda" else torch.float32

@@ -1,0 +1,75 @@
+"""The paper's figures from our tables: ablations (Figure 3), accuracy against k2 (Figure 4),
+and the per-layer cosine between R(A) and R_Lang (Figure 5b). Each is saved as PNG and PDF."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _save(fig, out_png, out_pdf) -> None:
+    for out in (out_png, out_pdf):
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(out).with_name(f".{Path(out).name}.tmp")
+        fig.savefig(tmp, format=Path(out).suffix[1:], bbox_inches="tight", dpi=150)
+        tmp.replace(out)
+    plt.close(fig)
+
+
+def domain_columns(frame: pd.DataFrame, domain: str) -> list[str]:
+    """The per-language columns of one domain ("Math", "Science") then its average."""
+    columns = [c for c in frame.columns if c.startswith(f"{domain} ") and c != f"{domain} ICER"]
+    return sorted(columns, key=lambda c: c.endswith(" Avg"))
+
+
+def plot_grouped_bars(frame: pd.DataFrame, domain: str, title: str, out_png, out_pdf) -> None:
+    """One group of bars per language (and the average), one bar per model (row)."""
+    columns = domain_columns(frame, domain)
+    fig, ax = plt.subplots(figsize=(1.4 * len(columns) + 2, 3.6))
+    width = 0.8 / len(frame)
+    for i, (model, row) in enumerate(frame.iterrows()):
+        positions = [x + (i - (len(frame) - 1) / 2) * width for x in range(len(columns))]
+        ax.bar(positions, [row[c] for c in columns], width, label=str(model))
+    ax.set_xticks(range(len(columns)), [c.removeprefix(f"{domain} ") for c in columns])
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+    _save(fig, out_png, out_pdf)
+
+
+def plot_against_k2(frame: pd.DataFrame, domain: str, title: str, out_png, out_pdf) -> None:
+    """Accuracy per language (thin) and average (thick) against k2; rows indexed by k2."""
+    frame = frame.sort_index()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for column in domain_columns(frame, domain):
+        average = column.endswith(" Avg")
+        ax.plot(
+            frame.index,
+            frame[column],
+            marker="o",
+            linewidth=2.5 if average else 1,
+            color="black" if average else None,
+            label=column.removeprefix(f"{domain} "),
+        )
+    ax.set_xlabel("k2 (fraction of tensors that receive R(A))")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    _save(fig, out_png, out_pdf)
+
+
+def plot_layer_cosines(layers: pd.DataFrame, title: str, out_png, out_pdf) -> None:
+    """Cosine between R(A) and R_Lang per layer, one line per tensor family."""
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for family, part in layers.groupby("family", sort=True):
+        ax.plot(part["layer"], part["cosine"], marker="o", label=family)
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("cosine(R(A), R_Lang)")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    _save(fig, out_png, out_pdf)

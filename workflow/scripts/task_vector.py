@@ -1,0 +1,12 @@
+from maec.checkpoint import write_hf_directory
+from maec.joblog import log_job_to
+from maec.merge import write_task_vector_merge
+
+log_job_to(snakemake.log[0])
+write_task_vector_merge(
+    snakemake.input.backbone,
+    [snakemake.input.ability_model, snakemake.input.language_model],
+    snakemake.output.weights,
+    scale=snakemake.params.scale,
+)
+write_hf_directory(snakemake.output.weights, snakemake.input.backbone, snakemake.output.model)
