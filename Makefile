@@ -17,5 +17,6 @@ install: $(VENV)/installed
 demo: install
 	$(VENV)/bin/snakemake --cores 2 --configfile config/demo.yaml --replace-workflow-config
 
+# PYTEST_ARGS adds to the suite, e.g. PYTEST_ARGS="-m 'experiments or not experiments'".
 test: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -11,20 +11,12 @@ import pytest
 import torch
 import transformers
 
-from workflow_helpers import load_config, planned_jobs, snakemake, write_config
+from workflow_helpers import load_config, planned_jobs, write_config
 
 pytestmark = pytest.mark.slow
 
 DEMO = load_config("demo.yaml")
 TRAINING_RULES = {"pretrain_backbone", "importance_cpt", "masked_cpt", "tokenize"}
-
-
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("demo")
-    configfile = write_config(DEMO, workdir)
-    snakemake(workdir, configfile, "--cores", "2")
-    return workdir, configfile
 
 
 def test_demo_builds_a_loadable_merged_model(demo_run):

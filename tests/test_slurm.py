@@ -1,0 +1,68 @@
+"""The cluster path for real: the demo world through the Slurm executor (every job an sbatch
+job) on the local single-node Slurm that .ci/slurm starts, compared with a local run."""
+
+import shutil
+import subprocess
+
+import pytest
+from safetensors.torch import load_file
+
+from workflow_helpers import REPO, snakemake, write_config
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+
+def slurm_is_up() -> bool:
+    if not shutil.which("sinfo"):
+        return False
+    proc = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+    return proc.returncode == 0 and ("idle" in proc.stdout or "mix" in proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory, demo_config):
+    if not slurm_is_up():
+        pytest.skip("no Slurm here (.ci/slurm start brings one up)")
+    workdir = tmp_path_factory.mktemp("slurm")
+    configfile = write_config(demo_config, workdir)
+    proc = snakemake(
+        workdir,
+        configfile,
+        "--profile",
+        str(REPO / "slurm"),
+        "--jobs",
+        "2",
+        "--slurm-no-account",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--seconds-between-status-checks",
+        "2",
+        "--default-resources",
+        "slurm_partition=local",
+        "--retries",
+        "0",
+    )
+    return workdir, proc.stdout + proc.stderr
+
+
+def test_every_job_went_through_sbatch(slurm_run):
+    workdir, output = slurm_run
+    submitted = output.count("Job ") and output.count("has been submitted with SLURM jobid")
+    assert submitted >= 60, output[-3000:]
+    assert "localrule" not in output.replace("localrule all", "")
+
+
+def test_slurm_result_matches_the_local_run(slurm_run, demo_run):
+    slurm_dir, _ = slurm_run
+    local_dir, _ = demo_run
+    for ability in ("math", "science"):
+        local = load_file(local_dir / f"results/merged/{ability}.safetensors")
+        remote = load_file(slurm_dir / f"results/merged/{ability}.safetensors")
+        assert local.keys() == remote.keys()
+        for name in local:
+            assert local[name].equal(remote[name]), name
+    assert (slurm_dir / "results/tables/results.csv").read_text() == (
+        local_dir / "results/tables/results.csv"
+    ).read_text()
