@@ -107,13 +107,17 @@ def results_frame(
 def markdown_table(frame: pd.DataFrame, digits: int = 1) -> str:
     """Pipe table with `digits` decimals and "-" for empty cells (as the paper's table)."""
 
-    def cell(value) -> str:
-        return "-" if isinstance(value, float) and math.isnan(value) else f"{value:.{digits}f}"
+    def cell(value, column) -> str:
+        if isinstance(value, float) and math.isnan(value):
+            return "-"
+        if column == TOKENS_COLUMN and 0 < value < 1:  # demo runs spend thousandths of a billion
+            return f"{value:.2g}"
+        return f"{value:.{digits}f}"
 
     header = [frame.index.name, *frame.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
     for model, row in frame.iterrows():
-        lines.append("| " + " | ".join([str(model), *(cell(v) for v in row)]) + " |")
+        lines.append("| " + " | ".join([str(model), *(cell(v, c) for c, v in row.items())]) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,7 @@ and its own name, never on the order of generation):
     mgsm/mgsm_{lang}.tsv              MGSM-format test set                question<TAB>answer
     mgsm/mgsm_{lang}_dev.tsv          dev set, for choosing hyper-parameters
     mgsm/exemplars.json               {lang: [{"q", "a"}] * 8}
-    mmlu/{lang}_{dev,test}.json       Okapi-format multiple choice
+    mmlu/{lang}_{dev,val,test}.json   Okapi-format multiple choice (dev: few-shot; val: selection)
 """
 
 import json
@@ -44,6 +44,7 @@ class WorldSizes:
     two_step_share: float = 0.5   # in MGSM test and dev
     mmlu_test: int = 40           # per subject and language (two subjects)
     mmlu_dev: int = 10
+    mmlu_val: int = 20            # scored when choosing hyper-parameters
 
 
 def world_files(languages=LANGUAGES, abilities=ABILITIES) -> list[str]:
@@ -52,7 +53,7 @@ def world_files(languages=LANGUAGES, abilities=ABILITIES) -> list[str]:
     files += [f"corpora/{ability}_en.jsonl" for ability in abilities]
     files += [f"mgsm/mgsm_{lang}{suffix}.tsv" for lang in languages for suffix in ("", "_dev")]
     files.append("mgsm/exemplars.json")
-    files += [f"mmlu/{lang}_{split}.json" for lang in languages for split in ("dev", "test")]
+    files += [f"mmlu/{lang}_{split}.json" for lang in languages for split in ("dev", "val", "test")]
     return files
 
 
@@ -84,9 +85,9 @@ def generate_world(out_dir, *, seed: int, sizes: WorldSizes = WorldSizes(),
     contents["mgsm/exemplars.json"] = json.dumps(
         {lang: mgsm_exemplars(lang, problems["exemplars"]) for lang in languages},
         ensure_ascii=False, indent=1) + "\n"
-    items = science_items(seed, sizes.mmlu_test, sizes.mmlu_dev)
+    items = science_items(seed, sizes.mmlu_test, sizes.mmlu_dev, sizes.mmlu_val)
     for lang in languages:
-        for split in ("dev", "test"):
+        for split in ("dev", "val", "test"):
             contents[f"mmlu/{lang}_{split}.json"] = json.dumps(
                 okapi_records(lang, split, items[split]), ensure_ascii=False, indent=1) + "\n"
     paths = []

@@ -75,12 +75,14 @@ def mgsm_exemplars(lang_code: str, problems: list[MathProblem]) -> list[dict[str
              "a": f"{lang.labels.answer} {math_solution(lang, p)}"} for p in problems]
 
 
-def science_items(seed: int, n_test: int, n_dev: int) -> dict[str, list[ScienceItem]]:
-    """Per split, n items of each kind (subject); the same items for every language."""
+def science_items(seed: int, n_test: int, n_dev: int, n_val: int = 0) -> dict[str, list[ScienceItem]]:
+    """Per split, n items of each kind (subject); the same items for every language.
+
+    dev holds the few-shot examples; val is scored when choosing hyper-parameters."""
     rng = seeded_rng(seed, "bench", "mmlu")
     taken: set = set()
     out: dict[str, list[ScienceItem]] = {}
-    for split, n in (("test", n_test), ("dev", n_dev)):
+    for split, n in (("test", n_test), ("dev", n_dev), ("val", n_val)):
         out[split] = [item for kind in SCIENCE_SUBJECTS
                       for item in _distinct(rng, n, lambda r: sample_science_item(r, kind), taken)]
     return out
