@@ -1,17 +1,18 @@
-"""Continual pre-training: the importance CPT, the masked CPT runs and the demo pretraining."""
+"""Continual pre-training: the importance CPT, the masked CPT runs, baselines and the demo
+pretraining, on the GPUs this job was given (torchrun over several)."""
 
 from maec.joblog import log_job_to
-from maec.training import train
+from maec.launch import launch_training
 
 log_job_to(snakemake.log[0])
 tokens = snakemake.input.tokens
 tokens = [tokens] if isinstance(tokens, str) else list(tokens)
-mask = snakemake.input.get("mask")
-train(
+launch_training(
+    snakemake.resources.gpu,
     snakemake.input.backbone,
     [(t.removesuffix(".npy"), w) for t, w in zip(tokens, snakemake.params.weights)],
     snakemake.output[0],
-    mask=mask,
+    mask=snakemake.input.get("mask"),
     resume_dir=snakemake.params.resume_dir,
     **snakemake.params.training,
 )
