@@ -1,6 +1,7 @@
 """The cluster path for real: the demo world through the Slurm executor (every job an sbatch
 job) on the local single-node Slurm that .ci/slurm starts, compared with a local run."""
 
+import copy
 import shutil
 import subprocess
 
@@ -66,3 +67,39 @@ def test_slurm_result_matches_the_local_run(slurm_run, demo_run):
     assert (slurm_dir / "results/tables/results.csv").read_text() == (
         local_dir / "results/tables/results.csv"
     ).read_text()
+
+
+def test_sbatch_options_of_a_gpu_rule(slurm_run, demo_config):
+    """A training job asking for GPUs: the plugin's real sbatch call carries them (this
+    Slurm has no GPUs, so sbatch refuses the job, and the call is in the error)."""
+    workdir, _ = slurm_run
+    config = copy.deepcopy(demo_config)
+    config["resources"]["train"] = {
+        "gpu": 2, "gpu_model": "h100", "mem_mb": 64000, "runtime": 2880, "threads": 16,
+    }
+    configfile = write_config(config, workdir, "gpu.yaml")
+    proc = snakemake(
+        workdir,
+        configfile,
+        "results/importance/general_es",
+        "--forcerun",
+        "importance_cpt",
+        "--profile",
+        str(REPO / "slurm"),
+        "--slurm-no-account",
+        "--slurm-status-command",
+        "squeue",
+        "--default-resources",
+        "slurm_partition=local",
+        "--retries",
+        "0",
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    calls = [line for line in output.splitlines() if line.strip().startswith("sbatch ")]
+    assert calls, output[-3000:]
+    call = calls[0]
+    assert "rule_importance_cpt" in call
+    for option in ("--gpus=h100:2", "-t 2880", "--mem 64000", "--cpus-per-task=16", "-p local"):
+        assert option in call, (option, call)
+    assert "--gres" not in call

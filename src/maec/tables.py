@@ -110,7 +110,8 @@ def markdown_table(frame: pd.DataFrame, digits: int = 1) -> str:
     def cell(value, column) -> str:
         if isinstance(value, float) and math.isnan(value):
             return "-"
-        if column == TOKENS_COLUMN and 0 < value < 1:  # demo runs spend thousandths of a billion
+        small = column == TOKENS_COLUMN or column.endswith(" ICER")
+        if small and 0 < value < 1:  # demo runs spend thousandths of a billion tokens
             return f"{value:.2g}"
         return f"{value:.{digits}f}"
 

@@ -140,8 +140,12 @@ def world_outputs():
     for lang in mmlu["languages"]:
         benchmarks += [mmlu["test"].format(lang=lang), mmlu["dev"].format(lang=lang)]
     selection = config["experiments"]["selection"]
-    benchmarks += [selection["mgsm_dev"].format(lang=lang) for lang in mgsm["languages"]]
-    benchmarks += [selection["mmlu_dev"].format(lang=lang) for lang in mmlu["languages"]]
+    benchmarks += [
+        selection["mgsm_dev"].format(lang=lang) for lang in mgsm["languages"]
+    ]
+    benchmarks += [
+        selection["mmlu_dev"].format(lang=lang) for lang in mmlu["languages"]
+    ]
     outputs = sorted(set(corpora + benchmarks))
     outside = [p for p in outputs if not p.startswith(f"{WORLD}/")]
     if outside:

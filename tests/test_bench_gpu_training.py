@@ -1,0 +1,126 @@
+"""The GPU training benchmark's core on a tiny model on the CPU: both runs, the FLOPs
+formula, the invariant check and the out-of-memory retry."""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
+
+torch.set_num_threads(1)
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gpu_training.py"
+spec = importlib.util.spec_from_file_location("bench_gpu_training", SCRIPT)
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, vocab_size=512)
+# By hand: embedding/output 512·64 = 32768; per layer q 64·64 + k 64·32 + v 64·32 + o 64·64
+# = 12288 and MLP 3·64·128 = 24576, so 36864; two layers 73728; N = 106496.
+TINY_MATMUL_PARAMETERS = 106496
+
+
+@pytest.mark.parametrize("config", [
+    LlamaConfig(**TINY, tie_word_embeddings=True),
+    LlamaConfig(**TINY, tie_word_embeddings=False),  # lm_head counted, the lookup not
+    Qwen2Config(**TINY, tie_word_embeddings=True),  # q/k/v biases are 1-D: not counted
+])
+def test_matmul_parameters_by_hand(config):
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config)
+    assert bench.matmul_parameters(model) == TINY_MATMUL_PARAMETERS
+
+
+def test_flops_per_token_by_hand():
+    config = LlamaConfig(**TINY, tie_word_embeddings=True)
+    flops = bench.model_flops_per_token(config, TINY_MATMUL_PARAMETERS, seq_len=32)
+    # 6·106496 = 638976; 12 · 2 layers · (4 heads · 16) · 32 = 49152
+    assert flops == {"dense": 638976, "attention": 49152, "total": 688128}
+
+
+def test_entries_changed_counts_bits_where_selected():
+    before = torch.tensor([0.0, 1.0, 2.0, 3.0])
+    after = torch.tensor([-0.0, 1.0, 2.5, 3.0])  # -0.0 == 0.0 numerically, not in bits
+    everywhere = torch.ones(4, dtype=torch.bool)
+    assert bench.entries_changed(after, before, everywhere) == 2
+    assert bench.entries_changed(after, before, torch.tensor([True, False, False, True])) == 1
+    assert bench.entries_changed(after.bfloat16(), before.bfloat16(), everywhere) == 2
+
+
+def test_sample_names_spans_first_and_last():
+    names = [f"t{i}" for i in range(30)]
+    sampled = bench.sample_names(names, 5)
+    assert sampled[0] == "t0" and sampled[-1] == "t29" and len(sampled) == 5
+    assert sampled == sorted(sampled, key=names.index)
+    assert bench.sample_names(names[:3], 5) == names[:3]
+
+
+def test_check_invariant_reports_a_change_outside_the_mask():
+    model = AutoModelForCausalLM.from_config(LlamaConfig(**TINY, tie_word_embeddings=True))
+    mask = bench.random_mask(model, 0.05, seed=1)
+    parameters = dict(model.named_parameters())
+    name = "model.layers.0.mlp.up_proj.weight"
+    initial = {name: parameters[name].detach().clone()}
+    assert bench.check_invariant(parameters, initial, mask)["holds"]
+    outside = (~mask[name]).nonzero()[0].tolist()
+    with torch.no_grad():
+        parameters[name][tuple(outside)] += 1.0
+    report = bench.check_invariant(parameters, initial, mask)
+    assert report["changed_outside"] == 1 and not report["holds"]
+
+
+def test_tiny_run_on_cpu(tmp_path):
+    out = tmp_path / "gpu_bench.json"
+    result = bench.main(["--device", "cpu", "--tiny", "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert result["micro_batch"] == 2 and result["seq_len"] == 32
+    flops = bench.model_flops_per_token(bench.model_config("qwen2.5-0.5b", tiny=True),
+                                        TINY_MATMUL_PARAMETERS, 32)
+    for name in ("unmasked", "masked"):
+        run = result["runs"][name]
+        assert run["steps_timed"] == 3 and len(run["step_times_s"]) == 3
+        assert run["matmul_parameters"] == TINY_MATMUL_PARAMETERS
+        assert run["tokens_per_step"] == 2 * 32
+        assert run["tokens_per_s"] == pytest.approx(64 / run["step_time_median_s"])
+        assert run["mfu"] == pytest.approx(
+            flops["total"] * 64 / run["step_time_median_s"] / 989e12)
+        assert math.isfinite(run["loss_first"]) and math.isfinite(run["loss_last"])
+    unmasked, masked = result["runs"]["unmasked"], result["runs"]["masked"]
+    assert unmasked["counts"]["density"] == 1.0
+    assert masked["counts"]["density"] == pytest.approx(0.05, abs=0.01)
+    invariant = masked["invariant"]
+    assert invariant["holds"] and invariant["changed_outside"] == 0
+    assert invariant["entries_outside"] > 0 and invariant["changed_inside"] > 0
+    assert len(invariant["tensors"]) == 12
+    assert result["targets"]["masked_unmasked_step_time_ratio"] == pytest.approx(
+        masked["step_time_median_s"] / unmasked["step_time_median_s"])
+
+
+def test_out_of_memory_halves_the_micro_batch_for_both_runs(tmp_path, monkeypatch):
+    real_run = bench.bench_run
+    seen = []
+
+    def run_that_fits_one_row(config, *, masked, args, device):
+        seen.append((masked, args.micro_batch))
+        if args.micro_batch > 1 and masked:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_run(config, masked=masked, args=args, device=device)
+
+    monkeypatch.setattr(bench, "bench_run", run_that_fits_one_row)
+    result = bench.main(["--device", "cpu", "--tiny", "--steps", "1", "--warmup", "0",
+                         "--micro-batch", "2", "--out", str(tmp_path / "b.json")])
+    assert seen == [(False, 2), (True, 2), (False, 1), (True, 1)]
+    assert result["out_of_memory_at_micro_batch"] == [2] and result["micro_batch"] == 1
+    assert {run["tokens_per_step"] for run in result["runs"].values()} == {32}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible")
+def test_cuda_without_gpu_is_one_clear_error(tmp_path):
+    out = tmp_path / "gpu_bench.json"
+    with pytest.raises(RuntimeError, match="no CUDA GPU is visible"):
+        bench.main(["--device", "cuda", "--tiny", "--out", str(out)])
+    assert not out.exists()
