@@ -189,11 +189,11 @@ def select_variant(score_paths: Sequence[str | Path], variants: Sequence[str], b
     """The merge variant with the best dev average (ties: the first in grid order).
 
     Dev scores only: the test set plays no part in the choice. Scores of the model with
-    the paper's settings (a model name without a variant) are averaged and recorded as
-    "paper", for comparison, but it is not a candidate."""
+    the configured settings (a model name without a variant) are averaged and recorded as
+    "configured", for comparison, but it is not a candidate."""
     by_variant: dict[str, list[dict]] = {}
     for path in score_paths:
-        variant = Path(path).parent.name.partition(".")[2] or "paper"
+        variant = Path(path).parent.name.partition(".")[2] or "configured"
         by_variant.setdefault(variant, []).append(json.loads(Path(path).read_text()))
     missing = [v for v in variants if v not in by_variant]
     if missing:

@@ -62,6 +62,7 @@ rule table2:
     params:
         labels=get_table2_labels(),
         training_dirs=get_table2_training(),
+        order=list(TABLE2.values()),
     script:
         "../scripts/results_table.py"
 
