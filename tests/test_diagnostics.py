@@ -3,26 +3,11 @@
 import math
 
 import pytest
-import torch
 
 from checkpoints_factory import write_checkpoint
 from maec.diagnostics import group_diagnostics, layer_cosines, read_similarity_table, write_group_diagnostics
 from maec.similarity import write_similarity_table
-
-R_A = {
-    "model.layers.0.mlp.up_proj.weight": torch.tensor([[1.0, 0.0]]),
-    "model.layers.1.mlp.up_proj.weight": torch.tensor([[1.0, 0.0]]),
-    "model.layers.0.self_attn.q_proj.weight": torch.tensor([[0.0, 2.0]]),
-    "model.embed_tokens.weight": torch.tensor([[0.0, 0.0]]),
-    "model.norm.weight": torch.tensor([1.0, 1.0]),
-}
-R_LANG = {
-    "model.layers.0.mlp.up_proj.weight": torch.tensor([[3.0, 0.0]]),
-    "model.layers.1.mlp.up_proj.weight": torch.tensor([[1.0, 1.0]]),
-    "model.layers.0.self_attn.q_proj.weight": torch.tensor([[1.0, 0.0]]),
-    "model.embed_tokens.weight": torch.tensor([[5.0, 5.0]]),
-    "model.norm.weight": torch.tensor([-2.0, -2.0]),
-}
+from test_similarity_merge import R_A, R_LANG  # the hand-made deltas of the similarity tests
 
 
 @pytest.fixture

@@ -435,12 +435,6 @@ def fmt(value):
     return f"{float(value):g}" if float(value) != int(value) else f"{float(value):.1f}"
 
 
-def k2_variants():
-    return [f"k2-{fmt(k2)}" for k2 in EXPERIMENTS["k2_grid"]]
-
-
-def type_variants():
-    return [f"types-{name}" for name in EXPERIMENTS["tensor_types"]]
 
 
 def selection_variants():
@@ -536,9 +530,6 @@ def scores_of(models, bench):
         for lang in config["evaluation"][bench]["languages"]
     ]
 
-
-def experiment_models(ability, variants):
-    return [f"maec_{ability}.{v}" for v in variants]
 
 
 def table2_models():
