@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
@@ -68,6 +69,7 @@ def plot_layer_cosines(layers: pd.DataFrame, title: str, out_png, out_pdf) -> No
     for family, part in layers.groupby("family", sort=True):
         ax.plot(part["layer"], part["cosine"], marker="o", label=family)
     ax.axhline(0, color="grey", linewidth=0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("layer")
     ax.set_ylabel("cosine(R(A), R_Lang)")
     ax.set_title(title)
