@@ -40,9 +40,15 @@ def check_config_consistency(config):
                 f"config: language_weights.mu.{lang} names a language not in languages"
             )
     for ability in config["abilities"]:
-        if not ability.isidentifier():
+        if not ability.isalnum():  # names join with "_" into corpus and model names
             raise ValueError(
-                f"config: abilities.{ability}: ability names must be identifiers"
+                f"config: abilities.{ability}: an ability name is letters and digits only"
+            )
+    for ability in config["experiments"]["selection"].get("abilities", []):
+        if ability not in config["abilities"]:
+            raise ValueError(
+                f"config: experiments.selection.abilities names {ability!r}, "
+                "which is not in abilities"
             )
 
 
