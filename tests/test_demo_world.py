@@ -71,7 +71,7 @@ def test_changing_gamma_reruns_only_merge_and_later(demo_run):
     configfile = _changed(lambda c: c["merge"].update(gamma=c["merge"]["gamma"] + 0.1), workdir)
     plan = planned_jobs(workdir, configfile)
     assert plan.get("merge") == len(DEMO["abilities"])
-    assert set(plan) <= {"merge", "evaluate_mgsm", "evaluate_mmlu", "results_table"}
+    assert set(plan) <= {"merge", "evaluate_mgsm", "evaluate_mmlu", "results_table", "all"}
 
 
 def test_changing_k2_reruns_similarity_onwards(demo_run):
