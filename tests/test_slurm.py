@@ -97,7 +97,7 @@ def test_sbatch_options_of_a_gpu_rule(slurm_run, demo_config):
         check=False,
     )
     output = proc.stdout + proc.stderr
-    calls = [line for line in output.splitlines() if line.strip().startswith("sbatch ")]
+    calls = [line for line in output.splitlines() if line.strip().startswith("sbatch --")]
     assert calls, output[-3000:]
     call = calls[0]
     assert "rule_importance_cpt" in call
