@@ -441,8 +441,6 @@ def fmt(value):
     return f"{float(value):g}" if float(value) != int(value) else f"{float(value):.1f}"
 
 
-
-
 def selection_variants():
     grid = EXPERIMENTS["selection"]
     return [
@@ -535,7 +533,6 @@ def scores_of(models, bench):
         for model in models
         for lang in config["evaluation"][bench]["languages"]
     ]
-
 
 
 def table2_models():
