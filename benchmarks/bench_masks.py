@@ -25,32 +25,61 @@ import json, sys, time
 t0 = time.perf_counter()
 from maec.masks import build_key_neuron_mask
 t1 = time.perf_counter()
-summary = build_key_neuron_mask(sys.argv[1], sys.argv[2], sys.argv[3], k1=float(sys.argv[4]), lr=5e-5)
+backbone, tuned, out, k1 = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+summary = build_key_neuron_mask(backbone, tuned, out, k1=k1, lr=5e-5)
 t2 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "mask_s": t2 - t1, "kept": summary["kept"], "eligible": summary["eligible"],
-                  "threshold": summary["threshold"]}))
+print(json.dumps({"import_s": t1 - t0, "mask_s": t2 - t1, "kept": summary["kept"],
+                  "eligible": summary["eligible"], "threshold": summary["threshold"]}))
 """
 
 
 def bench_size(root: Path, layers: int, k1: float, repeats: int) -> dict:
     paths = generate(root, layers)
     checkpoint_bytes = dir_bytes(paths["base"])
-    io = run_child([sys.executable, "-c", CHILD_IO, f"0:{root / 'io_probe.bin'}", str(paths["base"]),
-                    str(paths["model_a"])])
+    io = run_child(
+        [
+            sys.executable,
+            "-c",
+            CHILD_IO,
+            f"0:{root / 'io_probe.bin'}",
+            str(paths["base"]),
+            str(paths["model_a"]),
+        ]
+    )
     read_tp = io["read_bytes"] / io["read_s"]
     runs = []
     for _ in range(repeats):
         out = root / "mask.safetensors"
-        runs.append(run_child([sys.executable, "-c", CHILD_MASK, str(paths["base"]), str(paths["model_a"]),
-                               str(out), str(k1)]))
+        runs.append(
+            run_child(
+                [
+                    sys.executable,
+                    "-c",
+                    CHILD_MASK,
+                    str(paths["base"]),
+                    str(paths["model_a"]),
+                    str(out),
+                    str(k1),
+                ]
+            )
+        )
         mask_bytes = out.stat().st_size
         out.unlink()
-    return {"layers": layers, "checkpoint_bytes": checkpoint_bytes, "k1": k1, "io": io,
-            "io_floor_s": 3 * 2 * checkpoint_bytes / read_tp, "mask_bytes": mask_bytes, "runs": runs}
+    return {
+        "layers": layers,
+        "checkpoint_bytes": checkpoint_bytes,
+        "k1": k1,
+        "io": io,
+        "io_floor_s": 3 * 2 * checkpoint_bytes / read_tp,
+        "mask_bytes": mask_bytes,
+        "runs": runs,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench-out")
     parser.add_argument("--layers", type=int, nargs="+", default=[12, 6])
     parser.add_argument("--k1", type=float, default=0.05)

@@ -35,33 +35,49 @@ GAMMA, ETA = 0.2, 1.0
 SHARD_BYTES = 500_000_000
 
 
-def llama_layout(layers: int, hidden: int = 2048, intermediate: int = 5632, vocab: int = 32000,
-                 kv_dim: int = 256) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+def llama_layout(
+    layers: int, hidden: int = 2048, intermediate: int = 5632, vocab: int = 32000, kv_dim: int = 256
+) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
     """The tensor layout of a LLaMA model (TinyLlama-like widths), bf16, in name order."""
-    shapes = {"model.embed_tokens.weight": (vocab, hidden), "lm_head.weight": (vocab, hidden),
-              "model.norm.weight": (hidden,)}
+    shapes = {
+        "model.embed_tokens.weight": (vocab, hidden),
+        "lm_head.weight": (vocab, hidden),
+        "model.norm.weight": (hidden,),
+    }
     for i in range(layers):
         p = f"model.layers.{i}."
-        shapes.update({
-            p + "input_layernorm.weight": (hidden,),
-            p + "post_attention_layernorm.weight": (hidden,),
-            p + "self_attn.q_proj.weight": (hidden, hidden),
-            p + "self_attn.k_proj.weight": (kv_dim, hidden),
-            p + "self_attn.v_proj.weight": (kv_dim, hidden),
-            p + "self_attn.o_proj.weight": (hidden, hidden),
-            p + "mlp.gate_proj.weight": (intermediate, hidden),
-            p + "mlp.up_proj.weight": (intermediate, hidden),
-            p + "mlp.down_proj.weight": (hidden, intermediate),
-        })
+        shapes.update(
+            {
+                p + "input_layernorm.weight": (hidden,),
+                p + "post_attention_layernorm.weight": (hidden,),
+                p + "self_attn.q_proj.weight": (hidden, hidden),
+                p + "self_attn.k_proj.weight": (kv_dim, hidden),
+                p + "self_attn.v_proj.weight": (kv_dim, hidden),
+                p + "self_attn.o_proj.weight": (hidden, hidden),
+                p + "mlp.gate_proj.weight": (intermediate, hidden),
+                p + "mlp.up_proj.weight": (intermediate, hidden),
+                p + "mlp.down_proj.weight": (hidden, intermediate),
+            }
+        )
     return {name: (shapes[name], torch.bfloat16) for name in sorted(shapes)}
 
 
 def llama_config(layers: int) -> dict:
-    return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 2048,
-            "intermediate_size": 5632, "num_hidden_layers": layers, "num_attention_heads": 32,
-            "num_key_value_heads": 4, "vocab_size": 32000, "tie_word_embeddings": False,
-            "rms_norm_eps": 1e-5, "max_position_embeddings": 2048, "torch_dtype": "bfloat16",
-            "dtype": "bfloat16"}
+    return {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_size": 2048,
+        "intermediate_size": 5632,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 4,
+        "vocab_size": 32000,
+        "tie_word_embeddings": False,
+        "rms_norm_eps": 1e-5,
+        "max_position_embeddings": 2048,
+        "torch_dtype": "bfloat16",
+        "dtype": "bfloat16",
+    }
 
 
 def generate(root: Path, layers: int, seed: int = 0) -> dict[str, Path]:
@@ -83,7 +99,11 @@ def generate(root: Path, layers: int, seed: int = 0) -> dict[str, Path]:
             base = torch.randn((rows, *shape[1:]), generator=gen).mul_(0.02)
             writers[0].write(name, start, base.bfloat16())
             for w in writers[1:]:
-                w.write(name, start, (base + torch.randn(base.shape, generator=gen).mul_(1e-3)).bfloat16())
+                w.write(
+                    name,
+                    start,
+                    (base + torch.randn(base.shape, generator=gen).mul_(1e-3)).bfloat16(),
+                )
     for w in writers:
         w.__exit__(None, None, None)
     for p in paths.values():
@@ -102,8 +122,10 @@ pid = os.fork()
 if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
-print("@@rusage " + json.dumps({"maxrss_kib": usage.ru_maxrss, "wall_s": time.perf_counter() - start,
-                                 "exit": os.waitstatus_to_exitcode(status)}), flush=True)
+wall = time.perf_counter() - start
+exit_code = os.waitstatus_to_exitcode(status)
+print("@@rusage " + json.dumps({"maxrss_kib": usage.ru_maxrss, "wall_s": wall, "exit": exit_code}),
+      flush=True)
 """
 
 
@@ -113,8 +135,9 @@ def run_child(command: list[str], env: dict | None = None) -> dict:
     # Flush dirty pages first: otherwise a run pays for the write-back of whatever the
     # previous one wrote, and timings depend on the order of the runs.
     os.sync()
-    proc = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, *command], env=env, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", LAUNCHER, *command], env=env, capture_output=True, text=True
+    )
     lines = proc.stdout.strip().splitlines()
     usage = json.loads(next(line for line in reversed(lines) if line.startswith("@@rusage "))[9:])
     if usage["exit"]:
@@ -133,8 +156,9 @@ from maec.checkpoint import open_checkpoint
 from maec.merge import write_merge
 base, ra, rl, out = sys.argv[1:5]
 t1 = time.perf_counter()
-write_merge(base, ra, rl, set(open_checkpoint(base).names), out, gamma=float(sys.argv[5]), eta=float(sys.argv[6]),
-            max_shard_bytes=int(sys.argv[7]))
+gamma, eta, shard = float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
+write_merge(base, ra, rl, set(open_checkpoint(base).names), out, gamma=gamma, eta=eta,
+            max_shard_bytes=shard)
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "merge_s": t2 - t1}))
 """
@@ -161,7 +185,8 @@ with open(sys.argv[1].split(":", 1)[1], "wb") as f:
         written += n
 t2 = time.perf_counter()
 os.unlink(sys.argv[1].split(":", 1)[1])
-print(json.dumps({"read_bytes": read, "read_s": t1 - t0, "write_bytes": written, "write_s": t2 - t1}))
+print(json.dumps({"read_bytes": read, "read_s": t1 - t0,
+                  "write_bytes": written, "write_s": t2 - t1}))
 """
 
 
@@ -171,10 +196,14 @@ def make_deltas(paths: dict[str, Path], root: Path) -> dict:
     for tag, model in (("r_a", paths["model_a"]), ("r_lang", paths["model_b"])):
         out = root / tag
         if not (out / "model.safetensors.index.json").exists():
-            script = ("import sys; from maec.language import write_language_weights as w; "
-                      "w(sys.argv[1], sys.argv[2], None, sys.argv[3], alpha=1, beta=0, mode='plain', "
-                      f"dtype='bfloat16', max_shard_bytes={SHARD_BYTES})")
-            timings[tag] = run_child([sys.executable, "-c", script, str(paths["base"]), str(model), str(out)])
+            script = (
+                "import sys; from maec.language import write_language_weights as w; "
+                "w(sys.argv[1], sys.argv[2], None, sys.argv[3], alpha=1, beta=0, mode='plain', "
+                f"dtype='bfloat16', max_shard_bytes={SHARD_BYTES})"
+            )
+            timings[tag] = run_child(
+                [sys.executable, "-c", script, str(paths["base"]), str(model), str(out)]
+            )
         paths[tag] = out
     return timings
 
@@ -191,8 +220,14 @@ def mergekit_run(paths: dict[str, Path], root: Path, lazy: bool, mergekit: str) 
     )
     out = root / f"mergekit_{'lazy' if lazy else 'eager'}"
     shutil.rmtree(out, ignore_errors=True)
-    command = [mergekit, str(config), str(out), "--no-copy-tokenizer", "--quiet",
-               "--lazy-unpickle" if lazy else "--no-lazy-unpickle"]
+    command = [
+        mergekit,
+        str(config),
+        str(out),
+        "--no-copy-tokenizer",
+        "--quiet",
+        "--lazy-unpickle" if lazy else "--no-lazy-unpickle",
+    ]
     result = run_child(command)
     shutil.rmtree(out, ignore_errors=True)
     return result
@@ -202,7 +237,9 @@ def dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.glob("*.safetensors"))
 
 
-def bench_size(root: Path, layers: int, repeats: int, mergekit: str | None, mergekit_repeats: int) -> dict:
+def bench_size(
+    root: Path, layers: int, repeats: int, mergekit: str | None, mergekit_repeats: int
+) -> dict:
     root.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     paths = generate(root, layers)
@@ -210,36 +247,66 @@ def bench_size(root: Path, layers: int, repeats: int, mergekit: str | None, merg
     delta_timings = make_deltas(paths, root)
     inputs = [paths["base"], paths["r_a"], paths["r_lang"]]
     out = root / "merged"
-    result = {"layers": layers, "checkpoint_bytes": dir_bytes(paths["base"]), "generate_s": generate_s,
-              "delta_runs": delta_timings}
+    result = {
+        "layers": layers,
+        "checkpoint_bytes": dir_bytes(paths["base"]),
+        "generate_s": generate_s,
+        "delta_runs": delta_timings,
+    }
     read_bytes = sum(dir_bytes(p) for p in inputs)
-    io = run_child([sys.executable, "-c", CHILD_IO, f"{result['checkpoint_bytes']}:{root / 'io_probe.bin'}",
-                    *map(str, inputs)])
+    io = run_child(
+        [
+            sys.executable,
+            "-c",
+            CHILD_IO,
+            f"{result['checkpoint_bytes']}:{root / 'io_probe.bin'}",
+            *map(str, inputs),
+        ]
+    )
     result["io"] = io
     read_tp, write_tp = io["read_bytes"] / io["read_s"], io["write_bytes"] / io["write_s"]
     result["io_floor_s"] = read_bytes / read_tp + result["checkpoint_bytes"] / write_tp
     result["maec_runs"] = []
     for _ in range(repeats):
         shutil.rmtree(out, ignore_errors=True)
-        result["maec_runs"].append(run_child([sys.executable, "-c", CHILD_MERGE, *map(str, inputs), str(out),
-                                              str(GAMMA), str(ETA), str(SHARD_BYTES)]))
+        result["maec_runs"].append(
+            run_child(
+                [
+                    sys.executable,
+                    "-c",
+                    CHILD_MERGE,
+                    *map(str, inputs),
+                    str(out),
+                    str(GAMMA),
+                    str(ETA),
+                    str(SHARD_BYTES),
+                ]
+            )
+        )
     result["merged_bytes"] = dir_bytes(out)
     shutil.rmtree(out, ignore_errors=True)
     if mergekit:
         for lazy in (False, True):
             result[f"mergekit_{'lazy' if lazy else 'eager'}_runs"] = [
-                mergekit_run(paths, root, lazy=lazy, mergekit=mergekit) for _ in range(mergekit_repeats)
+                mergekit_run(paths, root, lazy=lazy, mergekit=mergekit)
+                for _ in range(mergekit_repeats)
             ]
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench-out")
     parser.add_argument("--layers", type=int, nargs="+", default=[12, 6])
     parser.add_argument("--repeats", type=int, default=3, help="runs of the MAEC merge per size")
-    parser.add_argument("--mergekit-repeats", type=int, default=2, help="runs of each mergekit mode per size")
-    parser.add_argument("--mergekit", default=shutil.which("mergekit-yaml") or "/tmp/probe/bin/mergekit-yaml")
+    parser.add_argument(
+        "--mergekit-repeats", type=int, default=2, help="runs of each mergekit mode per size"
+    )
+    parser.add_argument(
+        "--mergekit", default=shutil.which("mergekit-yaml") or "/tmp/probe/bin/mergekit-yaml"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated checkpoints")
     args = parser.parse_args()
     mergekit = args.mergekit if args.mergekit and Path(args.mergekit).exists() else None

@@ -29,13 +29,19 @@ LLAMA_SHAPES = {
 }
 
 
-def random_tensors(shapes: dict, seed: int, dtype=torch.float32, scale: float = 1.0) -> dict[str, torch.Tensor]:
+def random_tensors(
+    shapes: dict, seed: int, dtype=torch.float32, scale: float = 1.0
+) -> dict[str, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
-    return {name: (torch.randn(shape, generator=gen) * scale).to(dtype) for name, shape in shapes.items()}
+    return {
+        name: (torch.randn(shape, generator=gen) * scale).to(dtype)
+        for name, shape in shapes.items()
+    }
 
 
-def write_checkpoint(path, tensors: dict[str, torch.Tensor], *, shards: int = 1,
-                     metadata: dict | None = None) -> Path:
+def write_checkpoint(
+    path, tensors: dict[str, torch.Tensor], *, shards: int = 1, metadata: dict | None = None
+) -> Path:
     """One .safetensors file (shards=1 and a path ending in .safetensors) or an HF directory."""
     path = Path(path)
     metadata = {"format": "pt", **(metadata or {})}

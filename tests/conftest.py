@@ -1,7 +1,6 @@
 """Shared fixtures: one complete demo-world run for every test that needs one."""
 
 import pytest
-
 from workflow_helpers import load_config, snakemake, write_config
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from checkpoints_factory import listing, load_checkpoint, write_checkpoint
 
-from maec.checkpoint import CheckpointError, open_checkpoint
 from maec.ability import ability_weights, write_ability_weights
+from maec.checkpoint import CheckpointError, open_checkpoint
 from maec.language import write_language_weights, write_r_lang
 
 BASE = {"w": torch.tensor([[1.0, 2.0], [3.0, 4.0]]), "n": torch.tensor([0.5, -0.5])}
@@ -16,8 +16,12 @@ GENERAL = {"w": torch.tensor([[1.0, 3.0], [3.0, 4.0]]), "n": torch.tensor([1.5, 
 
 
 def _models(tmp_path, dtype=torch.float32):
-    return [write_checkpoint(tmp_path / f"{tag}.safetensors", {k: v.to(dtype) for k, v in tensors.items()})
-            for tag, tensors in (("base", BASE), ("ability", ABILITY), ("general", GENERAL))]
+    return [
+        write_checkpoint(
+            tmp_path / f"{tag}.safetensors", {k: v.to(dtype) for k, v in tensors.items()}
+        )
+        for tag, tensors in (("base", BASE), ("ability", ABILITY), ("general", GENERAL))
+    ]
 
 
 def test_ability_weights_tensor_by_hand():
@@ -42,18 +46,30 @@ def test_ability_weights_by_hand(tmp_path, dtype):
 
 def test_language_weights_eq2_and_plain(tmp_path):
     base, language, general = _models(tmp_path)
-    write_language_weights(base, language, general, tmp_path / "eq2.safetensors", alpha=0.5, beta=0.25)
+    write_language_weights(
+        base, language, general, tmp_path / "eq2.safetensors", alpha=0.5, beta=0.25
+    )
     eq2 = load_checkpoint(tmp_path / "eq2.safetensors")
     assert torch.allclose(eq2["w"], torch.tensor([[0.5, -0.25], [0.0, 1.0]]))
-    write_language_weights(base, language, None, tmp_path / "plain.safetensors", alpha=0.5, beta=0.25,
-                           mode="plain", dtype="bfloat16")
+    write_language_weights(
+        base,
+        language,
+        None,
+        tmp_path / "plain.safetensors",
+        alpha=0.5,
+        beta=0.25,
+        mode="plain",
+        dtype="bfloat16",
+    )
     plain = load_checkpoint(tmp_path / "plain.safetensors")
     assert plain["w"].dtype == torch.bfloat16
     assert torch.equal(plain["w"].float(), torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
     with pytest.raises(ValueError, match="mode='eq2' needs general_model"):
         write_language_weights(base, language, None, tmp_path / "x.safetensors", alpha=1, beta=0)
     with pytest.raises(ValueError, match="mode='bogus'"):
-        write_language_weights(base, language, general, tmp_path / "x.safetensors", alpha=1, beta=0, mode="bogus")
+        write_language_weights(
+            base, language, general, tmp_path / "x.safetensors", alpha=1, beta=0, mode="bogus"
+        )
 
 
 def test_r_lang_by_hand(tmp_path):
@@ -65,13 +81,21 @@ def test_r_lang_by_hand(tmp_path):
     write_r_lang(deltas, {"es": 1.5, "bn": 1.2, "te": 9.0}, tmp_path / "r.safetensors")  # zh: μ = 1
     out = load_checkpoint(tmp_path / "r.safetensors")["w"]
     assert torch.allclose(out, torch.tensor([1.5 - 1.2 + 4.0, 3.0 + 0.6]))
-    assert json.loads(open_checkpoint(tmp_path / "r.safetensors").metadata["mu"]) == {"bn": 1.2, "es": 1.5, "zh": 1.0}
+    assert json.loads(open_checkpoint(tmp_path / "r.safetensors").metadata["mu"]) == {
+        "bn": 1.2,
+        "es": 1.5,
+        "zh": 1.0,
+    }
 
 
 def test_nan_in_delta_names_file_and_tensor_and_leaves_nothing(tmp_path):
-    good = write_checkpoint(tmp_path / "in" / "es.safetensors", {"a": torch.ones(3, 2), "w": torch.ones(2)})
-    bad = write_checkpoint(tmp_path / "in" / "bn.safetensors", {"a": torch.ones(3, 2),
-                                                               "w": torch.tensor([1.0, float("inf")])})
+    good = write_checkpoint(
+        tmp_path / "in" / "es.safetensors", {"a": torch.ones(3, 2), "w": torch.ones(2)}
+    )
+    bad = write_checkpoint(
+        tmp_path / "in" / "bn.safetensors",
+        {"a": torch.ones(3, 2), "w": torch.tensor([1.0, float("inf")])},
+    )
     with pytest.raises(CheckpointError, match=r"bn.safetensors: tensor w \(R\(bn\)\): NaN or Inf"):
         write_r_lang({"es": good, "bn": bad}, {}, tmp_path / "out" / "r.safetensors")
     assert listing(tmp_path / "out") == []
@@ -79,10 +103,18 @@ def test_nan_in_delta_names_file_and_tensor_and_leaves_nothing(tmp_path):
 
 def test_incompatible_models_fail_before_writing(tmp_path):
     base, ability, _ = _models(tmp_path)
-    other = write_checkpoint(tmp_path / "other.safetensors", {"w": torch.zeros(2, 3), "n": torch.zeros(2)})
+    other = write_checkpoint(
+        tmp_path / "other.safetensors", {"w": torch.zeros(2, 3), "n": torch.zeros(2)}
+    )
     with pytest.raises(CheckpointError, match="other.safetensors differ at tensor w: shape"):
-        write_ability_weights(base, ability, other, tmp_path / "out" / "ra.safetensors", alpha=0.8, beta=0.2)
+        write_ability_weights(
+            base, ability, other, tmp_path / "out" / "ra.safetensors", alpha=0.8, beta=0.2
+        )
     assert not (tmp_path / "out").exists() or listing(tmp_path / "out") == []
-    half = write_checkpoint(tmp_path / "half.safetensors", {k: v.half() for k, v in GENERAL.items()})
+    half = write_checkpoint(
+        tmp_path / "half.safetensors", {k: v.half() for k, v in GENERAL.items()}
+    )
     with pytest.raises(CheckpointError, match="differ at tensor n: dtype"):
-        write_ability_weights(base, ability, half, tmp_path / "out" / "ra.safetensors", alpha=0.8, beta=0.2)
+        write_ability_weights(
+            base, ability, half, tmp_path / "out" / "ra.safetensors", alpha=0.8, beta=0.2
+        )

@@ -17,18 +17,27 @@ spec = importlib.util.spec_from_file_location("bench_gpu_training", SCRIPT)
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
-TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2, vocab_size=512)
+TINY = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    vocab_size=512,
+)
 # By hand: embedding/output 512·64 = 32768; per layer q 64·64 + k 64·32 + v 64·32 + o 64·64
 # = 12288 and MLP 3·64·128 = 24576, so 36864; two layers 73728; N = 106496.
 TINY_MATMUL_PARAMETERS = 106496
 
 
-@pytest.mark.parametrize("config", [
-    LlamaConfig(**TINY, tie_word_embeddings=True),
-    LlamaConfig(**TINY, tie_word_embeddings=False),  # lm_head counted, the lookup not
-    Qwen2Config(**TINY, tie_word_embeddings=True),  # q/k/v biases are 1-D: not counted
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        LlamaConfig(**TINY, tie_word_embeddings=True),
+        LlamaConfig(**TINY, tie_word_embeddings=False),  # lm_head counted, the lookup not
+        Qwen2Config(**TINY, tie_word_embeddings=True),  # q/k/v biases are 1-D: not counted
+    ],
+)
 def test_matmul_parameters_by_hand(config):
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(config)
@@ -78,16 +87,16 @@ def test_tiny_run_on_cpu(tmp_path):
     result = bench.main(["--device", "cpu", "--tiny", "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     assert result["micro_batch"] == 2 and result["seq_len"] == 32
-    flops = bench.model_flops_per_token(bench.model_config("qwen2.5-0.5b", tiny=True),
-                                        TINY_MATMUL_PARAMETERS, 32)
+    flops = bench.model_flops_per_token(
+        bench.model_config("qwen2.5-0.5b", tiny=True), TINY_MATMUL_PARAMETERS, 32
+    )
     for name in ("unmasked", "masked"):
         run = result["runs"][name]
         assert run["steps_timed"] == 3 and len(run["step_times_s"]) == 3
         assert run["matmul_parameters"] == TINY_MATMUL_PARAMETERS
         assert run["tokens_per_step"] == 2 * 32
         assert run["tokens_per_s"] == pytest.approx(64 / run["step_time_median_s"])
-        assert run["mfu"] == pytest.approx(
-            flops["total"] * 64 / run["step_time_median_s"] / 989e12)
+        assert run["mfu"] == pytest.approx(flops["total"] * 64 / run["step_time_median_s"] / 989e12)
         assert math.isfinite(run["loss_first"]) and math.isfinite(run["loss_last"])
     unmasked, masked = result["runs"]["unmasked"], result["runs"]["masked"]
     assert unmasked["counts"]["density"] == 1.0
@@ -97,7 +106,8 @@ def test_tiny_run_on_cpu(tmp_path):
     assert invariant["entries_outside"] > 0 and invariant["changed_inside"] > 0
     assert len(invariant["tensors"]) == 12
     assert result["targets"]["masked_unmasked_step_time_ratio"] == pytest.approx(
-        masked["step_time_median_s"] / unmasked["step_time_median_s"])
+        masked["step_time_median_s"] / unmasked["step_time_median_s"]
+    )
 
 
 def test_out_of_memory_halves_the_micro_batch_for_both_runs(tmp_path, monkeypatch):
@@ -111,8 +121,21 @@ def test_out_of_memory_halves_the_micro_batch_for_both_runs(tmp_path, monkeypatc
         return real_run(config, masked=masked, args=args, device=device)
 
     monkeypatch.setattr(bench, "bench_run", run_that_fits_one_row)
-    result = bench.main(["--device", "cpu", "--tiny", "--steps", "1", "--warmup", "0",
-                         "--micro-batch", "2", "--out", str(tmp_path / "b.json")])
+    result = bench.main(
+        [
+            "--device",
+            "cpu",
+            "--tiny",
+            "--steps",
+            "1",
+            "--warmup",
+            "0",
+            "--micro-batch",
+            "2",
+            "--out",
+            str(tmp_path / "b.json"),
+        ]
+    )
     assert seen == [(False, 2), (True, 2), (False, 1), (True, 1)]
     assert result["out_of_memory_at_micro_batch"] == [2] and result["micro_batch"] == 1
     assert {run["tokens_per_step"] for run in result["runs"].values()} == {32}

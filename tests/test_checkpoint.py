@@ -5,7 +5,13 @@ import struct
 
 import pytest
 import torch
-from checkpoints_factory import LLAMA_SHAPES, listing, load_checkpoint, random_tensors, write_checkpoint
+from checkpoints_factory import (
+    LLAMA_SHAPES,
+    listing,
+    load_checkpoint,
+    random_tensors,
+    write_checkpoint,
+)
 
 from maec.checkpoint import (
     CheckpointError,
@@ -21,7 +27,9 @@ from maec.checkpoint import (
 def test_reads_every_layout_exactly(tmp_path, layout):
     tensors = random_tensors(LLAMA_SHAPES, 0, torch.bfloat16)
     tensors["scalar"] = torch.tensor(3.5)
-    path = {"file": tmp_path / "m.safetensors", "dir": tmp_path / "m", "sharded": tmp_path / "s"}[layout]
+    path = {"file": tmp_path / "m.safetensors", "dir": tmp_path / "m", "sharded": tmp_path / "s"}[
+        layout
+    ]
     write_checkpoint(path, tensors, shards=3 if layout == "sharded" else 1, metadata={"kind": "x"})
     ckpt = open_checkpoint(str(path))
     assert ckpt.names == sorted(tensors)
@@ -40,7 +48,10 @@ def test_reads_every_layout_exactly(tmp_path, layout):
 def test_reused_buffer_rows_match(tmp_path):
     tensors = random_tensors({"w": (7, 5)}, 1)
     ckpt = open_checkpoint(write_checkpoint(tmp_path / "m.safetensors", tensors))
-    rows = [(start, chunk.clone()) for start, chunk in ckpt.iter_rows("w", chunk_bytes=40, reuse_buffer=True)]
+    rows = [
+        (start, chunk.clone())
+        for start, chunk in ckpt.iter_rows("w", chunk_bytes=40, reuse_buffer=True)
+    ]
     assert [start for start, _ in rows] == [0, 2, 4, 6]
     assert torch.equal(torch.cat([c for _, c in rows]), tensors["w"])
 
@@ -56,9 +67,16 @@ def test_truncated_shard_names_file_and_tensor(tmp_path):
     path = write_checkpoint(tmp_path / "s", random_tensors(LLAMA_SHAPES, 0), shards=2)
     shard = path / "model-00001-of-00002.safetensors"
     shard.write_bytes(shard.read_bytes()[:-10])
-    header_names = json.loads(shard.read_bytes()[8:8 + struct.unpack("<Q", shard.read_bytes()[:8])[0]])
-    last = max((k for k in header_names if k != "__metadata__"), key=lambda k: header_names[k]["data_offsets"][1])
-    with pytest.raises(CheckpointError, match=f"model-00001-of-00002.safetensors: tensor {last}: file is truncated"):
+    header_names = json.loads(
+        shard.read_bytes()[8 : 8 + struct.unpack("<Q", shard.read_bytes()[:8])[0]]
+    )
+    last = max(
+        (k for k in header_names if k != "__metadata__"),
+        key=lambda k: header_names[k]["data_offsets"][1],
+    )
+    with pytest.raises(
+        CheckpointError, match=f"model-00001-of-00002.safetensors: tensor {last}: file is truncated"
+    ):
         open_checkpoint(path)
 
 
@@ -76,23 +94,35 @@ def test_corrupt_header_and_missing_file(tmp_path):
 def test_check_compatible_names_both_files_and_tensor(tmp_path):
     tensors = random_tensors(LLAMA_SHAPES, 0)
     a = write_checkpoint(tmp_path / "a.safetensors", tensors)
-    check_compatible(a, write_checkpoint(tmp_path / "same.safetensors", random_tensors(LLAMA_SHAPES, 1)))
+    check_compatible(
+        a, write_checkpoint(tmp_path / "same.safetensors", random_tensors(LLAMA_SHAPES, 1))
+    )
     renamed = dict(tensors)
     renamed["extra.weight"] = renamed.pop("model.norm.weight")
-    with pytest.raises(CheckpointError, match=r"a.safetensors and .*names.safetensors differ in tensor names: model.norm.weight is only in .*a.safetensors"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"a.safetensors and .*names.safetensors differ in tensor names: "
+        r"model.norm.weight is only in .*a.safetensors",
+    ):
         check_compatible(a, write_checkpoint(tmp_path / "names.safetensors", renamed))
     reshaped = dict(tensors, **{"model.norm.weight": torch.zeros(7)})
-    with pytest.raises(CheckpointError, match=r"shape.safetensors differ at tensor model.norm.weight: shape"):
+    with pytest.raises(
+        CheckpointError, match=r"shape.safetensors differ at tensor model.norm.weight: shape"
+    ):
         check_compatible(a, write_checkpoint(tmp_path / "shape.safetensors", reshaped))
     retyped = dict(tensors, **{"model.norm.weight": tensors["model.norm.weight"].bfloat16()})
     other = write_checkpoint(tmp_path / "dtype.safetensors", retyped)
-    with pytest.raises(CheckpointError, match=r"dtype.safetensors differ at tensor model.norm.weight: dtype"):
+    with pytest.raises(
+        CheckpointError, match=r"dtype.safetensors differ at tensor model.norm.weight: dtype"
+    ):
         check_compatible(a, other)
     check_compatible(a, other, check_dtypes=False)
 
 
 def test_fingerprint_ties_names_and_shapes_not_dtypes(tmp_path):
-    a = write_checkpoint(tmp_path / "a.safetensors", random_tensors(LLAMA_SHAPES, 0, torch.bfloat16))
+    a = write_checkpoint(
+        tmp_path / "a.safetensors", random_tensors(LLAMA_SHAPES, 0, torch.bfloat16)
+    )
     b = write_checkpoint(tmp_path / "b.safetensors", random_tensors(LLAMA_SHAPES, 1, torch.float32))
     shapes = dict(LLAMA_SHAPES, **{"model.norm.weight": (5,)})
     c = write_checkpoint(tmp_path / "c.safetensors", random_tensors(shapes, 0))
@@ -108,7 +138,7 @@ def test_writer_round_trip_readable_by_safetensors(tmp_path, max_shard_bytes):
     with CheckpointWriter(out, layout, {"kind": "test"}, max_shard_bytes=max_shard_bytes) as writer:
         for name, tensor in sorted(tensors.items()):
             for start in range(0, tensor.shape[0], 3):
-                writer.write(name, start, tensor[start:start + 3])
+                writer.write(name, start, tensor[start : start + 3])
     loaded = load_checkpoint(out)
     assert loaded.keys() == tensors.keys()
     assert all(torch.equal(loaded[n], tensors[n]) for n in tensors)
@@ -123,16 +153,22 @@ def test_writer_round_trip_readable_by_safetensors(tmp_path, max_shard_bytes):
 def test_writer_leaves_nothing_on_error(tmp_path, max_shard_bytes):
     layout = {"a": ((4, 2), torch.float32), "b": ((3,), torch.float32)}
     with pytest.raises(RuntimeError, match="boom"):
-        with CheckpointWriter(tmp_path / "o.safetensors", layout, max_shard_bytes=max_shard_bytes) as writer:
+        with CheckpointWriter(
+            tmp_path / "o.safetensors", layout, max_shard_bytes=max_shard_bytes
+        ) as writer:
             writer.write("a", 0, torch.zeros(4, 2))
             raise RuntimeError("boom")
     assert listing(tmp_path) == []
     with pytest.raises(CheckpointError, match="closed before tensor b was complete"):
-        with CheckpointWriter(tmp_path / "o.safetensors", layout, max_shard_bytes=max_shard_bytes) as writer:
+        with CheckpointWriter(
+            tmp_path / "o.safetensors", layout, max_shard_bytes=max_shard_bytes
+        ) as writer:
             writer.write("a", 0, torch.zeros(4, 2))
     assert listing(tmp_path) == []
     with pytest.raises(CheckpointError, match="expected a row 0"):
-        with CheckpointWriter(tmp_path / "o.safetensors", layout, max_shard_bytes=max_shard_bytes) as writer:
+        with CheckpointWriter(
+            tmp_path / "o.safetensors", layout, max_shard_bytes=max_shard_bytes
+        ) as writer:
             writer.write("b", 0, torch.zeros(3))
     assert listing(tmp_path) == []
 
@@ -147,9 +183,15 @@ def test_writer_replaces_existing_output(tmp_path):
 
 def test_hf_directory_loads_with_transformers(tmp_path):
     transformers = pytest.importorskip("transformers")
-    config = transformers.LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                      num_attention_heads=4, num_key_value_heads=2, vocab_size=50,
-                                      tie_word_embeddings=False)
+    config = transformers.LlamaConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=50,
+        tie_word_embeddings=False,
+    )
     torch.manual_seed(0)
     model = transformers.AutoModelForCausalLM.from_config(config).to(torch.bfloat16)
     model.save_pretrained(tmp_path / "base")

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import torch
 import transformers
-
 from workflow_helpers import load_config, planned_jobs, write_config
 
 pytestmark = pytest.mark.slow
@@ -48,7 +47,7 @@ def test_demo_results_table_has_a_row_per_model_and_language(demo_run):
     scores = pd.read_csv(workdir / "results/tables/scores.csv")
     expected = {("backbone", "mgsm"), ("backbone", "mmlu"), ("MAEC", "mgsm"), ("MAEC", "mmlu")}
     assert set(zip(scores["model"], scores["bench"])) == expected
-    for (model, bench), rows in scores.groupby(["model", "bench"]):
+    for (_, bench), rows in scores.groupby(["model", "bench"]):
         assert sorted(rows["lang"]) == sorted(DEMO["evaluation"][bench]["languages"])
         assert (rows["n"] > 0).all()
 
@@ -88,9 +87,7 @@ def test_changing_k2_reruns_similarity_onwards(demo_run):
 
 def test_changing_k1_reruns_masks_onwards_but_no_importance_cpt(demo_run):
     workdir, _ = demo_run
-    configfile = _changed(
-        lambda c: c["key_neurons"].update(k1=c["key_neurons"]["k1"] / 2), workdir
-    )
+    configfile = _changed(lambda c: c["key_neurons"].update(k1=c["key_neurons"]["k1"] / 2), workdir)
     plan = planned_jobs(workdir, configfile)
     assert plan.get("key_neurons") == len(DEMO["languages"]) + 1 + len(DEMO["abilities"])
     assert plan.get("masked_cpt") and plan.get("merge")

@@ -3,11 +3,16 @@
 import math
 
 import pytest
-
 from checkpoints_factory import write_checkpoint
-from maec.diagnostics import group_diagnostics, layer_cosines, read_similarity_table, write_group_diagnostics
-from maec.similarity import write_similarity_table
 from test_similarity_merge import R_A, R_LANG  # the hand-made deltas of the similarity tests
+
+from maec.diagnostics import (
+    group_diagnostics,
+    layer_cosines,
+    read_similarity_table,
+    write_group_diagnostics,
+)
+from maec.similarity import write_similarity_table
 
 
 @pytest.fixture

@@ -110,7 +110,9 @@ def test_tricky_outputs(lang, output, strict, flexible):
 
 
 def test_native_digits_map_to_ascii():
-    assert to_ascii_digits("০১২৩৪৫৬৭৮৯ ౦౧౨౩౪౫౬౭౮౯ ๐๑๒๓๔๕๖๗๘๙ ０１２３４５６７８９") == " ".join(["0123456789"] * 4)
+    assert to_ascii_digits("০১২৩৪৫৬৭৮৯ ౦౧౨౩౪౫౬౭౮౯ ๐๑๒๓๔๕๖๗๘๙ ０１２３４５６７８９") == " ".join(
+        ["0123456789"] * 4
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ import random
 
 import pytest
 import torch
+from test_eval_tiny_model import build_model, build_tokenizer
 
 from maec.evaluation.generation import cut_at_stop, encode_request, generate_greedy, loglikelihoods
-from test_eval_tiny_model import build_model, build_tokenizer
 
 torch.set_num_threads(1)
 
@@ -19,7 +19,21 @@ def tiny():
 
 def _random_texts(n, seed):
     rng = random.Random(seed)
-    words = ["Question:", "balls", "5", "answer", "is", "11.", "cell", "A.", "B.", "energy", "ধাপে", "答案是", "\n"]
+    words = [
+        "Question:",
+        "balls",
+        "5",
+        "answer",
+        "is",
+        "11.",
+        "cell",
+        "A.",
+        "B.",
+        "energy",
+        "ধাপে",
+        "答案是",
+        "\n",
+    ]
     return [" ".join(rng.choice(words) for _ in range(rng.randint(1, 30))) for _ in range(n)]
 
 
@@ -51,14 +65,18 @@ def test_loglikelihood_sums_token_logprobs_by_hand(tiny):
     for offset, token in enumerate(continuation_ids):
         position = len(context_ids) - 1 + offset
         expected += (logits[position, token] - torch.logsumexp(logits[position], -1)).item()
-    assert loglikelihoods(model, tokenizer, [("Answer:", " energy")])[0] == pytest.approx(expected, abs=1e-4)
+    assert loglikelihoods(model, tokenizer, [("Answer:", " energy")])[0] == pytest.approx(
+        expected, abs=1e-4
+    )
 
 
 def test_batched_greedy_generation_equals_unbatched(tiny):
     model, tokenizer = tiny
     prompts = _random_texts(7, seed=2)
     batched = generate_greedy(model, tokenizer, prompts, max_new_tokens=12, batch_size=3)
-    single = [generate_greedy(model, tokenizer, [p], max_new_tokens=12, batch_size=1)[0] for p in prompts]
+    single = [
+        generate_greedy(model, tokenizer, [p], max_new_tokens=12, batch_size=1)[0] for p in prompts
+    ]
     assert batched == single
     assert len(set(batched)) > 3 and all(batched)
 
@@ -72,8 +90,12 @@ def test_generation_is_greedy_argmax(tiny):
         if next_token == tokenizer.eos_token_id:
             break
         ids.append(next_token)
-    expected = tokenizer.decode(ids[len(tokenizer(prompt)["input_ids"]) :], skip_special_tokens=True)
-    assert generate_greedy(model, tokenizer, [prompt], max_new_tokens=len(ids))[0].startswith(expected)
+    expected = tokenizer.decode(
+        ids[len(tokenizer(prompt)["input_ids"]) :], skip_special_tokens=True
+    )
+    assert generate_greedy(model, tokenizer, [prompt], max_new_tokens=len(ids))[0].startswith(
+        expected
+    )
 
 
 def test_generation_stops_at_stop_string(tiny):

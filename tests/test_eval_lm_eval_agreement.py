@@ -33,14 +33,22 @@ def harness():
     flexible = next(f for f in _task("en")["filter_list"] if f["name"] == "flexible-extract")
     regex = next(step for step in flexible["filter"] if step["function"] == "regex")
     metric = next(
-        m for m in yaml.safe_load((TASKS / "cot_yaml").read_text())["metric_list"] if m["metric"] == "exact_match"
+        m
+        for m in yaml.safe_load((TASKS / "cot_yaml").read_text())["metric_list"]
+        if m["metric"] == "exact_match"
     )
     options = {k: metric[k] for k in ("ignore_case", "ignore_punctuation") if k in metric}
-    extract = RegexFilter(regex_pattern=regex["regex_pattern"], group_select=regex.get("group_select", 0))
+    extract = RegexFilter(
+        regex_pattern=regex["regex_pattern"], group_select=regex.get("group_select", 0)
+    )
 
     def verdict(output: str, gold: str) -> bool:
         prediction = list(extract.apply([[output]], [{}]))[0][0]
-        return bool(exact_match_hf_evaluate(predictions=[prediction], references=[gold], **options)["exact_match"])
+        return bool(
+            exact_match_hf_evaluate(predictions=[prediction], references=[gold], **options)[
+                "exact_match"
+            ]
+        )
 
     return verdict
 
@@ -59,7 +67,21 @@ def ours(output: str, gold: str) -> bool:
     return is_correct(extract_flexible(output), parse_gold(gold))
 
 
-WORDS = ["apples", "so", "she", "has", "left", "in", "total", "tiene", "উত্তর", "答案", "each", "per", "day"]
+WORDS = [
+    "apples",
+    "so",
+    "she",
+    "has",
+    "left",
+    "in",
+    "total",
+    "tiene",
+    "উত্তর",
+    "答案",
+    "each",
+    "per",
+    "day",
+]
 
 
 def _integer(rng: random.Random) -> int:
@@ -117,7 +139,9 @@ DIFFERENCES = {
         ("The answer is 11. Done...", "11", False, True),
         ("The answer is 11. ..", "11", False, True),
     ],
-    "space or no-break-space thousands (2 125)": [("La réponse est 2\u00a0125.", "2125", False, True)],
+    "space or no-break-space thousands (2 125)": [
+        ("La réponse est 2\u00a0125.", "2125", False, True)
+    ],
 }
 
 
@@ -165,7 +189,8 @@ def _render(template: str, **doc) -> str:
 
 # Languages whose harness prompt differs from the exemplars' own labels (docs/evaluation.md).
 PROMPT_DIFFERENCES = {
-    "zh": "问题： q\n逐步解答:",  # space after the full-width colon; ASCII colon in the answer label
+    # space after the full-width colon; ASCII colon in the answer label
+    "zh": "问题： q\n逐步解答:",
     "ja": "問題： q\nステップごとの答え:",
     "ru": "Задача: q\nПошаговоерешение:",  # the harness's label lacks a space
 }
@@ -191,11 +216,24 @@ def test_mmlu_question_text_matches_the_harness():
 
     okapi = resources.files("lm_eval.tasks") / "okapi" / "mmlu_multilingual" / "_default_yaml"
     template = yaml.safe_load(okapi.read_text(encoding="utf-8"))["doc_to_text"]
-    doc = {"instruction": " ¿Qué es? ", "option_a": "uno", "option_b": "dos", "option_c": "tres", "option_d": "cuatro"}
-    question = MultipleChoiceQuestion("¿Qué es?", ("uno", "dos", "tres", "cuatro"), 0, "college_physics", "x")
+    doc = {
+        "instruction": " ¿Qué es? ",
+        "option_a": "uno",
+        "option_b": "dos",
+        "option_c": "tres",
+        "option_d": "cuatro",
+    }
+    question = MultipleChoiceQuestion(
+        "¿Qué es?", ("uno", "dos", "tres", "cuatro"), 0, "college_physics", "x"
+    )
     assert question_text(question) == _render(template, **doc)
     english = resources.files("lm_eval.tasks") / "mmlu" / "default"
-    assert yaml.safe_load((english / "_default_template_yaml").read_text())["doc_to_choice"] == ["A", "B", "C", "D"]
+    assert yaml.safe_load((english / "_default_template_yaml").read_text())["doc_to_choice"] == [
+        "A",
+        "B",
+        "C",
+        "D",
+    ]
 
 
 @pytest.mark.parametrize("subject", ["college_biology", "high_school_physics"])
@@ -203,4 +241,6 @@ def test_mmlu_description_matches_the_harness(subject):
     from maec.evaluation.mmlu import subject_description
 
     task = resources.files("lm_eval.tasks") / "mmlu" / "default" / f"mmlu_{subject}.yaml"
-    assert yaml.safe_load(task.read_text(encoding="utf-8"))["description"] == subject_description(subject)
+    assert yaml.safe_load(task.read_text(encoding="utf-8"))["description"] == subject_description(
+        subject
+    )

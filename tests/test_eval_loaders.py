@@ -42,7 +42,12 @@ MMLU_EN = {"dev": 30, "val": 111, "test": 1014}
 def test_mgsm_files_have_250_questions(lang):
     questions = load_mgsm_questions(DATA / "mgsm" / f"mgsm_{lang}.tsv")
     assert len(questions) == 250
-    assert sorted(q.answer for q in questions if "," in q.answer) == ["114,200", "2,125", "276,000", "5,600"]
+    assert sorted(q.answer for q in questions if "," in q.answer) == [
+        "114,200",
+        "2,125",
+        "276,000",
+        "5,600",
+    ]
     assert {int(q.gold) for q in questions if q.answer == "2,125"} == {2125}
 
 
@@ -82,25 +87,38 @@ def _write(path: Path, text: str) -> Path:
 
 def test_mgsm_row_with_wrong_field_count(tmp_path):
     path = _write(tmp_path / "mgsm_xx.tsv", "Q one\t1\nQ two without answer\n")
-    with pytest.raises(BenchmarkFormatError, match=r"mgsm_xx.tsv:2: expected 'question<TAB>answer'"):
+    with pytest.raises(
+        BenchmarkFormatError, match=r"mgsm_xx.tsv:2: expected 'question<TAB>answer'"
+    ):
         load_mgsm_questions(path)
 
 
 def test_mgsm_gold_that_is_not_a_number(tmp_path):
     path = _write(tmp_path / "mgsm_xx.tsv", "Q one\t1\nQ two\tseven\n")
-    with pytest.raises(BenchmarkFormatError, match=r"mgsm_xx.tsv:2: gold answer 'seven' is not a number"):
+    with pytest.raises(
+        BenchmarkFormatError, match=r"mgsm_xx.tsv:2: gold answer 'seven' is not a number"
+    ):
         load_mgsm_questions(path)
 
 
 def test_language_without_exemplars(tmp_path):
-    path = _write(tmp_path / "ex.json", json.dumps({"en": [{"q": "Question: a", "a": "Step-by-Step Answer: b"}]}))
-    with pytest.raises(BenchmarkFormatError, match=r"ex.json: no exemplars for language 'bn'; it has en"):
+    path = _write(
+        tmp_path / "ex.json",
+        json.dumps({"en": [{"q": "Question: a", "a": "Step-by-Step Answer: b"}]}),
+    )
+    with pytest.raises(
+        BenchmarkFormatError, match=r"ex.json: no exemplars for language 'bn'; it has en"
+    ):
         load_mgsm_exemplars(path, "bn")
 
 
 def test_exemplar_without_its_label(tmp_path):
-    path = _write(tmp_path / "ex.json", json.dumps({"en": [{"q": "Question: a", "a": "Answer: b"}]}))
-    with pytest.raises(BenchmarkFormatError, match=r"ex.json: en\[0\]: 'a' does not begin with the answer label"):
+    path = _write(
+        tmp_path / "ex.json", json.dumps({"en": [{"q": "Question: a", "a": "Answer: b"}]})
+    )
+    with pytest.raises(
+        BenchmarkFormatError, match=r"ex.json: en\[0\]: 'a' does not begin with the answer label"
+    ):
         load_mgsm_exemplars(path, "en")
 
 
@@ -119,10 +137,12 @@ def _okapi_item(**change):
 
 def test_okapi_answer_outside_a_to_d(tmp_path):
     path = _write(
-        tmp_path / "xx_val.json", json.dumps([_okapi_item(), _okapi_item(answer="E", id="college_physics/val/1")])
+        tmp_path / "xx_val.json",
+        json.dumps([_okapi_item(), _okapi_item(answer="E", id="college_physics/val/1")]),
     )
     with pytest.raises(
-        BenchmarkFormatError, match=r"xx_val.json: item 1 \(id 'college_physics/val/1'\): answer key 'E'"
+        BenchmarkFormatError,
+        match=r"xx_val.json: item 1 \(id 'college_physics/val/1'\): answer key 'E'",
     ):
         load_multiple_choice(path, "test")
 
@@ -133,7 +153,9 @@ def test_okapi_missing_key_and_empty_option(tmp_path):
     with pytest.raises(BenchmarkFormatError, match=r"item 0: expected the keys"):
         load_multiple_choice(_write(tmp_path / "a.json", json.dumps([item])), "test")
     with pytest.raises(BenchmarkFormatError, match=r"item 0 .*option C is empty"):
-        load_multiple_choice(_write(tmp_path / "b.json", json.dumps([_okapi_item(option_c=" ")])), "test")
+        load_multiple_choice(
+            _write(tmp_path / "b.json", json.dumps([_okapi_item(option_c=" ")])), "test"
+        )
 
 
 def test_okapi_file_that_is_not_a_list(tmp_path):
@@ -145,10 +167,14 @@ def test_okapi_file_that_is_not_a_list(tmp_path):
 
 def test_mmlu_csv_bad_rows(tmp_path):
     path = _write(tmp_path / "college_physics_test.csv", "q1,a,b,c,d,A\nq2,a,b,c,d,5\n")
-    with pytest.raises(BenchmarkFormatError, match=r"college_physics_test.csv: row 2: answer key '5'"):
+    with pytest.raises(
+        BenchmarkFormatError, match=r"college_physics_test.csv: row 2: answer key '5'"
+    ):
         load_multiple_choice(path, "test")
     path = _write(tmp_path / "college_biology_test.csv", "q1,a,b,c,d,A\nq2,a,b,c\n")
-    with pytest.raises(BenchmarkFormatError, match=r"college_biology_test.csv: row 2: expected 6 columns"):
+    with pytest.raises(
+        BenchmarkFormatError, match=r"college_biology_test.csv: row 2: expected 6 columns"
+    ):
         load_multiple_choice(path, "test")
     with pytest.raises(BenchmarkFormatError, match=r"physics.csv: an MMLU CSV file must be named"):
         load_multiple_choice(_write(tmp_path / "physics.csv", "q,a,b,c,d,A\n"), "test")
@@ -156,11 +182,15 @@ def test_mmlu_csv_bad_rows(tmp_path):
 
 def test_mmlu_directory_missing_a_subject(tmp_path):
     _write(tmp_path / "college_physics_test.csv", "q,a,b,c,d,A\n")
-    with pytest.raises(BenchmarkFormatError, match=r"missing MMLU files .*college_biology_test.csv"):
+    with pytest.raises(
+        BenchmarkFormatError, match=r"missing MMLU files .*college_biology_test.csv"
+    ):
         load_multiple_choice(tmp_path, "test")
     assert len(load_multiple_choice(tmp_path, "test", subjects=["college_physics"])) == 1
 
 
 def test_unknown_file_kind(tmp_path):
-    with pytest.raises(BenchmarkFormatError, match=r"x.txt: expected an Okapi .json or an MMLU .csv"):
+    with pytest.raises(
+        BenchmarkFormatError, match=r"x.txt: expected an Okapi .json or an MMLU .csv"
+    ):
         load_multiple_choice(_write(tmp_path / "x.txt", ""), "test")

@@ -1,23 +1,25 @@
 """MGSM prompts and the whole evaluation on a tiny model (real and scripted generations)."""
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
+from test_eval_tiny_model import save_tiny_model
 
 import maec.evaluation.mgsm as mgsm
 from maec.evaluation.languages import MGSM_LABELS
 from maec.evaluation.loaders import BenchmarkFormatError, Exemplar
-from test_eval_tiny_model import save_tiny_model
 
 torch.set_num_threads(1)
 
 EXEMPLARS = [
     Exemplar(
-        "Question: Roger has 5 balls. He buys 6 more. How many?", "Step-by-Step Answer: 5 + 6 = 11. The answer is 11."
+        "Question: Roger has 5 balls. He buys 6 more. How many?",
+        "Step-by-Step Answer: 5 + 6 = 11. The answer is 11.",
     ),
-    Exemplar("Question: 9 computers, 20 more?", "Step-by-Step Answer: 9 + 20 = 29. The answer is 29."),
+    Exemplar(
+        "Question: 9 computers, 20 more?", "Step-by-Step Answer: 9 + 20 = 29. The answer is 29."
+    ),
 ]
 
 
@@ -33,7 +35,9 @@ def test_chain_of_thought_prompt():
 
 
 def test_direct_prompt_uses_the_exemplars_final_numbers():
-    prompt = mgsm.mgsm_prompt("How many cars?", EXEMPLARS, MGSM_LABELS["en"], chain_of_thought=False)
+    prompt = mgsm.mgsm_prompt(
+        "How many cars?", EXEMPLARS, MGSM_LABELS["en"], chain_of_thought=False
+    )
     assert prompt == (
         "Question: Roger has 5 balls. He buys 6 more. How many?\nAnswer: 11\n\n"
         "Question: 9 computers, 20 more?\nAnswer: 29\n\n"
@@ -56,10 +60,13 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("mgsm")
     save_tiny_model(root / "model")
     (root / "mgsm_en.tsv").write_text(
-        "Roger has 5 balls. How many?\t11\nA farm has 2,000 cows and buys 125.\t2,125\n" "Sam has 3 pens.\t3\n",
+        "Roger has 5 balls. How many?\t11\nA farm has 2,000 cows and buys 125.\t2,125\n"
+        "Sam has 3 pens.\t3\n",
         encoding="utf-8",
     )
-    (root / "exemplars.json").write_text(json.dumps({"en": [{"q": e.question, "a": e.answer} for e in EXEMPLARS]}))
+    (root / "exemplars.json").write_text(
+        json.dumps({"en": [{"q": e.question, "a": e.answer} for e in EXEMPLARS]})
+    )
     return root
 
 
@@ -94,8 +101,14 @@ def test_scores_scripted_generations(files, tmp_path, monkeypatch):
     assert score["strict_acc"] == pytest.approx(2 / 3)
     assert score["flexible_acc"] == pytest.approx(2 / 3)
     assert score["strict_missing"] == 1 and score["flexible_missing"] == 0
-    assert seen["stop_strings"] == ["Question:"] and seen["max_new_tokens"] == 600 and seen["batch_size"] == 2
-    assert seen["prompts"][1].endswith("Question: A farm has 2,000 cows and buys 125.\nStep-by-Step Answer:")
+    assert (
+        seen["stop_strings"] == ["Question:"]
+        and seen["max_new_tokens"] == 600
+        and seen["batch_size"] == 2
+    )
+    assert seen["prompts"][1].endswith(
+        "Question: A farm has 2,000 cows and buys 125.\nStep-by-Step Answer:"
+    )
     records = [json.loads(line) for line in (tmp_path / "mgsm_en.jsonl").read_text().splitlines()]
     assert [r["strict_answer"] for r in records] == ["11", "2125", None]
     assert [r["flexible_answer"] for r in records] == ["11", "3", "3"]

@@ -5,11 +5,11 @@ import logging
 
 import pytest
 import torch
+from test_eval_tiny_model import save_tiny_model
 
 import maec.evaluation.mmlu as mmlu
 from maec.evaluation.generation import load_model, loglikelihoods
 from maec.evaluation.loaders import MultipleChoiceQuestion
-from test_eval_tiny_model import save_tiny_model
 
 torch.set_num_threads(1)
 
@@ -41,7 +41,11 @@ def test_acc_and_acc_norm_differ_where_lengths_differ():
 
 def test_acc_norm_counts_characters_and_acc_bytes_utf8_bytes():
     options = ["ধাপে", "abcd"]  # 4 characters each; 12 and 4 bytes
-    assert mmlu.choose([0.0, 0.0], [-6.0, -3.0], options) == {"acc": 0, "acc_norm": 1, "acc_bytes": 0}
+    assert mmlu.choose([0.0, 0.0], [-6.0, -3.0], options) == {
+        "acc": 0,
+        "acc_norm": 1,
+        "acc_bytes": 0,
+    }
 
 
 def test_ties_go_to_the_first_option_like_numpy_argmax():
@@ -69,7 +73,9 @@ def files(tmp_path_factory):
         for i in range(3)
         for s in ("college_physics", "college_biology", "philosophy")
     ]
-    dev = [_okapi("college_physics", "dev", i) for i in range(6)] + [_okapi("college_biology", "dev", 0, "B")]
+    dev = [_okapi("college_physics", "dev", i) for i in range(6)] + [
+        _okapi("college_biology", "dev", 0, "B")
+    ]
     (root / "xx_val.json").write_text(json.dumps(test))
     (root / "xx_dev.json").write_text(json.dumps(dev))
     return root
@@ -96,23 +102,34 @@ def test_tiny_model_end_to_end(files, tmp_path, caplog):
     assert score["settings"]["shots_per_subject"] == {"college_biology": 1, "college_physics": 5}
     records = [json.loads(line) for line in (tmp_path / "mmlu.jsonl").read_text().splitlines()]
     physics = next(r for r in records if r["subject"] == "college_physics")
-    assert physics["prompt"].count("college_physics question") == 6 and "college_biology" not in physics["prompt"]
+    assert (
+        physics["prompt"].count("college_physics question") == 6
+        and "college_biology" not in physics["prompt"]
+    )
     assert not physics["prompt"].startswith("The following")
     for metric in ("acc", "acc_norm", "acc_bytes"):
         assert score[metric] == sum(r[f"{metric}_correct"] for r in records) / len(records)
     # the logged log-likelihoods are those of the prompt's continuations, one at a time
     model, tokenizer = load_model(files / "model", torch.device("cpu"))
     record = records[0]
-    letters = loglikelihoods(model, tokenizer, [(record["prompt"], f" {x}") for x in "ABCD"], batch_size=1)
+    letters = loglikelihoods(
+        model, tokenizer, [(record["prompt"], f" {x}") for x in "ABCD"], batch_size=1
+    )
     assert record["letter_loglikelihoods"] == pytest.approx(letters, abs=1e-4)
-    question = next(q for q in json.loads((files / "xx_val.json").read_text()) if q["id"] in record["source"])
+    question = next(
+        q for q in json.loads((files / "xx_val.json").read_text()) if q["id"] in record["source"]
+    )
     options = [question[f"option_{x}"] for x in "abcd"]
-    expected = mmlu.choose(record["letter_loglikelihoods"], record["option_loglikelihoods"], options)
+    expected = mmlu.choose(
+        record["letter_loglikelihoods"], record["option_loglikelihoods"], options
+    )
     assert record["acc_norm_answer"] == "ABCD"[expected["acc_norm"]]
 
 
 def test_english_prompts_have_the_subject_description(files, tmp_path, monkeypatch):
-    monkeypatch.setattr(mmlu, "loglikelihoods", lambda model, tokenizer, requests, **_: [0.0] * len(requests))
+    monkeypatch.setattr(
+        mmlu, "loglikelihoods", lambda model, tokenizer, requests, **_: [0.0] * len(requests)
+    )
     score = mmlu.evaluate_mmlu(
         files / "model",
         files / "xx_val.json",
@@ -134,7 +151,9 @@ def test_english_prompts_have_the_subject_description(files, tmp_path, monkeypat
 
 def test_subject_without_dev_questions(files, tmp_path):
     (tmp_path / "dev.json").write_text(json.dumps([_okapi("college_physics", "dev", 0)]))
-    with pytest.raises(ValueError, match=r"dev.json: no dev questions for the subjects college_biology"):
+    with pytest.raises(
+        ValueError, match=r"dev.json: no dev questions for the subjects college_biology"
+    ):
         mmlu.evaluate_mmlu(
             tmp_path / "no-model",
             files / "xx_val.json",

@@ -10,7 +10,6 @@ import pytest
 import torch
 from matplotlib import image
 from safetensors.torch import load_file
-
 from workflow_helpers import planned_jobs, snakemake, write_config
 
 pytestmark = [pytest.mark.experiments, pytest.mark.slow]
@@ -27,7 +26,14 @@ def test_every_experiment_target_is_built(experiments_run, demo_config):
     workdir, _ = experiments_run
     table2 = pd.read_csv(workdir / "results/tables/table2.csv", index_col=0)
     assert list(table2.index) == [
-        "Backbone", "F-CPT_{L&A}", "L-CPT_{L&A}", "F-CPT_A", "F-CPT_L", "L-CPT_L", "F-TV", "L-TV",
+        "Backbone",
+        "F-CPT_{L&A}",
+        "L-CPT_{L&A}",
+        "F-CPT_A",
+        "F-CPT_L",
+        "L-CPT_L",
+        "F-TV",
+        "L-TV",
         "MAEC",
     ]
     for ability in demo_config["abilities"]:
@@ -46,8 +52,12 @@ def test_figure_series(experiments_run, demo_config):
     workdir, _ = experiments_run
     ablation = pd.read_csv(workdir / "results/tables/ablation_math.csv", index_col=0)
     assert list(ablation.index) == [
-        "Backbone", "MAEC", "no key neurons", "no ability weights",
-        "no tensor identification", "no ability combination",
+        "Backbone",
+        "MAEC",
+        "no key neurons",
+        "no ability weights",
+        "no tensor identification",
+        "no ability combination",
     ]
     assert ablation.filter(like="Avg").notna().all().all()
     k2 = pd.read_csv(workdir / "results/tables/k2_math.csv", index_col=0)

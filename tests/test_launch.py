@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from test_training import ARGS, world  # noqa: F401  (the tiny backbone and corpora fixture)
 
 from maec.launch import check_batch, check_gpus, launch_training
-from test_training import ARGS, world  # noqa: F401  (the tiny backbone and corpora fixture)
 
 
 def test_a_gpu_job_without_a_visible_gpu_stops_at_once(monkeypatch):

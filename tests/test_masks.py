@@ -28,10 +28,14 @@ IMPORTANCE = {
 
 def _pair(tmp_path, importances=IMPORTANCE, shards=1):
     base = {n: torch.zeros_like(t) for n, t in importances.items()}
-    tuned = {n: -t if i % 2 else t for i, (n, t) in enumerate(importances.items())}  # sign must not matter
+    tuned = {
+        n: -t if i % 2 else t for i, (n, t) in enumerate(importances.items())
+    }  # sign must not matter
     suffix = "" if shards > 1 else ".safetensors"
-    return (write_checkpoint(tmp_path / f"base{suffix}", base, shards=shards),
-            write_checkpoint(tmp_path / f"tuned{suffix}", tuned, shards=shards))
+    return (
+        write_checkpoint(tmp_path / f"base{suffix}", base, shards=shards),
+        write_checkpoint(tmp_path / f"tuned{suffix}", tuned, shards=shards),
+    )
 
 
 def test_kept_count_rounds_half_up():
@@ -49,7 +53,9 @@ def test_global_top_k_with_ties_in_name_then_index_order(tmp_path, shards):
     base, tuned = _pair(tmp_path, shards=shards)
     # 12 entries, k1 = 0.5 -> k = 6: 9, 7, 5 are above the threshold 3; three of the five 3s are
     # taken: a.weight[0, 2], a.weight[1, 0], then b.weight[0] (name order, then flat index).
-    summary = build_key_neuron_mask(base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=1.0, chunk_bytes=8)
+    summary = build_key_neuron_mask(
+        base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=1.0, chunk_bytes=8
+    )
     mask = read_mask(tmp_path / "m.safetensors", expect_model=fingerprint(base))
     assert mask["a.weight"].tolist() == [[True, False, True], [True, False, False]]
     assert mask["b.weight"].tolist() == [True, True, False, False]
@@ -58,16 +64,23 @@ def test_global_top_k_with_ties_in_name_then_index_order(tmp_path, shards):
     on_disk = json.loads((tmp_path / "m.json").read_text())
     assert on_disk["tensors"]["a.weight"] == {"numel": 6, "kept": 3, "density": 0.5}
     assert on_disk["density"] == 0.5
-    again = build_key_neuron_mask(base, tuned, tmp_path / "m2.safetensors", k1=0.5, lr=1.0, chunk_bytes=1 << 20)
+    again = build_key_neuron_mask(
+        base, tuned, tmp_path / "m2.safetensors", k1=0.5, lr=1.0, chunk_bytes=1 << 20
+    )
     assert (tmp_path / "m.safetensors").read_bytes() == (tmp_path / "m2.safetensors").read_bytes()
     assert again["kept"] == 6
 
 
 def test_tensor_scope_ties(tmp_path):
     base, tuned = _pair(tmp_path)
-    summary = build_key_neuron_mask(base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=2.0, scope="tensor")
+    summary = build_key_neuron_mask(
+        base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=2.0, scope="tensor"
+    )
     mask = read_mask(tmp_path / "m.safetensors")
-    assert mask["a.weight"].tolist() == [[True, False, True], [True, False, False]]  # 5, first two 3s
+    assert mask["a.weight"].tolist() == [
+        [True, False, True],
+        [True, False, False],
+    ]  # 5, first two 3s
     assert mask["b.weight"].tolist() == [True, True, False, False]  # 7, first 3
     assert mask["c.bias"].tolist() == [[False], [True]]
     assert summary["tensors"]["a.weight"]["threshold"] == 1.5
@@ -76,31 +89,52 @@ def test_tensor_scope_ties(tmp_path):
 
 def test_include_exclude(tmp_path):
     base, tuned = _pair(tmp_path)
-    summary = build_key_neuron_mask(base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=1.0,
-                                    include=[r"\.weight$"], exclude=["^b"])
+    summary = build_key_neuron_mask(
+        base,
+        tuned,
+        tmp_path / "m.safetensors",
+        k1=0.5,
+        lr=1.0,
+        include=[r"\.weight$"],
+        exclude=["^b"],
+    )
     mask = read_mask(tmp_path / "m.safetensors")
     assert set(mask) == {"a.weight"}
     assert mask["a.weight"].tolist() == [[True, False, True], [True, False, False]]
     assert summary["eligible"] == 6
     with pytest.raises(ValueError, match="no tensor matches"):
-        build_key_neuron_mask(base, tuned, tmp_path / "x.safetensors", k1=0.5, lr=1.0, include=["nothing"])
+        build_key_neuron_mask(
+            base, tuned, tmp_path / "x.safetensors", k1=0.5, lr=1.0, include=["nothing"]
+        )
 
 
 def test_radix_threshold_on_wide_range():
-    values = torch.cat([torch.rand(5000) * 10 ** torch.randint(-30, 30, (5000,)).float(), torch.zeros(50)])
+    values = torch.cat(
+        [torch.rand(5000) * 10 ** torch.randint(-30, 30, (5000,)).float(), torch.zeros(50)]
+    )
     for k in (1, 17, 2500, 5050):
-        threshold, above, equal = radix_threshold(lambda: iter([("t", values[:3000]), ("t", values[3000:])]), k)
+        threshold, above, equal = radix_threshold(
+            lambda: iter([("t", values[:3000]), ("t", values[3000:])]), k
+        )
         assert threshold == float(values.sort(descending=True).values[k - 1])
-        assert above == int((values > threshold).sum()) and equal == int((values == threshold).sum())
+        assert above == int((values > threshold).sum()) and equal == int(
+            (values == threshold).sum()
+        )
 
 
 def test_union_intersection_and_fingerprint(tmp_path):
     base, tuned = _pair(tmp_path)
     build_key_neuron_mask(base, tuned, tmp_path / "g.safetensors", k1=0.5, lr=1.0)
-    build_key_neuron_mask(base, tuned, tmp_path / "w.safetensors", k1=0.5, lr=1.0, include=[r"^a"], scope="tensor")
+    build_key_neuron_mask(
+        base, tuned, tmp_path / "w.safetensors", k1=0.5, lr=1.0, include=[r"^a"], scope="tensor"
+    )
     g, w = read_mask(tmp_path / "g.safetensors"), read_mask(tmp_path / "w.safetensors")
-    union = union_masks([tmp_path / "g.safetensors", tmp_path / "w.safetensors"], tmp_path / "u.safetensors")
-    inter = intersect_masks([tmp_path / "g.safetensors", tmp_path / "w.safetensors"], tmp_path / "i.safetensors")
+    union = union_masks(
+        [tmp_path / "g.safetensors", tmp_path / "w.safetensors"], tmp_path / "u.safetensors"
+    )
+    inter = intersect_masks(
+        [tmp_path / "g.safetensors", tmp_path / "w.safetensors"], tmp_path / "i.safetensors"
+    )
     u, i = read_mask(tmp_path / "u.safetensors"), read_mask(tmp_path / "i.safetensors")
     assert torch.equal(u["a.weight"], g["a.weight"] | w["a.weight"])
     assert torch.equal(u["b.weight"], g["b.weight"])
@@ -114,7 +148,9 @@ def test_union_intersection_and_fingerprint(tmp_path):
     with pytest.raises(CheckpointError, match="o.safetensors: mask was made for another model"):
         read_mask(tmp_path / "o.safetensors", expect_model=fingerprint(base))
     with pytest.raises(CheckpointError, match="o.safetensors: mask was made for another model"):
-        union_masks([tmp_path / "g.safetensors", tmp_path / "o.safetensors"], tmp_path / "bad.safetensors")
+        union_masks(
+            [tmp_path / "g.safetensors", tmp_path / "o.safetensors"], tmp_path / "bad.safetensors"
+        )
     assert not (tmp_path / "bad.safetensors").exists()
 
 
@@ -122,6 +158,7 @@ def test_packed_format_is_numpy_packbits(tmp_path):
     base, tuned = _pair(tmp_path)
     build_key_neuron_mask(base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=1.0)
     from safetensors.numpy import load_file
+
     packed = load_file(str(tmp_path / "m.safetensors"))["a.weight"]
     expected = np.packbits(np.array([1, 0, 1, 1, 0, 0], dtype=bool), bitorder="little")
     assert packed.tolist() == expected.tolist()

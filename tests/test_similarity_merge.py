@@ -13,8 +13,12 @@ from maec.similarity import read_selected, tensor_group, tensor_similarity, writ
 
 
 def test_cosine_by_hand():
-    assert tensor_similarity(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])) == pytest.approx(1 / math.sqrt(2))
-    assert tensor_similarity(torch.tensor([[1.0, 2.0]]), torch.tensor([[-2.0, -4.0]])) == pytest.approx(-1.0)
+    assert tensor_similarity(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])) == pytest.approx(
+        1 / math.sqrt(2)
+    )
+    assert tensor_similarity(
+        torch.tensor([[1.0, 2.0]]), torch.tensor([[-2.0, -4.0]])
+    ) == pytest.approx(-1.0)
     assert tensor_similarity(torch.tensor([3.0, 4.0]), torch.tensor([4.0, -3.0])) == 0.0
     assert tensor_similarity(torch.zeros(3), torch.tensor([1.0, 2.0, 3.0])) == 0.0
     assert tensor_similarity(torch.zeros(3), torch.zeros(3)) == 0.0
@@ -40,11 +44,11 @@ def test_tensor_groups():
 
 
 R_A = {
-    "model.layers.0.mlp.up_proj.weight": torch.tensor([[1.0, 0.0]]),   # cos 1
-    "model.layers.1.mlp.up_proj.weight": torch.tensor([[1.0, 0.0]]),   # cos 1/√2
+    "model.layers.0.mlp.up_proj.weight": torch.tensor([[1.0, 0.0]]),  # cos 1
+    "model.layers.1.mlp.up_proj.weight": torch.tensor([[1.0, 0.0]]),  # cos 1/√2
     "model.layers.0.self_attn.q_proj.weight": torch.tensor([[0.0, 2.0]]),  # cos 0 (orthogonal)
-    "model.embed_tokens.weight": torch.tensor([[0.0, 0.0]]),           # cos 0 (zero R(A))
-    "model.norm.weight": torch.tensor([1.0, 1.0]),                     # cos −1
+    "model.embed_tokens.weight": torch.tensor([[0.0, 0.0]]),  # cos 0 (zero R(A))
+    "model.norm.weight": torch.tensor([1.0, 1.0]),  # cos −1
 }
 R_LANG = {
     "model.layers.0.mlp.up_proj.weight": torch.tensor([[3.0, 0.0]]),
@@ -65,13 +69,33 @@ def _table(tmp_path, k2, shards=1):
 
 def test_similarity_table_ranks_and_selects_least_language_like(tmp_path):
     rows = _table(tmp_path, k2=0.5, shards=2)  # 5 tensors: floor(2.5 + 0.5) = 3 selected
-    assert list(rows[0]) == ["tensor", "shape", "group", "layer", "numel", "cosine", "rank", "selected",
-                             "abs_sum_ra", "abs_sum_rlang", "dot", "sq_norm_ra", "sq_norm_rlang"]
+    assert list(rows[0]) == [
+        "tensor",
+        "shape",
+        "group",
+        "layer",
+        "numel",
+        "cosine",
+        "rank",
+        "selected",
+        "abs_sum_ra",
+        "abs_sum_rlang",
+        "dot",
+        "sq_norm_ra",
+        "sq_norm_rlang",
+    ]
     order = [r["tensor"] for r in rows]
     # cosine 0 ties are ranked by name
-    assert order == ["model.layers.0.mlp.up_proj.weight", "model.layers.1.mlp.up_proj.weight",
-                     "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.norm.weight"]
-    assert [float(r["cosine"]) for r in rows] == pytest.approx([1.0, 1 / math.sqrt(2), 0.0, 0.0, -1.0])
+    assert order == [
+        "model.layers.0.mlp.up_proj.weight",
+        "model.layers.1.mlp.up_proj.weight",
+        "model.embed_tokens.weight",
+        "model.layers.0.self_attn.q_proj.weight",
+        "model.norm.weight",
+    ]
+    assert [float(r["cosine"]) for r in rows] == pytest.approx(
+        [1.0, 1 / math.sqrt(2), 0.0, 0.0, -1.0]
+    )
     assert [r["rank"] for r in rows] == ["1", "2", "3", "4", "5"]
     assert [r["selected"] for r in rows] == ["0", "0", "1", "1", "1"]
     assert rows[1]["layer"] == "1" and rows[2]["layer"] == "" and rows[1]["group"] == "mlp_up"
@@ -96,9 +120,14 @@ def test_k2_bounds(tmp_path):
 
 
 def test_similarity_rejects_nan(tmp_path):
-    ra = write_checkpoint(tmp_path / "ra.safetensors", dict(R_A, **{"model.norm.weight": torch.tensor([1.0, math.nan])}))
+    ra = write_checkpoint(
+        tmp_path / "ra.safetensors",
+        dict(R_A, **{"model.norm.weight": torch.tensor([1.0, math.nan])}),
+    )
     rl = write_checkpoint(tmp_path / "rl.safetensors", R_LANG)
-    with pytest.raises(CheckpointError, match="ra.safetensors: tensor model.norm.weight: NaN or Inf"):
+    with pytest.raises(
+        CheckpointError, match="ra.safetensors: tensor model.norm.weight: NaN or Inf"
+    ):
         write_similarity_table(ra, rl, tmp_path / "s.tsv", k2=0.5)
     assert not (tmp_path / "s.tsv").exists()
 
@@ -111,22 +140,41 @@ DELTA_L = {"t": torch.tensor([[0.5, 1.0], [0.0, -2.0]]), "u": torch.tensor([0.25
 def test_merge_tensor_by_hand():
     base = torch.tensor([1.0, 2.0]).bfloat16()
     r_a, r_lang = torch.tensor([10.0, -5.0]), torch.tensor([0.5, 1.0])
-    assert torch.equal(merge_tensor(base, r_a, r_lang, True, 0.2, 1.5), torch.tensor([3.75, 2.5]).bfloat16())
-    assert torch.equal(merge_tensor(base, r_a, r_lang, False, 0.2, 1.5), torch.tensor([1.5, 3.0]).bfloat16())
-    assert torch.equal(merge_tensor(base, r_a, None, True, 0.2, 1.5), torch.tensor([3.0, 1.0]).bfloat16())
+    assert torch.equal(
+        merge_tensor(base, r_a, r_lang, True, 0.2, 1.5), torch.tensor([3.75, 2.5]).bfloat16()
+    )
+    assert torch.equal(
+        merge_tensor(base, r_a, r_lang, False, 0.2, 1.5), torch.tensor([1.5, 3.0]).bfloat16()
+    )
+    assert torch.equal(
+        merge_tensor(base, r_a, None, True, 0.2, 1.5), torch.tensor([3.0, 1.0]).bfloat16()
+    )
 
 
 @pytest.mark.parametrize("max_shard_bytes", [None, 8])
 def test_merge_by_hand(tmp_path, max_shard_bytes):
-    base = write_checkpoint(tmp_path / "base", {k: v.bfloat16() for k, v in BACKBONE.items()}, shards=2)
+    base = write_checkpoint(
+        tmp_path / "base", {k: v.bfloat16() for k, v in BACKBONE.items()}, shards=2
+    )
     ra = write_checkpoint(tmp_path / "ra.safetensors", DELTA_A)
     rl = write_checkpoint(tmp_path / "rl.safetensors", DELTA_L)
-    write_merge(base, ra, rl, {"t"}, tmp_path / "merged", gamma=0.2, eta=1.5, max_shard_bytes=max_shard_bytes,
-                chunk_bytes=8)
+    write_merge(
+        base,
+        ra,
+        rl,
+        {"t"},
+        tmp_path / "merged",
+        gamma=0.2,
+        eta=1.5,
+        max_shard_bytes=max_shard_bytes,
+        chunk_bytes=8,
+    )
     out = load_checkpoint(tmp_path / "merged")
     assert out["t"].dtype == torch.bfloat16
     # t in T: base + 0.2 R(A) + 1.5 R_Lang;  u not in T: base + R_Lang (γ, η not applied)
-    assert torch.equal(out["t"], torch.tensor([[1 + 2 + 0.75, 2 + 0 + 1.5], [3 - 1 + 0, 4 + 4 - 3]]).bfloat16())
+    assert torch.equal(
+        out["t"], torch.tensor([[1 + 2 + 0.75, 2 + 0 + 1.5], [3 - 1 + 0, 4 + 4 - 3]]).bfloat16()
+    )
     assert torch.equal(out["u"], torch.tensor([1.25, -0.5]).bfloat16())
     write_merge(base, ra, None, {"t", "u"}, tmp_path / "no_lang.safetensors", gamma=0.2, eta=1.5)
     out = load_checkpoint(tmp_path / "no_lang.safetensors")
@@ -136,17 +184,27 @@ def test_merge_by_hand(tmp_path, max_shard_bytes):
 def test_merge_bad_input_leaves_nothing(tmp_path):
     base = write_checkpoint(tmp_path / "in" / "base.safetensors", BACKBONE)
     ra = write_checkpoint(tmp_path / "in" / "ra.safetensors", DELTA_A)
-    bad = write_checkpoint(tmp_path / "in" / "rl.safetensors", dict(DELTA_L, u=torch.tensor([0.0, math.nan])))
+    bad = write_checkpoint(
+        tmp_path / "in" / "rl.safetensors", dict(DELTA_L, u=torch.tensor([0.0, math.nan]))
+    )
     with pytest.raises(CheckpointError, match=r"rl.safetensors: tensor u \(R_Lang\): NaN or Inf"):
         write_merge(base, ra, bad, {"t"}, tmp_path / "out" / "m.safetensors", gamma=0.2, eta=1.0)
     with pytest.raises(CheckpointError, match="selected tensor nope is not in the backbone"):
-        write_merge(base, ra, None, {"nope"}, tmp_path / "out" / "m.safetensors", gamma=0.2, eta=1.0)
+        write_merge(
+            base, ra, None, {"nope"}, tmp_path / "out" / "m.safetensors", gamma=0.2, eta=1.0
+        )
     short = write_checkpoint(tmp_path / "in" / "short.safetensors", {"t": DELTA_A["t"]})
     with pytest.raises(CheckpointError, match="differ in tensor names: u is only in"):
-        write_merge(base, short, None, {"t"}, tmp_path / "out" / "m.safetensors", gamma=0.2, eta=1.0)
-    overflow = write_checkpoint(tmp_path / "in" / "huge.safetensors", dict(DELTA_A, u=torch.tensor([3e38, 0.0])))
+        write_merge(
+            base, short, None, {"t"}, tmp_path / "out" / "m.safetensors", gamma=0.2, eta=1.0
+        )
+    overflow = write_checkpoint(
+        tmp_path / "in" / "huge.safetensors", dict(DELTA_A, u=torch.tensor([3e38, 0.0]))
+    )
     with pytest.raises(CheckpointError, match=r"m.safetensors: tensor u \(result\): NaN or Inf"):
-        write_merge(base, overflow, overflow, {"u"}, tmp_path / "out" / "m.safetensors", gamma=1.0, eta=1.0)
+        write_merge(
+            base, overflow, overflow, {"u"}, tmp_path / "out" / "m.safetensors", gamma=1.0, eta=1.0
+        )
     assert not (tmp_path / "out").exists() or listing(tmp_path / "out") == []
 
 
@@ -167,8 +225,13 @@ def test_task_vector_merge_by_hand(tmp_path):
     base = {"w": torch.tensor([[1.0, 2.0], [3.0, 4.0]]), "b": torch.tensor([0.5, -0.5])}
     first = {"w": torch.tensor([[2.0, 2.0], [3.0, 0.0]]), "b": torch.tensor([0.5, 1.5])}
     second = {"w": torch.tensor([[1.0, 6.0], [1.0, 4.0]]), "b": torch.tensor([-1.5, -0.5])}
-    paths = [write_checkpoint(tmp_path / f"{i}.safetensors", t) for i, t in enumerate([base, first, second])]
-    write_task_vector_merge(paths[0], paths[1:], tmp_path / "tv.safetensors", scale=0.5, chunk_bytes=8)
+    paths = [
+        write_checkpoint(tmp_path / f"{i}.safetensors", t)
+        for i, t in enumerate([base, first, second])
+    ]
+    write_task_vector_merge(
+        paths[0], paths[1:], tmp_path / "tv.safetensors", scale=0.5, chunk_bytes=8
+    )
     out = load_checkpoint(tmp_path / "tv.safetensors")
     # base + 0.5 * ((first - base) + (second - base))
     assert torch.equal(out["w"], torch.tensor([[1.5, 4.0], [2.0, 2.0]]))

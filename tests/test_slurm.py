@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 from safetensors.torch import load_file
-
 from workflow_helpers import REPO, planned_jobs, snakemake, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
@@ -76,7 +75,11 @@ def test_sbatch_options_of_a_gpu_rule(slurm_run, demo_config):
     workdir, _ = slurm_run
     config = copy.deepcopy(demo_config)
     config["resources"]["train"] = {
-        "gpu": 2, "gpu_model": "h100", "mem_mb": 64000, "runtime": 2880, "threads": 16,
+        "gpu": 2,
+        "gpu_model": "h100",
+        "mem_mb": 64000,
+        "runtime": 2880,
+        "threads": 16,
     }
     configfile = write_config(config, workdir, "gpu.yaml")
     proc = snakemake(

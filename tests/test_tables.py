@@ -32,7 +32,9 @@ def test_icer_of_method_md():
 
 
 @pytest.mark.parametrize("method, tokens, math_avg, math_icer, science_avg, science_icer", PAPER)
-def test_icer_reproduces_the_paper_table(method, tokens, math_avg, math_icer, science_avg, science_icer):
+def test_icer_reproduces_the_paper_table(
+    method, tokens, math_avg, math_icer, science_avg, science_icer
+):
     assert (icer(tokens, science_avg, 40.3) is None) == (science_icer is None)
     if science_icer is not None:
         assert icer(tokens, science_avg, 40.3) == pytest.approx(science_icer, abs=0.05)
@@ -67,7 +69,9 @@ def test_table_layout_values_and_files(tmp_path):
         + _scores("backbone", [48.4, 28.8, 20.4], [55.1, 36.6, 29.3])
         + _scores("F-CPT_A", [47.2, 20.0, 13.2], [51.9, 33.4, 29.4])
     )
-    frame = write_results_table(scores, {"MAEC": 12e9, "F-CPT_A": 4e9}, tmp_path / "t.csv", tmp_path / "t.md")
+    frame = write_results_table(
+        scores, {"MAEC": 12e9, "F-CPT_A": 4e9}, tmp_path / "t.csv", tmp_path / "t.md"
+    )
     assert list(frame.index) == ["backbone", "MAEC", "F-CPT_A"]
     assert list(frame.columns) == [
         "#Tokens (B)",
@@ -83,28 +87,50 @@ def test_table_layout_values_and_files(tmp_path):
         "Science ICER",
     ]
     assert frame.loc["MAEC", "Math Avg"] == pytest.approx((49.6 + 32.4 + 25.2) / 3)
-    assert frame.loc["MAEC", "Math ICER"] == pytest.approx(12 / ((49.6 + 32.4 + 25.2 - 48.4 - 28.8 - 20.4) / 3))
-    assert frame.loc["MAEC", "Science ICER"] == pytest.approx(12 / ((56.2 + 37.6 + 30.4 - 55.1 - 36.6 - 29.3) / 3))
-    assert math.isnan(frame.loc["F-CPT_A", "Math ICER"]) and math.isnan(frame.loc["backbone", "Science ICER"])
-    assert math.isnan(frame.loc["backbone", "#Tokens (B)"]) and frame.loc["F-CPT_A", "#Tokens (B)"] == 4
+    assert frame.loc["MAEC", "Math ICER"] == pytest.approx(
+        12 / ((49.6 + 32.4 + 25.2 - 48.4 - 28.8 - 20.4) / 3)
+    )
+    assert frame.loc["MAEC", "Science ICER"] == pytest.approx(
+        12 / ((56.2 + 37.6 + 30.4 - 55.1 - 36.6 - 29.3) / 3)
+    )
+    assert math.isnan(frame.loc["F-CPT_A", "Math ICER"]) and math.isnan(
+        frame.loc["backbone", "Science ICER"]
+    )
+    assert (
+        math.isnan(frame.loc["backbone", "#Tokens (B)"])
+        and frame.loc["F-CPT_A", "#Tokens (B)"] == 4
+    )
     reread = pd.read_csv(tmp_path / "t.csv", index_col="Model")
     pd.testing.assert_frame_equal(reread, frame, check_names=False)
     markdown = (tmp_path / "t.md").read_text().splitlines()
     assert markdown[0].startswith("| Model | #Tokens (B) | Math ES |")
-    assert markdown[2] == "| backbone | - | 48.4 | 28.8 | 20.4 | 32.5 | - | 55.1 | 36.6 | 29.3 | 40.3 | - |"
+    assert (
+        markdown[2]
+        == "| backbone | - | 48.4 | 28.8 | 20.4 | 32.5 | - | 55.1 | 36.6 | 29.3 | 40.3 | - |"
+    )
     # 12 / 3.2 computed from float percentages is 3.7499..., printed 3.7
-    assert markdown[3] == "| MAEC | 12.0 | 49.6 | 32.4 | 25.2 | 35.7 | 3.7 | 56.2 | 37.6 | 30.4 | 41.4 | 11.2 |"
+    assert (
+        markdown[3]
+        == "| MAEC | 12.0 | 49.6 | 32.4 | 25.2 | 35.7 | 3.7 | 56.2 | 37.6 | 30.4 | 41.4 | 11.2 |"
+    )
 
 
 def test_table_metric_and_language_choice():
-    scores = _scores("backbone", [10, 20, 30], [40, 50, 60]) + _scores("m", [20, 30, 40], [40, 50, 60])
-    frame = results_frame(scores, {"m": 1e9}, metrics={"mgsm": "strict_acc"}, languages=["te", "es"])
+    scores = _scores("backbone", [10, 20, 30], [40, 50, 60]) + _scores(
+        "m", [20, 30, 40], [40, 50, 60]
+    )
+    frame = results_frame(
+        scores, {"m": 1e9}, metrics={"mgsm": "strict_acc"}, languages=["te", "es"]
+    )
     assert list(frame.columns[:4]) == ["#Tokens (B)", "Math TE", "Math ES", "Math Avg"]
     assert frame.loc["m", "Math Avg"] == 0.0 and math.isnan(frame.loc["m", "Math ICER"])
 
 
 def test_model_with_only_one_bench():
-    scores = _scores("backbone", [10, 20, 30], [40, 50, 60]) + _scores("m", [20, 30, 40], [40, 50, 60])[:3]
+    scores = (
+        _scores("backbone", [10, 20, 30], [40, 50, 60])
+        + _scores("m", [20, 30, 40], [40, 50, 60])[:3]
+    )
     frame = results_frame(scores, {"m": 2e9})
     assert frame.loc["m", "Math ICER"] == pytest.approx(0.2)
     assert math.isnan(frame.loc["m", "Science Avg"]) and math.isnan(frame.loc["m", "Science ICER"])

@@ -19,9 +19,15 @@ MERGEKIT = Path(os.environ.get("MAEC_MERGEKIT_YAML", "/tmp/probe/bin/mergekit-ya
 
 def _tiny_models(tmp_path, dtype):
     transformers = pytest.importorskip("transformers")
-    config = transformers.LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                      num_attention_heads=4, num_key_value_heads=2, vocab_size=64,
-                                      tie_word_embeddings=False)
+    config = transformers.LlamaConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=64,
+        tie_word_embeddings=False,
+    )
     torch.manual_seed(0)
     base = transformers.AutoModelForCausalLM.from_config(config).to(dtype)
     base.save_pretrained(tmp_path / "base")
@@ -36,8 +42,16 @@ def _maec_task_arithmetic(tmp_path, base, ability):
     # β = 0: the general model does not enter R(A); R_Lang = None; T = every tensor.
     write_ability_weights(base, ability, base, tmp_path / "ra.safetensors", alpha=ALPHA, beta=0.0)
     names = set(open_checkpoint(base).names)
-    write_merge(base, tmp_path / "ra.safetensors", None, names, tmp_path / "merged.safetensors",
-                gamma=GAMMA, eta=1.0, chunk_bytes=256)
+    write_merge(
+        base,
+        tmp_path / "ra.safetensors",
+        None,
+        names,
+        tmp_path / "merged.safetensors",
+        gamma=GAMMA,
+        eta=1.0,
+        chunk_bytes=256,
+    )
     return load_checkpoint(tmp_path / "merged.safetensors")
 
 
@@ -65,8 +79,13 @@ def test_merge_matches_mergekit_task_arithmetic(tmp_path):
         "dtype: float32\n"
     )
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
-    subprocess.run([str(MERGEKIT), str(config), str(tmp_path / "mk"), "--no-copy-tokenizer", "--quiet"],
-                   check=True, env=env, capture_output=True, timeout=300)
+    subprocess.run(
+        [str(MERGEKIT), str(config), str(tmp_path / "mk"), "--no-copy-tokenizer", "--quiet"],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
     reference = load_checkpoint(tmp_path / "mk")
     assert reference.keys() == merged.keys()
     for name, tensor in reference.items():

@@ -27,7 +27,8 @@ def save_tokenizer(directory, eos=True):
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     special = {"eos_token": "<eos>"} if eos else {}
     PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", **special).save_pretrained(
-        directory)
+        directory
+    )
     return directory
 
 
@@ -73,7 +74,9 @@ def test_pack_max_tokens_stops_early(tmp_path, tokenizer_dir):
     summary = pack_corpus(corpus, tokenizer_dir, tmp_path / "c", block_size=4, max_tokens=10)
     assert summary["n_blocks"] == 2 and summary["tokens"] == 8
     assert summary["documents"] < 40
-    assert TokenBlocks(tmp_path / "c")[1].tolist() == ([t for d in DOCS for t in ids(d) + [EOS]])[4:8]
+    assert (
+        TokenBlocks(tmp_path / "c")[1].tolist() == ([t for d in DOCS for t in ids(d) + [EOS]])[4:8]
+    )
 
 
 def test_pack_txt_paragraphs_are_documents(tmp_path, tokenizer_dir):
@@ -90,8 +93,9 @@ def test_pack_parquet(tmp_path, tokenizer_dir):
     import pyarrow.parquet as pq
 
     pq.write_table(pa.table({"body": DOCS}), tmp_path / "c.parquet")
-    summary = pack_corpus(tmp_path / "c.parquet", tokenizer_dir, tmp_path / "c", block_size=4,
-                          text_field="body")
+    summary = pack_corpus(
+        tmp_path / "c.parquet", tokenizer_dir, tmp_path / "c", block_size=4, text_field="body"
+    )
     assert summary["n_blocks"] == 4 and summary["documents"] == 4
 
 
@@ -113,7 +117,9 @@ def test_pack_errors_name_the_file(tmp_path, tokenizer_dir):
     with pytest.raises(ValueError, match="no_eos.*no EOS"):
         pack_corpus(corpus, no_eos, tmp_path / "n", block_size=4)
     # nothing half-written
-    assert not [p for p in tmp_path.iterdir() if p.suffix in (".npy", ".tmp") or p.name.endswith(".json")]
+    assert not [
+        p for p in tmp_path.iterdir() if p.suffix in (".npy", ".tmp") or p.name.endswith(".json")
+    ]
 
 
 def test_hf_dataset_id_without_datasets_is_a_clear_error(tmp_path, tokenizer_dir, monkeypatch):
@@ -133,10 +139,11 @@ def test_hf_dataset_id_without_datasets_is_a_clear_error(tmp_path, tokenizer_dir
 
 def make_blocks(tmp_path, name, n_blocks, block_size=3, offset=0):
     """A TokenBlocks file whose block i holds offset + i in every position."""
-    arr = (offset + np.repeat(np.arange(n_blocks), block_size).reshape(n_blocks, block_size))
+    arr = offset + np.repeat(np.arange(n_blocks), block_size).reshape(n_blocks, block_size)
     np.save(tmp_path / f"{name}.npy", arr.astype(np.uint16))
-    (tmp_path / f"{name}.json").write_text(json.dumps({"n_blocks": n_blocks,
-                                                         "block_size": block_size}))
+    (tmp_path / f"{name}.json").write_text(
+        json.dumps({"n_blocks": n_blocks, "block_size": block_size})
+    )
     return TokenBlocks(tmp_path / name)
 
 

@@ -12,7 +12,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import (
+    AutoModelForCausalLM,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+)
 
 from maec import training
 from maec.tokens import TokenBlocks, pack_corpus
@@ -28,15 +33,23 @@ BLOCK = 16
 def save_tokenizer(directory):
     tok = Tokenizer(models.WordLevel(VOCAB, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>",
-                            eos_token="<eos>").save_pretrained(directory)
+    PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", eos_token="<eos>"
+    ).save_pretrained(directory)
 
 
 def make_backbone(directory, dtype=torch.bfloat16):
     torch.manual_seed(0)
-    config = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, vocab_size=96,
-                         max_position_embeddings=64, tie_word_embeddings=False)
+    config = LlamaConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=96,
+        max_position_embeddings=64,
+        tie_word_embeddings=False,
+    )
     model = LlamaForCausalLM(config).to(dtype)
     with torch.no_grad():  # negative zeros must keep their sign bit too
         model.model.layers[0].self_attn.q_proj.weight[0, :16] = -0.0
@@ -62,8 +75,7 @@ def world(tmp_path):
     return tmp_path, cats, dogs
 
 
-ARGS = dict(lr=1e-2, total_tokens=6 * 64, batch_tokens=64, micro_batch_size=2, seed=1,
-            device="cpu")
+ARGS = dict(lr=1e-2, total_tokens=6 * 64, batch_tokens=64, micro_batch_size=2, seed=1, device="cpu")
 
 
 def weights(directory):
@@ -78,8 +90,11 @@ def bits(t):
 def test_plan_and_schedule_by_hand():
     plan = plan_steps(total_tokens=1000, batch_tokens=96, micro_batch_size=2, block_size=16)
     assert (plan.steps, plan.accumulation, plan.rows_per_step) == (10, 3, 6)
-    with pytest.raises(ValueError, match=r"batch_tokens \(100\).*micro_batch_size \(2\).*"
-                                         r"block_size \(16\) = 32"):
+    with pytest.raises(
+        ValueError,
+        match=r"batch_tokens \(100\).*micro_batch_size \(2\).*"
+        r"block_size \(16\) = 32",
+    ):
         plan_steps(1000, 100, 2, 16)
     assert [lr_factor("constant", 2, 10)(s) for s in (0, 1, 2, 9)] == [0.5, 1.0, 1.0, 1.0]
     assert [lr_factor("linear", 2, 10)(s) for s in (0, 2, 6)] == [0.5, 1.0, 0.5]
@@ -112,19 +127,31 @@ def test_masked_training_changes_only_the_mask(world):
     tmp_path, cats, dogs = world
     backbone = weights(tmp_path / "bf16")
     g = torch.Generator().manual_seed(0)
-    partial = ["model.layers.0.self_attn.q_proj.weight", "model.embed_tokens.weight",
-               "model.layers.1.mlp.up_proj.weight"]
+    partial = [
+        "model.layers.0.self_attn.q_proj.weight",
+        "model.embed_tokens.weight",
+        "model.layers.1.mlp.up_proj.weight",
+    ]
     mask = {name: torch.rand(backbone[name].shape, generator=g) < 0.3 for name in partial}
     mask["model.layers.1.mlp.down_proj.weight"] = torch.ones_like(
-        backbone["model.layers.1.mlp.down_proj.weight"], dtype=torch.bool)
+        backbone["model.layers.1.mlp.down_proj.weight"], dtype=torch.bool
+    )
     mask["model.layers.0.mlp.gate_proj.weight"] = torch.zeros_like(
-        backbone["model.layers.0.mlp.gate_proj.weight"], dtype=torch.bool)
+        backbone["model.layers.0.mlp.gate_proj.weight"], dtype=torch.bool
+    )
     # embed_tokens: only rows of tokens that occur (ids < 12) get gradients; keep the
     # mask there so that "inside moved" is checked on entries that can move
-    mask["model.embed_tokens.weight"][len(VOCAB):] = False
+    mask["model.embed_tokens.weight"][len(VOCAB) :] = False
 
-    summary = train(tmp_path / "bf16", [(cats, 0.5), (dogs, 0.5)], tmp_path / "out", mask=mask,
-                    weight_decay=0.1, log_path=tmp_path / "logs" / "train.log", **ARGS)
+    summary = train(
+        tmp_path / "bf16",
+        [(cats, 0.5), (dogs, 0.5)],
+        tmp_path / "out",
+        mask=mask,
+        weight_decay=0.1,
+        log_path=tmp_path / "logs" / "train.log",
+        **ARGS,
+    )
 
     out = weights(tmp_path / "out")
     assert set(out) == set(backbone)
@@ -140,7 +167,9 @@ def test_masked_training_changes_only_the_mask(world):
     assert summary["trainable_tensors"] == 4  # gate_proj (empty mask) is frozen
     kept = sum(int(m.sum()) for m in mask.values())
     assert summary["trainable_entries"] == kept
-    assert summary["mask_density"] == pytest.approx(kept / sum(t.numel() for t in backbone.values()))
+    assert summary["mask_density"] == pytest.approx(
+        kept / sum(t.numel() for t in backbone.values())
+    )
     recorded = json.loads((tmp_path / "out" / "training.json").read_text())
     assert recorded["tokens"] == 384 and recorded["final_loss"] == summary["final_loss"]
     assert recorded["gradient_accumulation"] == 2 and recorded["args"]["weight_decay"] == 0.1
@@ -149,7 +178,8 @@ def test_masked_training_changes_only_the_mask(world):
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "out")
     assert model.dtype == torch.bfloat16
     assert (tmp_path / "out" / "tokenizer.json").read_bytes() == (
-        tmp_path / "bf16" / "tokenizer.json").read_bytes()
+        tmp_path / "bf16" / "tokenizer.json"
+    ).read_bytes()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.tmp")]
 
 
@@ -157,11 +187,21 @@ def test_masked_training_rejects_a_foreign_mask(world):
     tmp_path, cats, _ = world
     shape = weights(tmp_path / "bf16")["lm_head.weight"].shape
     with pytest.raises(KeyError, match="'lm_head.bias' is not a parameter"):
-        train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "o1",
-              mask={"lm_head.bias": torch.ones(3, dtype=torch.bool)}, **ARGS)
+        train(
+            tmp_path / "bf16",
+            [(cats, 1.0)],
+            tmp_path / "o1",
+            mask={"lm_head.bias": torch.ones(3, dtype=torch.bool)},
+            **ARGS,
+        )
     with pytest.raises(ValueError, match="'lm_head.weight' has shape"):
-        train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "o2",
-              mask={"lm_head.weight": torch.ones(shape[0], shape[1] + 1, dtype=torch.bool)}, **ARGS)
+        train(
+            tmp_path / "bf16",
+            [(cats, 1.0)],
+            tmp_path / "o2",
+            mask={"lm_head.weight": torch.ones(shape[0], shape[1] + 1, dtype=torch.bool)},
+            **ARGS,
+        )
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
 
 
@@ -174,15 +214,24 @@ def block_loss(model_dir, blocks):
 
 def test_unmasked_training_lowers_the_loss(world):
     tmp_path, cats, _ = world
-    summary = train(tmp_path / "fp32", [(cats, 1.0)], tmp_path / "out",
-                    **{**ARGS, "total_tokens": 30 * 64}, warmup_steps=3, lr_schedule="cosine",
-                    weight_decay=0.01)
+    summary = train(
+        tmp_path / "fp32",
+        [(cats, 1.0)],
+        tmp_path / "out",
+        **{**ARGS, "total_tokens": 30 * 64},
+        warmup_steps=3,
+        lr_schedule="cosine",
+        weight_decay=0.01,
+    )
     blocks = TokenBlocks(cats)
     before, after = block_loss(tmp_path / "fp32", blocks), block_loss(tmp_path / "out", blocks)
     assert after < 0.5 * before, (before, after)
     assert summary["mask_density"] == 1.0 and summary["final_loss"] < summary["log"][0]["loss"]
-    changed = [n for n, t in weights(tmp_path / "out").items()
-               if not torch.equal(t, weights(tmp_path / "fp32")[n])]
+    changed = [
+        n
+        for n, t in weights(tmp_path / "out").items()
+        if not torch.equal(t, weights(tmp_path / "fp32")[n])
+    ]
     assert len(changed) == len(weights(tmp_path / "fp32"))
 
 
@@ -203,8 +252,14 @@ def test_lora_training_merges_adapters_into_target_modules_only(world):
 def test_lora_takes_no_mask(world):
     tmp, cats, _ = world
     with pytest.raises(ValueError, match="lora"):
-        train(tmp / "fp32", [(cats, 1.0)], tmp / "out", lora={"r": 2},
-              mask={"lm_head.weight": torch.ones(96, 32, dtype=torch.bool)}, **ARGS)
+        train(
+            tmp / "fp32",
+            [(cats, 1.0)],
+            tmp / "out",
+            lora={"r": 2},
+            mask={"lm_head.weight": torch.ones(96, 32, dtype=torch.bool)},
+            **ARGS,
+        )
 
 
 def test_bad_arguments_fail_before_training(world, monkeypatch):
@@ -213,8 +268,13 @@ def test_bad_arguments_fail_before_training(world, monkeypatch):
     with pytest.raises(ValueError, match=r"batch_tokens \(48\)"):
         train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "o", **{**ARGS, "batch_tokens": 48})
     with pytest.raises(ValueError, match="resume_dir .* must not be inside out_dir"):
-        train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "o", resume_dir=tmp_path / "o" / "r",
-              **ARGS)
+        train(
+            tmp_path / "bf16",
+            [(cats, 1.0)],
+            tmp_path / "o",
+            resume_dir=tmp_path / "o" / "r",
+            **ARGS,
+        )
     with pytest.raises(FileNotFoundError, match="nope.npy"):
         train(tmp_path / "bf16", [(str(tmp_path / "nope"), 1.0)], tmp_path / "o", **ARGS)
     (tmp_path / "full").mkdir()
@@ -241,22 +301,44 @@ def test_resume_state_of_another_run_is_refused(world, monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(training, "save_model", crash)
         with pytest.raises(RuntimeError, match="crashed"):
-            train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "out", mask=mask,
-                  resume_dir=resume, save_every_steps=2, **ARGS)
+            train(
+                tmp_path / "bf16",
+                [(cats, 1.0)],
+                tmp_path / "out",
+                mask=mask,
+                resume_dir=resume,
+                save_every_steps=2,
+                **ARGS,
+            )
     assert [p.name for p in resume.iterdir()] == ["state-000000004"]
     with pytest.raises(ValueError, match=f"resume_dir {resume} .*differs in: args"):
-        train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "out", mask=mask,
-              resume_dir=resume, save_every_steps=2, **{**ARGS, "lr": 2e-2})
+        train(
+            tmp_path / "bf16",
+            [(cats, 1.0)],
+            tmp_path / "out",
+            mask=mask,
+            resume_dir=resume,
+            save_every_steps=2,
+            **{**ARGS, "lr": 2e-2},
+        )
     other_mask = {"lm_head.weight": torch.ones(96, 32, dtype=torch.bool)}
     other_mask["lm_head.weight"][0, 0] = False
     with pytest.raises(ValueError, match="differs in: mask"):
-        train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "out", mask=other_mask,
-              resume_dir=resume, **ARGS)
+        train(
+            tmp_path / "bf16",
+            [(cats, 1.0)],
+            tmp_path / "out",
+            mask=other_mask,
+            resume_dir=resume,
+            **ARGS,
+        )
     with pytest.raises(ValueError, match="differs in: backbone"):
-        train(tmp_path / "fp32", [(cats, 1.0)], tmp_path / "out", mask=mask,
-              resume_dir=resume, **ARGS)
-    summary = train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "out", mask=mask,
-                    resume_dir=resume, **ARGS)
+        train(
+            tmp_path / "fp32", [(cats, 1.0)], tmp_path / "out", mask=mask, resume_dir=resume, **ARGS
+        )
+    summary = train(
+        tmp_path / "bf16", [(cats, 1.0)], tmp_path / "out", mask=mask, resume_dir=resume, **ARGS
+    )
     assert summary["resumed_from_step"] == 4 and not resume.exists()
 
 
@@ -273,15 +355,34 @@ train(sys.argv[1], [(sys.argv[2], 0.7), (sys.argv[3], 0.3)], sys.argv[4], resume
 def test_killed_run_resumes_to_the_uninterrupted_result(world):
     tmp_path, cats, dogs = world
     steps = 150
-    reference = train(tmp_path / "fp32", [(cats, 0.7), (dogs, 0.3)], tmp_path / "reference",
-                      lr=3e-3, total_tokens=steps * 64, batch_tokens=64, micro_batch_size=2,
-                      seed=5, weight_decay=0.05, lr_schedule="linear", warmup_steps=3,
-                      save_every_steps=3, device="cpu", resume_dir=tmp_path / "unused")
+    reference = train(
+        tmp_path / "fp32",
+        [(cats, 0.7), (dogs, 0.3)],
+        tmp_path / "reference",
+        lr=3e-3,
+        total_tokens=steps * 64,
+        batch_tokens=64,
+        micro_batch_size=2,
+        seed=5,
+        weight_decay=0.05,
+        lr_schedule="linear",
+        warmup_steps=3,
+        save_every_steps=3,
+        device="cpu",
+        resume_dir=tmp_path / "unused",
+    )
     assert reference["resumed_from_step"] == 0
     script = tmp_path / "run.py"
     script.write_text(RUN_SCRIPT.format(total=steps * 64))
-    argv = [sys.executable, str(script), str(tmp_path / "fp32"), cats, dogs,
-            str(tmp_path / "out"), str(tmp_path / "resume")]
+    argv = [
+        sys.executable,
+        str(script),
+        str(tmp_path / "fp32"),
+        cats,
+        dogs,
+        str(tmp_path / "out"),
+        str(tmp_path / "resume"),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -317,30 +418,38 @@ def write_config(path, **entries):
 
 def test_deepspeed_settings_fill_in_and_refuse_contradictions(tmp_path):
     config, checkpointing = training.deepspeed_settings(
-        CONFIGS / "zero2.json", micro_batch_size=2, accumulation=3, world_size=4,
-        precision="bf16")
+        CONFIGS / "zero2.json", micro_batch_size=2, accumulation=3, world_size=4, precision="bf16"
+    )
     assert config["train_micro_batch_size_per_gpu"] == 2
     assert config["gradient_accumulation_steps"] == 3 and config["train_batch_size"] == 24
     assert config["bf16"]["enabled"] is True and config["zero_optimization"]["stage"] == 2
     assert checkpointing is True and "gradient_checkpointing" not in config
     assert config["gradient_clipping"] == 1.0
-    zero3, _ = training.deepspeed_settings(CONFIGS / "zero3.json", micro_batch_size=1,
-                                           accumulation=1, world_size=1, precision="fp32")
+    zero3, _ = training.deepspeed_settings(
+        CONFIGS / "zero3.json", micro_batch_size=1, accumulation=1, world_size=1, precision="fp32"
+    )
     assert zero3["zero_optimization"]["stage"] == 3 and zero3["bf16"]["enabled"] is False
     kwargs = dict(micro_batch_size=2, accumulation=3, world_size=1, precision="fp32")
-    with pytest.raises(ValueError, match=r"bad.json: train_micro_batch_size_per_gpu = 4 "
-                                         r"contradicts .* give 2"):
-        training.deepspeed_settings(write_config(tmp_path / "bad.json",
-                                                 train_micro_batch_size_per_gpu=4), **kwargs)
+    with pytest.raises(
+        ValueError,
+        match=r"bad.json: train_micro_batch_size_per_gpu = 4 "
+        r"contradicts .* give 2",
+    ):
+        training.deepspeed_settings(
+            write_config(tmp_path / "bad.json", train_micro_batch_size_per_gpu=4), **kwargs
+        )
     with pytest.raises(ValueError, match="train_batch_size = 8 contradicts"):
-        training.deepspeed_settings(write_config(tmp_path / "bad.json", train_batch_size=8),
-                                    **kwargs)
+        training.deepspeed_settings(
+            write_config(tmp_path / "bad.json", train_batch_size=8), **kwargs
+        )
     with pytest.raises(ValueError, match="gradient_clipping = 0.5 contradicts .* give 1.0"):
-        training.deepspeed_settings(write_config(tmp_path / "bad.json", gradient_clipping=0.5),
-                                    **kwargs)
+        training.deepspeed_settings(
+            write_config(tmp_path / "bad.json", gradient_clipping=0.5), **kwargs
+        )
     with pytest.raises(ValueError, match="bf16.enabled = True contradicts precision='fp32'"):
-        training.deepspeed_settings(write_config(tmp_path / "bad.json", bf16={"enabled": True}),
-                                    **kwargs)
+        training.deepspeed_settings(
+            write_config(tmp_path / "bad.json", bf16={"enabled": True}), **kwargs
+        )
     with pytest.raises(ValueError, match="remove 'optimizer'"):
         training.deepspeed_settings(write_config(tmp_path / "bad.json", optimizer={}), **kwargs)
     with pytest.raises(FileNotFoundError, match="nope.json"):
@@ -358,12 +467,14 @@ def deepspeed_env(monkeypatch):
 
 def partial_mask(backbone):
     g = torch.Generator().manual_seed(1)
-    mask = {name: torch.rand(backbone[name].shape, generator=g) < 0.3
-            for name in ("model.layers.0.self_attn.q_proj.weight",
-                         "model.layers.1.mlp.up_proj.weight")}
+    mask = {
+        name: torch.rand(backbone[name].shape, generator=g) < 0.3
+        for name in ("model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.up_proj.weight")
+    }
     mask["lm_head.weight"] = torch.ones(backbone["lm_head.weight"].shape, dtype=torch.bool)
     mask["model.layers.0.mlp.gate_proj.weight"] = torch.zeros(
-        backbone["model.layers.0.mlp.gate_proj.weight"].shape, dtype=torch.bool)
+        backbone["model.layers.0.mlp.gate_proj.weight"].shape, dtype=torch.bool
+    )
     return mask
 
 
@@ -372,9 +483,16 @@ def test_deepspeed_masked_training_changes_only_the_mask(world, deepspeed_env, s
     tmp_path, cats, dogs = world
     backbone = weights(tmp_path / "bf16")
     mask = partial_mask(backbone)
-    summary = train(tmp_path / "bf16", [(cats, 0.5), (dogs, 0.5)], tmp_path / "out", mask=mask,
-                    weight_decay=0.1, precision="bf16",
-                    deepspeed_config=CONFIGS / f"{stage}.json", **ARGS)
+    summary = train(
+        tmp_path / "bf16",
+        [(cats, 0.5), (dogs, 0.5)],
+        tmp_path / "out",
+        mask=mask,
+        weight_decay=0.1,
+        precision="bf16",
+        deepspeed_config=CONFIGS / f"{stage}.json",
+        **ARGS,
+    )
     out = weights(tmp_path / "out")
     assert set(out) == set(backbone)
     for name, before in backbone.items():
@@ -397,8 +515,14 @@ def test_deepspeed_matches_the_plain_loop(world, deepspeed_env):
     mask["model.embed_tokens.weight"][: len(VOCAB)] = True
     args = dict(mask=mask, weight_decay=0.1, **ARGS)
     train(tmp_path / "fp32", [(cats, 1.0)], tmp_path / "plain", **args)
-    train(tmp_path / "fp32", [(cats, 1.0)], tmp_path / "ds", deepspeed_config=write_config(
-        tmp_path / "ds.json", gradient_checkpointing=False), precision="fp32", **args)
+    train(
+        tmp_path / "fp32",
+        [(cats, 1.0)],
+        tmp_path / "ds",
+        deepspeed_config=write_config(tmp_path / "ds.json", gradient_checkpointing=False),
+        precision="fp32",
+        **args,
+    )
     plain, ds = weights(tmp_path / "plain"), weights(tmp_path / "ds")
     for name in plain:
         torch.testing.assert_close(ds[name], plain[name], rtol=1e-5, atol=1e-6)
@@ -407,8 +531,14 @@ def test_deepspeed_matches_the_plain_loop(world, deepspeed_env):
 def test_deepspeed_resume_equals_an_uninterrupted_run(world, deepspeed_env, monkeypatch):
     tmp_path, cats, dogs = world
     mask = partial_mask(weights(tmp_path / "bf16"))
-    args = dict(mask=mask, weight_decay=0.05, precision="bf16", save_every_steps=4,
-                deepspeed_config=CONFIGS / "zero2.json", **{**ARGS, "total_tokens": 10 * 64})
+    args = dict(
+        mask=mask,
+        weight_decay=0.05,
+        precision="bf16",
+        save_every_steps=4,
+        deepspeed_config=CONFIGS / "zero2.json",
+        **{**ARGS, "total_tokens": 10 * 64},
+    )
     corpora = [(cats, 0.7), (dogs, 0.3)]
     train(tmp_path / "bf16", corpora, tmp_path / "reference", **args)
 
@@ -421,10 +551,14 @@ def test_deepspeed_resume_equals_an_uninterrupted_run(world, deepspeed_env, monk
             train(tmp_path / "bf16", corpora, tmp_path / "out", resume_dir=tmp_path / "r", **args)
     assert [p.name for p in (tmp_path / "r").iterdir()] == ["state-000000008"]
     with pytest.raises(ValueError, match="differs in: args"):
-        train(tmp_path / "bf16", corpora, tmp_path / "out", resume_dir=tmp_path / "r",
-              **{**args, "deepspeed_config": CONFIGS / "zero3.json"})
-    summary = train(tmp_path / "bf16", corpora, tmp_path / "out", resume_dir=tmp_path / "r",
-                    **args)
+        train(
+            tmp_path / "bf16",
+            corpora,
+            tmp_path / "out",
+            resume_dir=tmp_path / "r",
+            **{**args, "deepspeed_config": CONFIGS / "zero3.json"},
+        )
+    summary = train(tmp_path / "bf16", corpora, tmp_path / "out", resume_dir=tmp_path / "r", **args)
     assert summary["resumed_from_step"] == 8 and not (tmp_path / "r").exists()
     expected, got = weights(tmp_path / "reference"), weights(tmp_path / "out")
     for name in expected:
@@ -436,10 +570,21 @@ def test_importance_cpt_mask_file_then_masked_cpt(world):
     masks = pytest.importorskip("maec.masks")
     tmp_path, cats, dogs = world
     train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "importance", **ARGS)
-    masks.build_key_neuron_mask(tmp_path / "bf16", tmp_path / "importance",
-                                tmp_path / "mask.safetensors", k1=0.05, lr=ARGS["lr"])
-    summary = train(tmp_path / "bf16", [(cats, 0.5), (dogs, 0.5)], tmp_path / "masked",
-                    mask=tmp_path / "mask.safetensors", weight_decay=0.1, **ARGS)
+    masks.build_key_neuron_mask(
+        tmp_path / "bf16",
+        tmp_path / "importance",
+        tmp_path / "mask.safetensors",
+        k1=0.05,
+        lr=ARGS["lr"],
+    )
+    summary = train(
+        tmp_path / "bf16",
+        [(cats, 0.5), (dogs, 0.5)],
+        tmp_path / "masked",
+        mask=tmp_path / "mask.safetensors",
+        weight_decay=0.1,
+        **ARGS,
+    )
     mask = masks.read_mask(tmp_path / "mask.safetensors")
     before, after = weights(tmp_path / "bf16"), weights(tmp_path / "masked")
     moved = 0
@@ -453,9 +598,15 @@ def test_importance_cpt_mask_file_then_masked_cpt(world):
 
 
 def test_tied_embeddings_keep_the_backbone_tensor_names(tmp_path):
-    config = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=4, num_key_value_heads=2, vocab_size=96,
-                         tie_word_embeddings=True)
+    config = LlamaConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=96,
+        tie_word_embeddings=True,
+    )
     torch.manual_seed(0)
     LlamaForCausalLM(config).to(torch.bfloat16).save_pretrained(tmp_path / "tied")
     save_tokenizer(tmp_path / "tied")
@@ -485,25 +636,55 @@ def test_deepspeed_two_processes_match_one(world, deepspeed_env, monkeypatch):
     of one process accumulating twice as many micro-batches, and keeps the invariant."""
     tmp_path, cats, dogs = world
     mask = partial_mask(weights(tmp_path / "fp32"))
-    args = dict(lr=1e-2, total_tokens=4 * 128, batch_tokens=128, micro_batch_size=2, seed=2,
-                weight_decay=0.1, precision="fp32", deepspeed_config=str(CONFIGS / "zero2.json"))
+    args = dict(
+        lr=1e-2,
+        total_tokens=4 * 128,
+        batch_tokens=128,
+        micro_batch_size=2,
+        seed=2,
+        weight_decay=0.1,
+        precision="fp32",
+        deepspeed_config=str(CONFIGS / "zero2.json"),
+    )
     corpora = [[cats, 0.5], [dogs, 0.5]]
     script = tmp_path / "two.py"
     script.write_text(TWO_PROCESS_SCRIPT)
-    payload = json.dumps({"backbone": str(tmp_path / "fp32"), "corpora": corpora,
-                          "out_dir": str(tmp_path / "two"), "mask": {n: m.tolist() for n, m in
-                                                                      mask.items()}, **args})
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
+    payload = json.dumps(
+        {
+            "backbone": str(tmp_path / "fp32"),
+            "corpora": corpora,
+            "out_dir": str(tmp_path / "two"),
+            "mask": {n: m.tolist() for n, m in mask.items()},
+            **args,
+        }
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+    }
     env["OMP_NUM_THREADS"] = "1"
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-                    "--master-port", str(training._free_port()), str(script), payload],
-                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            str(training._free_port()),
+            str(script),
+            payload,
+        ],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=300,
+    )
     two = json.loads((tmp_path / "two" / "training.json").read_text())
     assert two["args"]["world_size"] == 2 and two["gradient_accumulation"] == 2
-    one = train(tmp_path / "fp32", [tuple(c) for c in corpora], tmp_path / "one", mask=mask,
-                **args)
+    one = train(tmp_path / "fp32", [tuple(c) for c in corpora], tmp_path / "one", mask=mask, **args)
     assert one["gradient_accumulation"] == 4
     assert two["final_loss"] == pytest.approx(one["final_loss"], rel=1e-5)
     before, got, expected = (weights(tmp_path / d) for d in ("fp32", "two", "one"))

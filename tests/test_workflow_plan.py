@@ -7,7 +7,6 @@ import tomllib
 
 import pytest
 import yaml
-
 from workflow_helpers import REPO, SNAKEMAKE, load_config, planned_jobs, snakemake, write_config
 
 PAPER = load_config("config.yaml")
@@ -128,6 +127,13 @@ def test_snakefmt_check_passes():
         capture_output=True,
         text=True,
     )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]])
+def test_ruff_passes(command):
+    ruff = SNAKEMAKE.with_name("ruff")
+    proc = subprocess.run([str(ruff), *command, "."], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -19,11 +19,12 @@ from maec.world import (
     train_tokenizer,
     world_files,
 )
-from maec.world.problems import MathProblem, math_solution
 from maec.world.lexicon import language
+from maec.world.problems import MathProblem, math_solution
 
-TINY = WorldSizes(general_docs=60, ability_docs=40, mgsm_test=12, mgsm_dev=6, mmlu_test=3,
-                  mmlu_dev=5)
+TINY = WorldSizes(
+    general_docs=60, ability_docs=40, mgsm_test=12, mgsm_dev=6, mmlu_test=3, mmlu_dev=5
+)
 
 # The script every language's letters must come from (digits are ASCII everywhere).
 SCRIPTS = {
@@ -61,9 +62,15 @@ def test_same_seed_same_bytes_other_seed_differs(world, tmp_path):
 
 
 def test_a_file_does_not_depend_on_what_else_is_generated(world, tmp_path):
-    generate_world(tmp_path / "few", seed=7, sizes=TINY, languages=("en", "te"), abilities=("math",))
-    for name in ("corpora/general_te.jsonl", "corpora/math_en.jsonl", "mgsm/mgsm_te.tsv",
-                 "mmlu/te_test.json"):
+    generate_world(
+        tmp_path / "few", seed=7, sizes=TINY, languages=("en", "te"), abilities=("math",)
+    )
+    for name in (
+        "corpora/general_te.jsonl",
+        "corpora/math_en.jsonl",
+        "mgsm/mgsm_te.tsv",
+        "mmlu/te_test.json",
+    ):
         assert (tmp_path / "few" / name).read_bytes() == (world / name).read_bytes()
 
 
@@ -115,11 +122,20 @@ def test_solution_is_the_chain_of_equations_ending_in_the_answer():
 def test_okapi_json_format(world):
     for lang in LANGUAGES:
         for split, n in (("dev", TINY.mmlu_dev), ("test", TINY.mmlu_test)):
-            records = json.loads((world / "mmlu" / f"{lang}_{split}.json").read_text(encoding="utf-8"))
+            records = json.loads(
+                (world / "mmlu" / f"{lang}_{split}.json").read_text(encoding="utf-8")
+            )
             assert len(records) == 2 * n
             for r in records:
-                assert set(r) == {"instruction", "option_a", "option_b", "option_c", "option_d",
-                                  "answer", "id"}
+                assert set(r) == {
+                    "instruction",
+                    "option_a",
+                    "option_b",
+                    "option_c",
+                    "option_d",
+                    "answer",
+                    "id",
+                }
                 assert r["answer"] in ("A", "B", "C", "D")
                 subject, id_split, index = r["id"].split("/")
                 assert id_split == split and index.isdigit() and subject.endswith("biology")
@@ -135,7 +151,9 @@ def test_dev_has_at_least_five_items_per_subject(world):
 
 def test_general_corpus_of_every_language_is_in_its_own_script(world):
     for lang in LANGUAGES:
-        lines = (world / "corpora" / f"general_{lang}.jsonl").read_text(encoding="utf-8").splitlines()
+        lines = (
+            (world / "corpora" / f"general_{lang}.jsonl").read_text(encoding="utf-8").splitlines()
+        )
         assert len(lines) == TINY.general_docs
         labels = MGSM_LABELS[lang]
         label_text = {labels.question, labels.answer, labels.answer_phrase, labels.direct_answer}
@@ -155,8 +173,10 @@ def test_ability_corpora_are_english_and_solved(world):
         assert len(lines) == TINY.ability_docs
         texts = [json.loads(line)["text"] for line in lines]
         assert all(t.isascii() for t in texts)
-    math = [json.loads(line)["text"]
-            for line in (world / "corpora" / "math_en.jsonl").read_text().splitlines()]
+    math = [
+        json.loads(line)["text"]
+        for line in (world / "corpora" / "math_en.jsonl").read_text().splitlines()
+    ]
     assert all(re.search(r"The answer is \d+\.$", t) for t in math)
     # Mostly two-step problems: two equations before the answer.
     assert sum(t.count(" = ") == 2 for t in math) > len(math) / 2
@@ -182,7 +202,12 @@ def test_tokenizer_loads_and_splits_digits(world, tokenizer_dir):
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
-    assert {tok.bos_token, tok.eos_token, tok.pad_token, tok.unk_token} == {"<s>", "</s>", "<pad>", "<unk>"}
+    assert {tok.bos_token, tok.eos_token, tok.pad_token, tok.unk_token} == {
+        "<s>",
+        "</s>",
+        "<pad>",
+        "<unk>",
+    }
     text = "Tom has 125 apples.\nStep-by-Step Answer: 125 + 30 = 155."
     ids = tok(text)["input_ids"]
     assert ids[0] == tok.bos_token_id
@@ -190,7 +215,11 @@ def test_tokenizer_loads_and_splits_digits(world, tokenizer_dir):
     assert all(len(p.strip("▁")) <= 1 for p in pieces if any(c.isdigit() for c in p))
     assert tok.decode(ids, skip_special_tokens=True) == text
     for lang in ("zh", "bn", "te"):
-        first = (world / "corpora" / f"general_{lang}.jsonl").read_text(encoding="utf-8").splitlines()[0]
+        first = (
+            (world / "corpora" / f"general_{lang}.jsonl")
+            .read_text(encoding="utf-8")
+            .splitlines()[0]
+        )
         sample = json.loads(first)["text"]
         ids = tok(sample)["input_ids"]
         assert tok.unk_token_id not in ids
@@ -207,10 +236,12 @@ def test_backbone_loads_as_a_llama_causal_lm(tokenizer_dir, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.set_num_threads(1)
-    init_backbone(tmp_path / "bb", tokenizer_dir, hidden_size=32, layers=2, heads=4, kv_heads=2,
-                  seed=3)
-    init_backbone(tmp_path / "bb2", tokenizer_dir, hidden_size=32, layers=2, heads=4, kv_heads=2,
-                  seed=3)
+    init_backbone(
+        tmp_path / "bb", tokenizer_dir, hidden_size=32, layers=2, heads=4, kv_heads=2, seed=3
+    )
+    init_backbone(
+        tmp_path / "bb2", tokenizer_dir, hidden_size=32, layers=2, heads=4, kv_heads=2, seed=3
+    )
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "bb")
     tok = AutoTokenizer.from_pretrained(tmp_path / "bb")
     assert model.config.model_type == "llama"
@@ -218,7 +249,9 @@ def test_backbone_loads_as_a_llama_causal_lm(tokenizer_dir, tmp_path):
     assert model.config.vocab_size == len(tok)
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert model.lm_head.weight.data_ptr() != model.model.embed_tokens.weight.data_ptr()
-    same = (tmp_path / "bb" / "model.safetensors").read_bytes() == (tmp_path / "bb2" / "model.safetensors").read_bytes()
+    same = (tmp_path / "bb" / "model.safetensors").read_bytes() == (
+        tmp_path / "bb2" / "model.safetensors"
+    ).read_bytes()
     assert same
     out = model(**tok(["Tom has 3 apples."], return_tensors="pt"))
     assert out.logits.shape[-1] == len(tok)

@@ -7,13 +7,24 @@ import logging
 
 import torch
 
-from maec.checkpoint import DEFAULT_CHUNK_BYTES, as_checkpoint, check_compatible, fingerprint, write_elementwise
+from maec.checkpoint import (
+    DEFAULT_CHUNK_BYTES,
+    as_checkpoint,
+    check_compatible,
+    fingerprint,
+    write_elementwise,
+)
 
 log = logging.getLogger(__name__)
 
 
-def ability_weights(backbone: torch.Tensor, ability_model: torch.Tensor, general_model: torch.Tensor,
-                    alpha: float, beta: float) -> torch.Tensor:
+def ability_weights(
+    backbone: torch.Tensor,
+    ability_model: torch.Tensor,
+    general_model: torch.Tensor,
+    alpha: float,
+    beta: float,
+) -> torch.Tensor:
     """R(A) for one tensor, in float32 (Eq. 2)."""
     out = torch.empty(backbone.shape, dtype=torch.float32)
     scratch = general_model.to(torch.float32, copy=True)
@@ -21,8 +32,9 @@ def ability_weights(backbone: torch.Tensor, ability_model: torch.Tensor, general
     return out
 
 
-def ability_weights_into(backbone, ability_model, general_model, alpha: float, beta: float,
-                         out: torch.Tensor) -> None:
+def ability_weights_into(
+    backbone, ability_model, general_model, alpha: float, beta: float, out: torch.Tensor
+) -> None:
     """Eq. 2 into a float32 buffer; `general_model` must be a float32 scratch copy (it is
     overwritten). Differences are formed first: they are exact in float32 for bf16 inputs,
     so small updates are not lost against large weights."""
@@ -33,9 +45,18 @@ def ability_weights_into(backbone, ability_model, general_model, alpha: float, b
         out.sub_(general_model, alpha=beta)
 
 
-def write_ability_weights(backbone, ability_model, general_model, out_path, *, alpha: float, beta: float,
-                          dtype: str = "float32", chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-                          max_shard_bytes: int | None = None) -> None:
+def write_ability_weights(
+    backbone,
+    ability_model,
+    general_model,
+    out_path,
+    *,
+    alpha: float,
+    beta: float,
+    dtype: str = "float32",
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_shard_bytes: int | None = None,
+) -> None:
     """Write R(A) (Eq. 2) as a delta checkpoint with the backbone's names and shapes."""
     base, ability, general = (as_checkpoint(p) for p in (backbone, ability_model, general_model))
     check_compatible(base, ability, general)
@@ -48,12 +69,26 @@ def write_ability_weights(backbone, ability_model, general_model, out_path, *, a
         "ability_model": str(ability.path),
         "general_model": str(general.path),
     }
-    log.info("ability weights R(A) = %s(%s - Θ_o) - %s(%s - Θ_o) -> %s", alpha, ability.path, beta, general.path,
-             out_path)
+    log.info(
+        "ability weights R(A) = %s(%s - Θ_o) - %s(%s - Θ_o) -> %s",
+        alpha,
+        ability.path,
+        beta,
+        general.path,
+        out_path,
+    )
 
     def combine(chunks, acc, name):
         ability_weights_into(chunks[0], chunks[1], chunks[2], alpha, beta, acc)
 
-    write_elementwise([base, ability, general], out_path, combine, out_dtype=dtype, metadata=metadata,
-                      chunk_bytes=chunk_bytes, max_shard_bytes=max_shard_bytes,
-                      input_labels=["backbone", "ability model", "general model"], desc="R(A)")
+    write_elementwise(
+        [base, ability, general],
+        out_path,
+        combine,
+        out_dtype=dtype,
+        metadata=metadata,
+        chunk_bytes=chunk_bytes,
+        max_shard_bytes=max_shard_bytes,
+        input_labels=["backbone", "ability model", "general model"],
+        desc="R(A)",
+    )

@@ -112,7 +112,9 @@ class ScratchBuffers:
 class _TensorEntry:
     __slots__ = ("file", "dtype", "shape", "start", "end")
 
-    def __init__(self, file: Path, dtype: torch.dtype, shape: tuple[int, ...], start: int, end: int):
+    def __init__(
+        self, file: Path, dtype: torch.dtype, shape: tuple[int, ...], start: int, end: int
+    ):
         self.file = file
         self.dtype = dtype
         self.shape = shape
@@ -154,7 +156,9 @@ def _parse_shard(file: Path) -> tuple[dict[str, _TensorEntry], dict[str, str]]:
             shape = tuple(int(d) for d in info["shape"])
             begin, end = (int(x) for x in info["data_offsets"])
         except (KeyError, TypeError, ValueError):
-            raise CheckpointError(f"{file}: tensor {name}: malformed header entry {info!r}") from None
+            raise CheckpointError(
+                f"{file}: tensor {name}: malformed header entry {info!r}"
+            ) from None
         expected = math.prod(shape) * _itemsize(dtype)
         if end - begin != expected:
             raise CheckpointError(
@@ -231,7 +235,9 @@ class Checkpoint:
         while done < len(view):
             n = os.preadv(fd, [view[done:]], position + done)
             if n == 0:
-                raise CheckpointError(f"{entry.file}: unexpected end of file (truncated while reading)")
+                raise CheckpointError(
+                    f"{entry.file}: unexpected end of file (truncated while reading)"
+                )
             done += n
 
     def read(self, name: str) -> torch.Tensor:
@@ -253,7 +259,9 @@ class Checkpoint:
         row_bytes = max(1, row_numel * (itemsize or _itemsize(entry.dtype)))
         return max(1, chunk_bytes // row_bytes)
 
-    def read_rows(self, name: str, start: int, stop: int, out: torch.Tensor | None = None) -> torch.Tensor:
+    def read_rows(
+        self, name: str, start: int, stop: int, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Rows [start, stop) of the leading dimension; a 0-d tensor has one row.
 
         `out`, when given, is a contiguous buffer of any dtype with at least the bytes needed;
@@ -267,7 +275,9 @@ class Checkpoint:
         count = stop - start
         if out is None:
             out = torch.empty((count, *row_shape), dtype=entry.dtype)
-        elif out.dtype == entry.dtype and tuple(out.shape[1:]) == row_shape and out.shape[0] >= count:
+        elif (
+            out.dtype == entry.dtype and tuple(out.shape[1:]) == row_shape and out.shape[0] >= count
+        ):
             out = out[:count] if out.shape[0] > count else out
         else:
             out = typed_view(out, entry.dtype, (count, *row_shape))
@@ -301,7 +311,7 @@ class Checkpoint:
                 yield start, self.read_rows(name, start, stop)
 
 
-def as_checkpoint(source: "str | os.PathLike | Checkpoint") -> Checkpoint:
+def as_checkpoint(source: str | os.PathLike | Checkpoint) -> Checkpoint:
     return source if isinstance(source, Checkpoint) else open_checkpoint(source)
 
 
@@ -322,7 +332,9 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
     return _open_files(path, [path])
 
 
-def _open_files(path: Path, files: list[Path], expected: Mapping[str, str] | None = None) -> Checkpoint:
+def _open_files(
+    path: Path, files: list[Path], expected: Mapping[str, str] | None = None
+) -> Checkpoint:
     entries: dict[str, _TensorEntry] = {}
     metadata: dict[str, str] = {}
     for file in files:
@@ -340,7 +352,8 @@ def _open_files(path: Path, files: list[Path], expected: Mapping[str, str] | Non
         missing = sorted(set(expected) - set(entries))
         if missing:
             raise CheckpointError(
-                f"{path / expected[missing[0]]}: tensor {missing[0]} listed in {INDEX_NAME} is not in the shard"
+                f"{path / expected[missing[0]]}: tensor {missing[0]} listed in {INDEX_NAME} "
+                "is not in the shard"
             )
     return Checkpoint(path, entries, metadata)
 
@@ -355,7 +368,9 @@ def _open_sharded(directory: Path, index: Path) -> Checkpoint:
         file = directory / shard
         if not file.exists():
             tensor = next(n for n, s in sorted(weight_map.items()) if s == shard)
-            raise CheckpointError(f"{file}: shard listed in {index} is missing (holds tensor {tensor})")
+            raise CheckpointError(
+                f"{file}: shard listed in {index} is missing (holds tensor {tensor})"
+            )
         files.append(file)
     return _open_files(directory, files, expected=weight_map)
 
@@ -452,7 +467,8 @@ class CheckpointWriter:
         self.path = Path(path)
         self.sharded = max_shard_bytes is not None
         self._layout = [
-            (name, tuple(int(d) for d in shape), torch_dtype(dtype)) for name, (shape, dtype) in layout.items()
+            (name, tuple(int(d) for d in shape), torch_dtype(dtype))
+            for name, (shape, dtype) in layout.items()
         ]
         self._metadata = {"format": "pt", **{str(k): str(v) for k, v in (metadata or {}).items()}}
         self._shards = self._plan_shards(max_shard_bytes)
@@ -461,7 +477,9 @@ class CheckpointWriter:
         self._next_row = 0
         self._shard = -1
         # layout positions after which a new shard starts
-        self._shard_boundaries = set(itertools.accumulate(len(shard) for shard in self._shards[:-1]))
+        self._shard_boundaries = set(
+            itertools.accumulate(len(shard) for shard in self._shards[:-1])
+        )
         self._handle = None
         self._closed = False
         self._background = background
@@ -469,7 +487,9 @@ class CheckpointWriter:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
-    def _plan_shards(self, max_shard_bytes: int | None) -> list[list[tuple[str, tuple[int, ...], torch.dtype]]]:
+    def _plan_shards(
+        self, max_shard_bytes: int | None
+    ) -> list[list[tuple[str, tuple[int, ...], torch.dtype]]]:
         if max_shard_bytes is None:
             return [self._layout]
         shards: list[list] = [[]]
@@ -483,7 +503,7 @@ class CheckpointWriter:
             size += nbytes
         return shards
 
-    def __enter__(self) -> "CheckpointWriter":
+    def __enter__(self) -> CheckpointWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _remove(self._tmp)
         if self.sharded:
@@ -491,7 +511,9 @@ class CheckpointWriter:
         self._open_next_shard()
         if self._background:
             self._queue = queue.Queue(maxsize=_WRITE_DEPTH)
-            self._thread = threading.Thread(target=self._drain, name=f"write {self.path.name}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._drain, name=f"write {self.path.name}", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -508,27 +530,43 @@ class CheckpointWriter:
         offset = 0
         for name, shape, dtype in self._shards[self._shard]:
             nbytes = math.prod(shape) * _itemsize(dtype)
-            header[name] = {"dtype": DTYPE_NAMES[dtype], "shape": list(shape), "data_offsets": [offset, offset + nbytes]}
+            header[name] = {
+                "dtype": DTYPE_NAMES[dtype],
+                "shape": list(shape),
+                "data_offsets": [offset, offset + nbytes],
+            }
             offset += nbytes
         raw = json.dumps(header, separators=(",", ":")).encode()
         raw += b" " * (-len(raw) % 8)  # keep the data section 8-byte aligned, as safetensors does
         self._handle = open(self._shard_path(self._shard), "wb")
         self._handle.write(struct.pack("<Q", len(raw)) + raw)
 
-    def write(self, name: str, start_row: int, chunk: torch.Tensor,
-              on_written: Callable[[], None] | None = None) -> None:
+    def write(
+        self,
+        name: str,
+        start_row: int,
+        chunk: torch.Tensor,
+        on_written: Callable[[], None] | None = None,
+    ) -> None:
         if self._error is not None:
             raise self._error
         if self._position >= len(self._layout):
-            raise CheckpointError(f"{self.path}: tensor {name} written after the last tensor of the layout")
+            raise CheckpointError(
+                f"{self.path}: tensor {name} written after the last tensor of the layout"
+            )
         want_name, shape, dtype = self._layout[self._position]
         if name != want_name or start_row != self._next_row:
             raise CheckpointError(
-                f"{self.path}: tensor {name} row {start_row} written, expected {want_name} row {self._next_row}"
+                f"{self.path}: tensor {name} row {start_row} written, "
+                f"expected {want_name} row {self._next_row}"
             )
         rows = shape[0] if shape else 1
         chunk_rows = chunk.shape[0] if (shape and chunk.dim()) else 1
-        if chunk.dtype != dtype or (shape and tuple(chunk.shape[1:]) != shape[1:]) or start_row + chunk_rows > rows:
+        if (
+            chunk.dtype != dtype
+            or (shape and tuple(chunk.shape[1:]) != shape[1:])
+            or start_row + chunk_rows > rows
+        ):
             raise CheckpointError(
                 f"{self.path}: tensor {name}: chunk {list(chunk.shape)} {chunk.dtype} does not fit "
                 f"rows {start_row}.. of {list(shape)} {dtype}"
@@ -643,7 +681,14 @@ def check_finite(tensor: torch.Tensor, what: Callable[[], str]) -> None:
 
 def progress(iterable, desc: str, total: int | None = None):
     """A tqdm bar over tensors, shown only on an interactive terminal."""
-    return tqdm(iterable, desc=desc, total=total, unit="tensor", disable=not sys.stderr.isatty(), leave=False)
+    return tqdm(
+        iterable,
+        desc=desc,
+        total=total,
+        unit="tensor",
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    )
 
 
 def link_or_copy(source: Path, target: Path) -> None:
@@ -658,7 +703,7 @@ _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msg
 
 
 def write_hf_directory(weights_file, model_dir, out_dir) -> None:
-    """A from_pretrained-loadable directory: the model's config and tokenizer files plus new weights.
+    """A from_pretrained-loadable directory: the model's config and tokenizer files, new weights.
 
     `weights_file` is one safetensors file (linked as model.safetensors) or a sharded
     directory (its shards and index are linked). Hard links cost no space; a copy is
@@ -675,7 +720,11 @@ def write_hf_directory(weights_file, model_dir, out_dir) -> None:
     tmp.mkdir(parents=True)
     try:
         for item in sorted(model_dir.iterdir()):
-            if item.is_file() and item.name != INDEX_NAME and not item.name.endswith(_WEIGHT_SUFFIXES):
+            if (
+                item.is_file()
+                and item.name != INDEX_NAME
+                and not item.name.endswith(_WEIGHT_SUFFIXES)
+            ):
                 shutil.copy2(item, tmp / item.name)
         if weights.is_dir():
             for item in sorted(weights.iterdir()):
@@ -715,19 +764,28 @@ def aligned_row_chunks(
     scratch = scratch or ScratchBuffers()
     row_shape = ref.shape(name)[1:]
     buffers = [
-        scratch.take(("input", i), c.dtype(name), (min(step, rows), *row_shape)) if c is not None else None
+        scratch.take(("input", i), c.dtype(name), (min(step, rows), *row_shape))
+        if c is not None
+        else None
         for i, c in enumerate(checkpoints)
     ]
     for start in range(0, rows, step):
         stop = min(rows, start + step)
-        yield start, [
-            c.read_rows(name, start, stop, out=b) if c is not None else None for c, b in zip(checkpoints, buffers)
-        ]
+        yield (
+            start,
+            [
+                c.read_rows(name, start, stop, out=b) if c is not None else None
+                for c, b in zip(checkpoints, buffers)
+            ],
+        )
 
 
 def layout_like(ckpt: Checkpoint, dtype: str | torch.dtype | None = None) -> dict:
     """The (shape, dtype) layout of a checkpoint in name order, optionally with another dtype."""
-    return {name: (ckpt.shape(name), torch_dtype(dtype) if dtype else ckpt.dtype(name)) for name in ckpt.names}
+    return {
+        name: (ckpt.shape(name), torch_dtype(dtype) if dtype else ckpt.dtype(name))
+        for name in ckpt.names
+    }
 
 
 # Output chunks in flight at once: one being written, one queued, one being computed.
@@ -771,11 +829,14 @@ def write_elementwise(
     with CheckpointWriter(out_path, layout, metadata, max_shard_bytes, background=True) as writer:
         for name in progress(ref.names, desc):
             dtype = layout[name][1]
-            for start, chunks in aligned_row_chunks(inputs, name, chunk_bytes, min_itemsize=4, scratch=scratch):
+            for start, chunks in aligned_row_chunks(
+                inputs, name, chunk_bytes, min_itemsize=4, scratch=scratch
+            ):
                 shape = chunks[ref_index].shape
                 floats = [
                     scratch.take(("float", i), torch.float32, shape).copy_(c)
-                    if c is not None and c.dtype != torch.float32 else c
+                    if c is not None and c.dtype != torch.float32
+                    else c
                     for i, c in enumerate(chunks)
                 ]
                 slot = free_slots.get()
@@ -784,12 +845,16 @@ def write_elementwise(
                 if not math.isfinite(float(acc.sum())):
                     for chunk, ckpt, label in zip(chunks, inputs, labels):
                         if chunk is not None:
-                            check_finite(chunk, lambda: f"{ckpt.file_of(name)}: tensor {name} ({label})")
+                            check_finite(
+                                chunk, lambda: f"{ckpt.file_of(name)}: tensor {name} ({label})"
+                            )
                     check_finite(acc, lambda: f"{out_path}: tensor {name} (result)")
                 if dtype == torch.float32:
                     out = acc
                 else:
                     out = scratch.take(("out", slot), dtype, shape).copy_(acc)
                     if dtype in (torch.float16, torch.float8_e4m3fn, torch.float8_e5m2):
-                        check_finite(out, lambda: f"{out_path}: tensor {name} (result overflows {dtype})")
+                        check_finite(
+                            out, lambda: f"{out_path}: tensor {name} (result overflows {dtype})"
+                        )
                 writer.write(name, start, out, on_written=functools.partial(free_slots.put, slot))

@@ -55,9 +55,7 @@ def _summarise(table: pd.DataFrame, by: str) -> pd.DataFrame:
                 "tensors_in_T": int(part["selected"].sum()),
                 "share_of_entries": part["numel"].sum() / totals["numel"],
                 "share_of_abs_R_A": _share(part["abs_sum_ra"].sum(), totals["abs_sum_ra"]),
-                "share_of_abs_R_Lang": _share(
-                    part["abs_sum_rlang"].sum(), totals["abs_sum_rlang"]
-                ),
+                "share_of_abs_R_Lang": _share(part["abs_sum_rlang"].sum(), totals["abs_sum_rlang"]),
                 "cosine": _cosine(
                     part["dot"].sum(), part["sq_norm_ra"].sum(), part["sq_norm_rlang"].sum()
                 ),

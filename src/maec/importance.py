@@ -29,8 +29,13 @@ def importance(base: torch.Tensor, tuned: torch.Tensor, lr: float) -> torch.Tens
     return out.div_(lr)
 
 
-def importance_into(base: torch.Tensor, tuned: torch.Tensor, lr: float, out: torch.Tensor,
-                    base_float: torch.Tensor | None = None) -> torch.Tensor:
+def importance_into(
+    base: torch.Tensor,
+    tuned: torch.Tensor,
+    lr: float,
+    out: torch.Tensor,
+    base_float: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Eq. 1 written into a preallocated float32 buffer of the same shape (streaming passes).
 
     `base_float`, a float32 buffer of the same shape, avoids torch's slow mixed-dtype
@@ -44,8 +49,12 @@ def importance_into(base: torch.Tensor, tuned: torch.Tensor, lr: float, out: tor
 
 
 def iter_importance(
-    backbone_ckpt, tuned_ckpt, lr: float, names: Iterable[str] | None = None,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES, scratch: ScratchBuffers | None = None,
+    backbone_ckpt,
+    tuned_ckpt,
+    lr: float,
+    names: Iterable[str] | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    scratch: ScratchBuffers | None = None,
 ) -> Iterator[tuple[str, int, torch.Tensor]]:
     """Yield (tensor name, start_row, importance chunk) over `names` (default: all), streamed.
 
@@ -57,8 +66,9 @@ def iter_importance(
     check_compatible(backbone, tuned)
     scratch = scratch or ScratchBuffers()
     for name in backbone.names if names is None else names:
-        for start, (base, moved) in aligned_row_chunks([backbone, tuned], name, chunk_bytes, min_itemsize=4,
-                                                        scratch=scratch):
+        for start, (base, moved) in aligned_row_chunks(
+            [backbone, tuned], name, chunk_bytes, min_itemsize=4, scratch=scratch
+        ):
             out = scratch.take("importance", torch.float32, base.shape)
             base_float = scratch.take("base_float", torch.float32, base.shape)
             yield name, start, importance_into(base, moved, lr, out, base_float)

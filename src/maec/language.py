@@ -12,9 +12,14 @@ import logging
 import os
 from collections.abc import Mapping
 
-
 from maec.ability import ability_weights_into
-from maec.checkpoint import DEFAULT_CHUNK_BYTES, as_checkpoint, check_compatible, fingerprint, write_elementwise
+from maec.checkpoint import (
+    DEFAULT_CHUNK_BYTES,
+    as_checkpoint,
+    check_compatible,
+    fingerprint,
+    write_elementwise,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +27,29 @@ LANGUAGE_DELTA_MODES = ("eq2", "plain")
 DEFAULT_MU = 1.0
 
 
-def write_language_weights(backbone, language_model, general_model, out_path, *, alpha: float, beta: float,
-                           mode: str = "eq2", dtype: str = "float32", chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-                           max_shard_bytes: int | None = None) -> None:
+def write_language_weights(
+    backbone,
+    language_model,
+    general_model,
+    out_path,
+    *,
+    alpha: float,
+    beta: float,
+    mode: str = "eq2",
+    dtype: str = "float32",
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_shard_bytes: int | None = None,
+) -> None:
     """Write R(Li): α(Θ_{Li,L0} − Θ_o) − β(Θ_{L0} − Θ_o) (eq2) or Θ_Li − Θ_o (plain; α, β and
     `general_model` are not used and `general_model` may be None)."""
     if mode not in LANGUAGE_DELTA_MODES:
-        raise ValueError(f"language delta mode must be one of {LANGUAGE_DELTA_MODES}, got mode={mode!r}")
+        raise ValueError(
+            f"language delta mode must be one of {LANGUAGE_DELTA_MODES}, got mode={mode!r}"
+        )
     if mode == "eq2" and general_model is None:
-        raise ValueError("mode='eq2' needs general_model (the masked CPT on the reference language)")
+        raise ValueError(
+            "mode='eq2' needs general_model (the masked CPT on the reference language)"
+        )
     base, language = as_checkpoint(backbone), as_checkpoint(language_model)
     general = as_checkpoint(general_model) if mode == "eq2" else None
     check_compatible(base, language, *([general] if general else []))
@@ -42,7 +61,9 @@ def write_language_weights(backbone, language_model, general_model, out_path, *,
         "language_model": str(language.path),
     }
     if mode == "eq2":
-        metadata.update(alpha=json.dumps(alpha), beta=json.dumps(beta), general_model=str(general.path))
+        metadata.update(
+            alpha=json.dumps(alpha), beta=json.dumps(beta), general_model=str(general.path)
+        )
 
         def combine(chunks, acc, name):
             ability_weights_into(chunks[0], chunks[1], chunks[2], alpha, beta, acc)
@@ -53,14 +74,28 @@ def write_language_weights(backbone, language_model, general_model, out_path, *,
             acc.sub_(chunks[0])
 
     log.info("language weights (%s) from %s -> %s", mode, language.path, out_path)
-    write_elementwise([base, language, general], out_path, combine, out_dtype=dtype, metadata=metadata,
-                      chunk_bytes=chunk_bytes, max_shard_bytes=max_shard_bytes,
-                      input_labels=["backbone", "language model", "general model"], desc="R(Li)")
+    write_elementwise(
+        [base, language, general],
+        out_path,
+        combine,
+        out_dtype=dtype,
+        metadata=metadata,
+        chunk_bytes=chunk_bytes,
+        max_shard_bytes=max_shard_bytes,
+        input_labels=["backbone", "language model", "general model"],
+        desc="R(Li)",
+    )
 
 
-def write_r_lang(language_deltas: Mapping[str, str | os.PathLike], mu: Mapping[str, float], out_path, *,
-                 dtype: str = "float32", chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-                 max_shard_bytes: int | None = None) -> None:
+def write_r_lang(
+    language_deltas: Mapping[str, str | os.PathLike],
+    mu: Mapping[str, float],
+    out_path,
+    *,
+    dtype: str = "float32",
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_shard_bytes: int | None = None,
+) -> None:
     """Write R_Lang = Σ_i μ_i R(Li) (Eq. 3); a language without a μ gets 1.0.
 
     Languages are summed in name order so that the float result is reproducible.
@@ -86,7 +121,19 @@ def write_r_lang(language_deltas: Mapping[str, str | os.PathLike], mu: Mapping[s
         for chunk, weight in zip(chunks, weights):
             acc.add_(chunk, alpha=weight)
 
-    log.info("R_Lang = %s -> %s", " + ".join(f"{w}*R({l})" for l, w in zip(languages, weights)), out_path)
-    write_elementwise(deltas, out_path, combine, out_dtype=dtype, metadata=metadata, chunk_bytes=chunk_bytes,
-                      max_shard_bytes=max_shard_bytes, input_labels=[f"R({lang})" for lang in languages],
-                      desc="R_Lang")
+    log.info(
+        "R_Lang = %s -> %s",
+        " + ".join(f"{w}*R({lang})" for lang, w in zip(languages, weights)),
+        out_path,
+    )
+    write_elementwise(
+        deltas,
+        out_path,
+        combine,
+        out_dtype=dtype,
+        metadata=metadata,
+        chunk_bytes=chunk_bytes,
+        max_shard_bytes=max_shard_bytes,
+        input_labels=[f"R({lang})" for lang in languages],
+        desc="R_Lang",
+    )

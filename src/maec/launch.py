@@ -42,8 +42,12 @@ def check_batch(args: dict, processes: int) -> None:
 
 def launch_training(gpus: int, backbone, corpora, out_dir, **kwargs) -> None:
     """Run `train` on `gpus` GPUs of this node (0 or 1: in this process)."""
-    args = dict(backbone=str(backbone), corpora=[[str(p), w] for p, w in corpora],
-                out_dir=str(out_dir), **kwargs)
+    args = dict(
+        backbone=str(backbone),
+        corpora=[[str(p), w] for p, w in corpora],
+        out_dir=str(out_dir),
+        **kwargs,
+    )
     if gpus > 0:
         check_gpus(gpus)
     processes = max(gpus, 1)
@@ -56,8 +60,14 @@ def launch_training(gpus: int, backbone, corpora, out_dir, **kwargs) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(args, handle)
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc_per_node={processes}", "-m", "maec.launch", handle.name,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={processes}",
+        "-m",
+        "maec.launch",
+        handle.name,
     ]
     log.info("starting %s", " ".join(command))
     try:

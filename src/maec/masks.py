@@ -51,7 +51,9 @@ def kept_count(k1: float, n_entries: int) -> int:
     return int(math.floor(check_k1(k1) * n_entries + 0.5))
 
 
-def eligible_names(names: Iterable[str], include: Sequence[str] = (".*",), exclude: Sequence[str] = ()) -> list[str]:
+def eligible_names(
+    names: Iterable[str], include: Sequence[str] = (".*",), exclude: Sequence[str] = ()
+) -> list[str]:
     """Tensors whose name matches (re.search) an include pattern and no exclude pattern."""
     try:
         inc = [re.compile(p) for p in include]
@@ -73,7 +75,9 @@ def _top_bin(hist: torch.Tensor, k: int) -> tuple[int, int]:
     return bin_index, int(from_top[position] - hist[bin_index])
 
 
-def radix_threshold(chunks: Callable[[], Iterator[tuple[str, torch.Tensor]]], k: int) -> tuple[float, int, int]:
+def radix_threshold(
+    chunks: Callable[[], Iterator[tuple[str, torch.Tensor]]], k: int
+) -> tuple[float, int, int]:
     """The k-th largest value of the non-negative float32 entries streamed by `chunks()`.
 
     `chunks()` starts a fresh pass yielding (tensor name, float32 chunk). Returns
@@ -142,7 +146,9 @@ class _BitPacker:
 
 
 def _packed_layout(shapes: dict[str, list[int]]) -> dict:
-    return {name: ((math.ceil(math.prod(shape) / 8),), torch.uint8) for name, shape in shapes.items()}
+    return {
+        name: ((math.ceil(math.prod(shape) / 8),), torch.uint8) for name, shape in shapes.items()
+    }
 
 
 def _write_json_atomic(path: Path, payload: dict) -> None:
@@ -155,23 +161,47 @@ def summary_path(mask_path) -> Path:
     return Path(mask_path).with_suffix(".json")
 
 
-def _summary(path: Path, meta: dict, kept: dict[str, int], shapes: dict[str, list[int]],
-             thresholds: dict[str, float] | None = None) -> dict:
+def _summary(
+    path: Path,
+    meta: dict,
+    kept: dict[str, int],
+    shapes: dict[str, list[int]],
+    thresholds: dict[str, float] | None = None,
+) -> dict:
     total = sum(math.prod(s) for s in shapes.values())
     n_kept = sum(kept.values())
     tensors = {}
     for name, shape in shapes.items():
         numel = math.prod(shape)
-        tensors[name] = {"numel": numel, "kept": kept[name], "density": kept[name] / numel if numel else 0.0}
+        tensors[name] = {
+            "numel": numel,
+            "kept": kept[name],
+            "density": kept[name] / numel if numel else 0.0,
+        }
         if thresholds is not None:
             tensors[name]["threshold"] = thresholds.get(name)
-    return {**meta, "mask": str(path), "total": total, "kept": n_kept,
-            "density": n_kept / total if total else 0.0, "tensors": tensors}
+    return {
+        **meta,
+        "mask": str(path),
+        "total": total,
+        "kept": n_kept,
+        "density": n_kept / total if total else 0.0,
+        "tensors": tensors,
+    }
 
 
-def build_key_neuron_mask(backbone, tuned, out_path, *, k1: float, lr: float, scope: str = "global",
-                          include: Sequence[str] = (".*",), exclude: Sequence[str] = (),
-                          chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> dict:
+def build_key_neuron_mask(
+    backbone,
+    tuned,
+    out_path,
+    *,
+    k1: float,
+    lr: float,
+    scope: str = "global",
+    include: Sequence[str] = (".*",),
+    exclude: Sequence[str] = (),
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> dict:
     """Write the key-neuron mask N_X of the top k1 entries by importance, and its summary JSON.
 
     Returns the summary (also written to `out_path` with a .json suffix).
@@ -184,10 +214,14 @@ def build_key_neuron_mask(backbone, tuned, out_path, *, k1: float, lr: float, sc
     check_compatible(base, moved)
     names = eligible_names(base.names, include, exclude)
     if not names:
-        raise ValueError(f"{base.path}: no tensor matches include={list(include)} exclude={list(exclude)}")
+        raise ValueError(
+            f"{base.path}: no tensor matches include={list(include)} exclude={list(exclude)}"
+        )
     for name in names:
         if not base.dtype(name).is_floating_point:
-            raise CheckpointError(f"{base.path}: tensor {name} is not floating point; exclude it from the mask")
+            raise CheckpointError(
+                f"{base.path}: tensor {name} is not floating point; exclude it from the mask"
+            )
     out_path = Path(out_path)
     shapes = {name: list(base.shape(name)) for name in names}
     eligible = sum(base.numel(n) for n in names)
@@ -196,8 +230,11 @@ def build_key_neuron_mask(backbone, tuned, out_path, *, k1: float, lr: float, sc
 
     def stream(selected_names):
         def chunks():
-            for name, _, chunk in iter_importance(base, moved, lr, selected_names, chunk_bytes, scratch):
+            for name, _, chunk in iter_importance(
+                base, moved, lr, selected_names, chunk_bytes, scratch
+            ):
                 yield name, chunk
+
         return chunks
 
     thresholds: dict[str, float | None] = {}
@@ -208,14 +245,30 @@ def build_key_neuron_mask(backbone, tuned, out_path, *, k1: float, lr: float, sc
             threshold, above, equal = radix_threshold(stream(names), k)
             shared = _TieTaker(threshold, k - above)
             takers = dict.fromkeys(names, shared)
-            log.info("global threshold %r: %d above, %d of %d equal entries kept", threshold, above, k - above, equal)
+            log.info(
+                "global threshold %r: %d above, %d of %d equal entries kept",
+                threshold,
+                above,
+                k - above,
+                equal,
+            )
         threshold_meta = takers[names[0]].threshold if k else None
     else:
         k = sum(kept_count(k1, base.numel(n)) for n in names)
         threshold_meta = None
-    meta = {"model": fingerprint(base), "k1": k1, "scope": scope, "threshold": threshold_meta, "lr": lr,
-            "include": list(include), "exclude": list(exclude), "backbone": str(base.path),
-            "tuned": str(moved.path), "k": k, "eligible": eligible}
+    meta = {
+        "model": fingerprint(base),
+        "k1": k1,
+        "scope": scope,
+        "threshold": threshold_meta,
+        "lr": lr,
+        "include": list(include),
+        "exclude": list(exclude),
+        "backbone": str(base.path),
+        "tuned": str(moved.path),
+        "k": k,
+        "eligible": eligible,
+    }
     header = {key: json.dumps(value) for key, value in meta.items()}
     header["shapes"] = json.dumps(shapes, separators=(",", ":"))
     kept: dict[str, int] = {}
@@ -248,7 +301,9 @@ def build_key_neuron_mask(backbone, tuned, out_path, *, k1: float, lr: float, sc
         raise AssertionError(f"{out_path}: kept {sum(kept.values())} entries, expected {k}")
     summary = _summary(out_path, meta, kept, shapes, thresholds if scope == "tensor" else None)
     _write_json_atomic(summary_path(out_path), summary)
-    log.info("mask %s: kept %d of %d entries (density %.4g)", out_path, k, eligible, summary["density"])
+    log.info(
+        "mask %s: kept %d of %d entries (density %.4g)", out_path, k, eligible, summary["density"]
+    )
     return summary
 
 
@@ -258,12 +313,16 @@ def _open_mask(path, expect_model: str | None = None):
         raise CheckpointError(f"{ckpt.path}: not a mask file (no shapes/model in its metadata)")
     model = json.loads(ckpt.metadata["model"])
     if expect_model is not None and model != expect_model:
-        raise CheckpointError(f"{ckpt.path}: mask was made for another model (fingerprint {model}, "
-                              f"expected {expect_model})")
+        raise CheckpointError(
+            f"{ckpt.path}: mask was made for another model (fingerprint {model}, "
+            f"expected {expect_model})"
+        )
     shapes = json.loads(ckpt.metadata["shapes"])
     for name, shape in shapes.items():
         if name not in ckpt or ckpt.shape(name) != (math.ceil(math.prod(shape) / 8),):
-            raise CheckpointError(f"{ckpt.path}: tensor {name}: packed mask does not match shape {shape}")
+            raise CheckpointError(
+                f"{ckpt.path}: tensor {name}: packed mask does not match shape {shape}"
+            )
     return ckpt, model, shapes
 
 
@@ -294,7 +353,9 @@ def _combine_masks(paths, out_path, op: str, chunk_bytes: int = DEFAULT_CHUNK_BY
             raise CheckpointError(f"{ckpt.path}: mask was made for another model than {paths[0]}")
         for name, shape in other_shapes.items():
             if shapes.setdefault(name, shape) != shape:
-                raise CheckpointError(f"{ckpt.path}: tensor {name} has shape {shape}, {shapes[name]} in another mask")
+                raise CheckpointError(
+                    f"{ckpt.path}: tensor {name} has shape {shape}, {shapes[name]} in another mask"
+                )
     shapes = dict(sorted(shapes.items()))
     out_path = Path(out_path)
     meta = {"model": model, "scope": op, "sources": [str(p) for p in paths]}
@@ -333,8 +394,14 @@ def intersect_masks(paths, out_path) -> dict:
 def mask_summary(path) -> dict:
     """Kept entries per tensor, density per tensor and overall, and the mask's metadata."""
     ckpt, _, shapes = _open_mask(path)
-    meta = {key: json.loads(value) for key, value in ckpt.metadata.items() if key not in ("shapes", "format")}
+    meta = {
+        key: json.loads(value)
+        for key, value in ckpt.metadata.items()
+        if key not in ("shapes", "format")
+    }
     kept = {}
     for name in shapes:
-        kept[name] = sum(_popcount(chunk.numpy()) for _, chunk in ckpt.iter_rows(name, DEFAULT_CHUNK_BYTES))
+        kept[name] = sum(
+            _popcount(chunk.numpy()) for _, chunk in ckpt.iter_rows(name, DEFAULT_CHUNK_BYTES)
+        )
     return _summary(ckpt.path, meta, kept, shapes)

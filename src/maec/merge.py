@@ -20,15 +20,23 @@ from maec.checkpoint import (
 log = logging.getLogger(__name__)
 
 
-def merge_tensor(backbone: torch.Tensor, r_a: torch.Tensor, r_lang: torch.Tensor | None, selected: bool,
-                 gamma: float, eta: float) -> torch.Tensor:
+def merge_tensor(
+    backbone: torch.Tensor,
+    r_a: torch.Tensor,
+    r_lang: torch.Tensor | None,
+    selected: bool,
+    gamma: float,
+    eta: float,
+) -> torch.Tensor:
     """Eq. 5 for one tensor, computed in float32 and returned in the backbone's dtype."""
     acc = torch.empty(backbone.shape, dtype=torch.float32)
     merge_into(backbone, r_a, r_lang, selected, gamma, eta, acc)
     return acc.to(backbone.dtype)
 
 
-def merge_into(backbone, r_a, r_lang, selected: bool, gamma: float, eta: float, acc: torch.Tensor) -> None:
+def merge_into(
+    backbone, r_a, r_lang, selected: bool, gamma: float, eta: float, acc: torch.Tensor
+) -> None:
     acc.copy_(backbone)
     if selected:
         acc.add_(r_a, alpha=gamma)
@@ -38,8 +46,18 @@ def merge_into(backbone, r_a, r_lang, selected: bool, gamma: float, eta: float, 
         acc.add_(r_lang)
 
 
-def write_merge(backbone, r_a, r_lang, selected: Iterable[str], out_path, *, gamma: float, eta: float,
-                max_shard_bytes: int | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+def write_merge(
+    backbone,
+    r_a,
+    r_lang,
+    selected: Iterable[str],
+    out_path,
+    *,
+    gamma: float,
+    eta: float,
+    max_shard_bytes: int | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> None:
     """Write the merged model's weights (Eq. 5) in the backbone's dtypes.
 
     `r_lang=None` treats R_Lang as zero. `out_path` is one safetensors file, or a sharded
@@ -57,8 +75,10 @@ def write_merge(backbone, r_a, r_lang, selected: Iterable[str], out_path, *, gam
     model = fingerprint(base)
     for delta in deltas:
         if delta.metadata.get("model", model) != model:
-            raise CheckpointError(f"{delta.path}: delta was made for another model (fingerprint "
-                                  f"{delta.metadata['model']}, backbone {base.path} has {model})")
+            raise CheckpointError(
+                f"{delta.path}: delta was made for another model (fingerprint "
+                f"{delta.metadata['model']}, backbone {base.path} has {model})"
+            )
     metadata = {
         "kind": "merge",
         "gamma": json.dumps(gamma),
@@ -69,20 +89,40 @@ def write_merge(backbone, r_a, r_lang, selected: Iterable[str], out_path, *, gam
         "r_lang": str(language.path) if language else "",
         "selected": str(len(selected)),
     }
-    log.info("merge: %d of %d tensors in T, gamma=%s eta=%s -> %s", len(selected), len(base.names), gamma, eta,
-             out_path)
+    log.info(
+        "merge: %d of %d tensors in T, gamma=%s eta=%s -> %s",
+        len(selected),
+        len(base.names),
+        gamma,
+        eta,
+        out_path,
+    )
 
     def combine(chunks, acc, name):
         merge_into(chunks[0], chunks[1], chunks[2], name in selected, gamma, eta, acc)
 
-    write_elementwise([base, ability, language], out_path, combine, out_dtype=None, metadata=metadata,
-                      chunk_bytes=chunk_bytes, max_shard_bytes=max_shard_bytes,
-                      input_labels=["backbone", "R(A)", "R_Lang"], desc="merge")
+    write_elementwise(
+        [base, ability, language],
+        out_path,
+        combine,
+        out_dtype=None,
+        metadata=metadata,
+        chunk_bytes=chunk_bytes,
+        max_shard_bytes=max_shard_bytes,
+        input_labels=["backbone", "R(A)", "R_Lang"],
+        desc="merge",
+    )
 
 
-def write_task_vector_merge(backbone, models: Sequence, out_path, *, scale: float,
-                            max_shard_bytes: int | None = None,
-                            chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+def write_task_vector_merge(
+    backbone,
+    models: Sequence,
+    out_path,
+    *,
+    scale: float,
+    max_shard_bytes: int | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> None:
     """Task arithmetic, the F-TV / L-TV baselines: Θ_o + λ Σ_i (Θ_i − Θ_o), every tensor."""
     base = as_checkpoint(backbone)
     tuned = [as_checkpoint(m) for m in models]
@@ -102,7 +142,14 @@ def write_task_vector_merge(backbone, models: Sequence, out_path, *, scale: floa
         for chunk in chunks[1:]:
             acc.add_(chunk.sub_(chunks[0]), alpha=scale)
 
-    write_elementwise([base, *tuned], out_path, combine, out_dtype=None, metadata=metadata,
-                      chunk_bytes=chunk_bytes, max_shard_bytes=max_shard_bytes,
-                      input_labels=["backbone", *(str(t.path) for t in tuned)],
-                      desc="task vectors")
+    write_elementwise(
+        [base, *tuned],
+        out_path,
+        combine,
+        out_dtype=None,
+        metadata=metadata,
+        chunk_bytes=chunk_bytes,
+        max_shard_bytes=max_shard_bytes,
+        input_labels=["backbone", *(str(t.path) for t in tuned)],
+        desc="task vectors",
+    )

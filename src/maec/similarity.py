@@ -30,8 +30,21 @@ from maec.checkpoint import (
 log = logging.getLogger(__name__)
 
 # abs sums, dot products and squared norms let per-group diagnostics aggregate exactly.
-COLUMNS = ["tensor", "shape", "group", "layer", "numel", "cosine", "rank", "selected", "abs_sum_ra",
-           "abs_sum_rlang", "dot", "sq_norm_ra", "sq_norm_rlang"]
+COLUMNS = [
+    "tensor",
+    "shape",
+    "group",
+    "layer",
+    "numel",
+    "cosine",
+    "rank",
+    "selected",
+    "abs_sum_ra",
+    "abs_sum_rlang",
+    "dot",
+    "sq_norm_ra",
+    "sq_norm_rlang",
+]
 FLOAT_COLUMNS = ["cosine", "abs_sum_ra", "abs_sum_rlang", "dot", "sq_norm_ra", "sq_norm_rlang"]
 
 _GROUPS = [
@@ -104,8 +117,13 @@ def tensor_similarity(r_a: torch.Tensor, r_lang: torch.Tensor) -> float:
     return acc.cosine()
 
 
-def similarity_rows(r_a_path, r_lang_path, k2: float, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-                    groups: Collection[str] | None = None) -> list[dict]:
+def similarity_rows(
+    r_a_path,
+    r_lang_path,
+    k2: float,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    groups: Collection[str] | None = None,
+) -> list[dict]:
     """One row per tensor with its cosine, rank and whether it is in T.
 
     `groups` replaces the k2 selection by tensor types (Table 8): T = the tensors of
@@ -113,7 +131,11 @@ def similarity_rows(r_a_path, r_lang_path, k2: float, chunk_bytes: int = DEFAULT
     check_k2(k2)
     r_a, r_lang = as_checkpoint(r_a_path), as_checkpoint(r_lang_path)
     check_compatible(r_a, r_lang, check_dtypes=False)
-    if r_a.metadata.get("model") and r_lang.metadata.get("model") and r_a.metadata["model"] != r_lang.metadata["model"]:
+    if (
+        r_a.metadata.get("model")
+        and r_lang.metadata.get("model")
+        and r_a.metadata["model"] != r_lang.metadata["model"]
+    ):
         raise CheckpointError(f"{r_a.path} and {r_lang.path} were made for different models")
     rows = []
     for name in progress(r_a.names, "S(τ)"):
@@ -123,19 +145,21 @@ def similarity_rows(r_a_path, r_lang_path, k2: float, chunk_bytes: int = DEFAULT
             check_finite(b, lambda: f"{r_lang.file_of(name)}: tensor {name}")
             acc.add(a, b)
         layer = tensor_layer(name)
-        rows.append({
-            "tensor": name,
-            "shape": json.dumps(list(r_a.shape(name)), separators=(",", ":")),
-            "group": tensor_group(name),
-            "layer": "" if layer is None else layer,
-            "numel": r_a.numel(name),
-            "cosine": acc.cosine(),
-            "abs_sum_ra": acc.abs_a,
-            "abs_sum_rlang": acc.abs_b,
-            "dot": acc.dot,
-            "sq_norm_ra": acc.norm_a,
-            "sq_norm_rlang": acc.norm_b,
-        })
+        rows.append(
+            {
+                "tensor": name,
+                "shape": json.dumps(list(r_a.shape(name)), separators=(",", ":")),
+                "group": tensor_group(name),
+                "layer": "" if layer is None else layer,
+                "numel": r_a.numel(name),
+                "cosine": acc.cosine(),
+                "abs_sum_ra": acc.abs_a,
+                "abs_sum_rlang": acc.abs_b,
+                "dot": acc.dot,
+                "sq_norm_ra": acc.norm_a,
+                "sq_norm_rlang": acc.norm_b,
+            }
+        )
     rows.sort(key=lambda row: (-row["cosine"], row["tensor"]))
     n_selected = selected_count(k2, len(rows))
     for rank, row in enumerate(rows, start=1):
@@ -147,9 +171,15 @@ def similarity_rows(r_a_path, r_lang_path, k2: float, chunk_bytes: int = DEFAULT
     return rows
 
 
-def write_similarity_table(r_a_path, r_lang_path, out_tsv, *, k2: float,
-                           chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-                           groups: Collection[str] | None = None) -> None:
+def write_similarity_table(
+    r_a_path,
+    r_lang_path,
+    out_tsv,
+    *,
+    k2: float,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    groups: Collection[str] | None = None,
+) -> None:
     """Write the S(τ) table (rank order) with the tensors of T marked selected=1."""
     rows = similarity_rows(r_a_path, r_lang_path, k2, chunk_bytes, groups)
     out_tsv = Path(out_tsv)
@@ -161,7 +191,12 @@ def write_similarity_table(r_a_path, r_lang_path, out_tsv, *, k2: float,
         for row in rows:
             writer.writerow({**row, **{column: repr(row[column]) for column in FLOAT_COLUMNS}})
     tmp.replace(out_tsv)
-    log.info("similarity table: %d tensors, %d selected -> %s", len(rows), sum(r["selected"] for r in rows), out_tsv)
+    log.info(
+        "similarity table: %d tensors, %d selected -> %s",
+        len(rows),
+        sum(r["selected"] for r in rows),
+        out_tsv,
+    )
 
 
 def read_selected(tsv) -> set[str]:

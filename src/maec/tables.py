@@ -29,7 +29,9 @@ def icer(tokens_billions: float, average: float, backbone_average: float) -> flo
     return tokens_billions / gain if gain > 0 else None
 
 
-def _language_order(scores: Sequence[dict], bench: str, languages: Sequence[str] | None) -> list[str]:
+def _language_order(
+    scores: Sequence[dict], bench: str, languages: Sequence[str] | None
+) -> list[str]:
     present = list(dict.fromkeys(s["lang"] for s in scores if s["bench"] == bench))
     if languages is None:
         return present
@@ -60,7 +62,9 @@ def results_frame(
             raise ValueError(f"model {score['model']!r}: unknown bench {score['bench']!r}")
         metric = metrics[score["bench"]]
         if metric not in score:
-            raise ValueError(f"model {score['model']!r}, {score['bench']} {score['lang']}: no metric {metric!r}")
+            raise ValueError(
+                f"model {score['model']!r}, {score['bench']} {score['lang']}: no metric {metric!r}"
+            )
         cell = (score["model"], score["bench"], score["lang"])
         if cell in values:
             raise ValueError(f"two scores for model {cell[0]!r}, {cell[1]} {cell[2]}")
@@ -72,7 +76,10 @@ def results_frame(
     models.remove(backbone)
     models.insert(0, backbone)
 
-    rows = {m: {TOKENS_COLUMN: training_tokens[m] / 1e9 if m in training_tokens else math.nan} for m in models}
+    rows = {
+        m: {TOKENS_COLUMN: training_tokens[m] / 1e9 if m in training_tokens else math.nan}
+        for m in models
+    }
     for bench, domain in BENCHES.items():
         langs = _language_order(scores, bench, languages)
         if not langs:
@@ -85,7 +92,11 @@ def results_frame(
                 raise ValueError(f"model {model!r} lacks {bench} scores for {', '.join(missing)}")
             for lang in langs:
                 rows[model][f"{domain} {lang.upper()}"] = values.get((model, bench, lang), math.nan)
-            averages[model] = sum(values[(model, bench, lang)] for lang in langs) / len(langs) if have else math.nan
+            averages[model] = (
+                sum(values[(model, bench, lang)] for lang in langs) / len(langs)
+                if have
+                else math.nan
+            )
             rows[model][f"{domain} Avg"] = averages[model]
         if math.isnan(averages[backbone]):
             raise ValueError(f"the backbone {backbone!r} has no {bench} scores")
@@ -95,7 +106,9 @@ def results_frame(
                 tokens = rows[model][TOKENS_COLUMN]
                 if math.isnan(tokens):
                     if averages[model] > averages[backbone]:
-                        log.warning("no training tokens for %s: its %s ICER is left empty", model, domain)
+                        log.warning(
+                            "no training tokens for %s: its %s ICER is left empty", model, domain
+                        )
                 else:
                     value = icer(tokens, averages[model], averages[backbone])
             rows[model][f"{domain} ICER"] = math.nan if value is None else value
@@ -116,7 +129,10 @@ def markdown_table(frame: pd.DataFrame, digits: int = 1) -> str:
         return f"{value:.{digits}f}"
 
     header = [frame.index.name, *frame.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|",
+    ]
     for model, row in frame.iterrows():
         lines.append("| " + " | ".join([str(model), *(cell(v, c) for c, v in row.items())]) + " |")
     return "\n".join(lines) + "\n"
@@ -133,7 +149,9 @@ def write_results_table(
     languages: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Write the results table as CSV (full precision) and Markdown (one decimal); return it."""
-    frame = results_frame(scores, training_tokens, backbone=backbone, metrics=metrics, languages=languages)
+    frame = results_frame(
+        scores, training_tokens, backbone=backbone, metrics=metrics, languages=languages
+    )
     write_text(Path(out_csv), frame.to_csv())
     write_text(Path(out_md), markdown_table(frame))
     return frame
@@ -184,8 +202,9 @@ def average_score(scores: Sequence[dict], bench: str) -> float:
     return sum(values) / len(values)
 
 
-def select_variant(score_paths: Sequence[str | Path], variants: Sequence[str], bench: str,
-                   out_json) -> dict:
+def select_variant(
+    score_paths: Sequence[str | Path], variants: Sequence[str], bench: str, out_json
+) -> dict:
     """The merge variant with the best dev average (ties: the first in grid order).
 
     Dev scores only: the test set plays no part in the choice. Scores of the model with

@@ -33,8 +33,13 @@ MIXTURE_CYCLE = 10_000
 # --------------------------------------------------------------------------- corpora
 
 
-def iter_documents(source: str | os.PathLike, *, text_field: str = "text",
-                   split: str = "train", name: str | None = None) -> Iterator[str]:
+def iter_documents(
+    source: str | os.PathLike,
+    *,
+    text_field: str = "text",
+    split: str = "train",
+    name: str | None = None,
+) -> Iterator[str]:
     """Yield the documents of a corpus.
 
     ``.jsonl``: one JSON object per line, the document in ``text_field``.
@@ -54,8 +59,10 @@ def iter_documents(source: str | os.PathLike, *, text_field: str = "text",
             return _iter_txt(path)
         if suffix == ".parquet":
             return _iter_parquet(path, text_field)
-        raise ValueError(f"{path}: unsupported corpus format {suffix!r}; "
-                         f"use one of {', '.join(LOCAL_SUFFIXES)} or a Hugging Face dataset id")
+        raise ValueError(
+            f"{path}: unsupported corpus format {suffix!r}; "
+            f"use one of {', '.join(LOCAL_SUFFIXES)} or a Hugging Face dataset id"
+        )
     return _iter_hf_dataset(str(source), text_field, split, name)
 
 
@@ -96,26 +103,31 @@ def _iter_parquet(path: Path, text_field: str) -> Iterator[str]:
         raise ImportError(f"{path}: reading .parquet corpora needs the package 'pyarrow'") from None
     parquet = pq.ParquetFile(path)
     if text_field not in parquet.schema_arrow.names:
-        raise KeyError(f"{path}: no text field {text_field!r} "
-                       f"(columns: {', '.join(parquet.schema_arrow.names)})")
+        raise KeyError(
+            f"{path}: no text field {text_field!r} "
+            f"(columns: {', '.join(parquet.schema_arrow.names)})"
+        )
     for batch in parquet.iter_batches(columns=[text_field]):
         for text in batch.column(0).to_pylist():
             if text is not None:
                 yield text
 
 
-def _iter_hf_dataset(dataset: str, text_field: str, split: str,
-                     name: str | None) -> Iterator[str]:
+def _iter_hf_dataset(dataset: str, text_field: str, split: str, name: str | None) -> Iterator[str]:
     try:
         import datasets
     except ImportError:
-        raise ImportError(f"{dataset!r} is not a local file, and reading it as a Hugging Face "
-                          "dataset needs the package 'datasets'") from None
+        raise ImportError(
+            f"{dataset!r} is not a local file, and reading it as a Hugging Face "
+            "dataset needs the package 'datasets'"
+        ) from None
     stream = datasets.load_dataset(dataset, name, split=split, streaming=True)
     for i, record in enumerate(stream):
         if text_field not in record:
-            raise KeyError(f"dataset {dataset!r} ({name}, split {split!r}), record {i}: "
-                           f"no text field {text_field!r}")
+            raise KeyError(
+                f"dataset {dataset!r} ({name}, split {split!r}), record {i}: "
+                f"no text field {text_field!r}"
+            )
         yield record[text_field]
 
 
@@ -128,8 +140,10 @@ def load_tokenizer(tokenizer_dir: str | os.PathLike):
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     if tokenizer.eos_token_id is None:
-        raise ValueError(f"{tokenizer_dir}: the tokenizer has no EOS token; "
-                         "packing needs one to separate documents")
+        raise ValueError(
+            f"{tokenizer_dir}: the tokenizer has no EOS token; "
+            "packing needs one to separate documents"
+        )
     return tokenizer
 
 
@@ -140,8 +154,7 @@ def token_dtype(vocab_size: int) -> np.dtype:
 
 def _npy_header(dtype: np.dtype, shape: tuple[int, int]) -> bytes:
     """An .npy (version 1.0) header padded to exactly NPY_HEADER_BYTES bytes."""
-    fields = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
-              "shape": shape}
+    fields = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
     text = repr(fields).encode("latin1")
     prefix = np.lib.format.MAGIC_PREFIX + bytes([1, 0])
     room = NPY_HEADER_BYTES - len(prefix) - 2 - 1  # 2: header length field, 1: newline
@@ -171,9 +184,17 @@ def _document_tokens(tokenizer, documents: Iterator[str]) -> Iterator[list[int]]
             yield ids + [eos]
 
 
-def pack_corpus(source, tokenizer_dir, out_prefix, *, block_size: int,
-                max_tokens: int | None = None, text_field: str = "text",
-                split: str = "train", name: str | None = None) -> dict:
+def pack_corpus(
+    source,
+    tokenizer_dir,
+    out_prefix,
+    *,
+    block_size: int,
+    max_tokens: int | None = None,
+    text_field: str = "text",
+    split: str = "train",
+    name: str | None = None,
+) -> dict:
     """Tokenize ``source`` and write packed blocks to ``{out_prefix}.npy`` and ``.json``.
 
     Documents are concatenated, each followed by EOS, and cut into blocks of
@@ -196,14 +217,18 @@ def pack_corpus(source, tokenizer_dir, out_prefix, *, block_size: int,
 
     documents = tokens_read = n_blocks = 0
     pending = np.empty(0, dtype=np.int64)
-    fd, tmp_npy = tempfile.mkstemp(dir=out_prefix.parent, prefix=f".{npy_path.name}.",
-                                   suffix=".tmp")
+    fd, tmp_npy = tempfile.mkstemp(
+        dir=out_prefix.parent, prefix=f".{npy_path.name}.", suffix=".tmp"
+    )
     try:
-        with os.fdopen(fd, "wb") as out, tqdm(total=max_blocks, unit="block",
-                                              desc=f"pack {out_prefix.name}") as bar:
+        with (
+            os.fdopen(fd, "wb") as out,
+            tqdm(total=max_blocks, unit="block", desc=f"pack {out_prefix.name}") as bar,
+        ):
             out.write(b"\0" * NPY_HEADER_BYTES)
-            for ids in _document_tokens(tokenizer, iter_documents(source, text_field=text_field,
-                                                                  split=split, name=name)):
+            for ids in _document_tokens(
+                tokenizer, iter_documents(source, text_field=text_field, split=split, name=name)
+            ):
                 documents += 1
                 tokens_read += len(ids)
                 pending = np.concatenate([pending, np.asarray(ids, dtype=np.int64)])
@@ -212,7 +237,7 @@ def pack_corpus(source, tokenizer_dir, out_prefix, *, block_size: int,
                     full = min(full, max_blocks - n_blocks)
                 if full:
                     out.write(pending[: full * block_size].astype(dtype).tobytes())
-                    pending = pending[full * block_size:]
+                    pending = pending[full * block_size :]
                     n_blocks += full
                     bar.update(full)
                 if max_blocks is not None and n_blocks == max_blocks:
@@ -220,8 +245,9 @@ def pack_corpus(source, tokenizer_dir, out_prefix, *, block_size: int,
             if documents == 0:
                 raise ValueError(f"{source}: the corpus has no documents")
             if n_blocks == 0:
-                raise ValueError(f"{source}: {tokens_read} tokens, fewer than one block "
-                                 f"of {block_size}")
+                raise ValueError(
+                    f"{source}: {tokens_read} tokens, fewer than one block of {block_size}"
+                )
             out.seek(0)
             out.write(_npy_header(dtype, (n_blocks, block_size)))
             out.flush()
@@ -247,8 +273,14 @@ def pack_corpus(source, tokenizer_dir, out_prefix, *, block_size: int,
         if os.path.exists(tmp_npy):
             os.unlink(tmp_npy)
         raise
-    log.info("packed %s: %d documents, %d blocks of %d tokens -> %s", source, documents,
-             n_blocks, block_size, npy_path)
+    log.info(
+        "packed %s: %d documents, %d blocks of %d tokens -> %s",
+        source,
+        documents,
+        n_blocks,
+        block_size,
+        npy_path,
+    )
     return summary
 
 
@@ -283,12 +315,16 @@ class TokenBlocks:
             self.meta = json.load(f)
         self.blocks = np.load(npy_path, mmap_mode="r")
         if self.blocks.ndim != 2 or self.blocks.dtype not in (np.uint16, np.uint32):
-            raise ValueError(f"{npy_path}: expected a uint16/uint32 array (n_blocks, block_size), "
-                             f"got {self.blocks.dtype} {self.blocks.shape}")
+            raise ValueError(
+                f"{npy_path}: expected a uint16/uint32 array (n_blocks, block_size), "
+                f"got {self.blocks.dtype} {self.blocks.shape}"
+            )
         expected = (self.meta.get("n_blocks"), self.meta.get("block_size"))
         if tuple(self.blocks.shape) != expected:
-            raise ValueError(f"{npy_path}: shape {tuple(self.blocks.shape)} disagrees with "
-                             f"{json_path} (n_blocks, block_size) = {expected}")
+            raise ValueError(
+                f"{npy_path}: shape {tuple(self.blocks.shape)} disagrees with "
+                f"{json_path} (n_blocks, block_size) = {expected}"
+            )
 
     @property
     def block_size(self) -> int:
@@ -313,7 +349,9 @@ def mixture_quotas(weights: list[float], cycle: int = MIXTURE_CYCLE) -> np.ndarr
     (largest remainders, ties to the first corpus)."""
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 1 or len(w) == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError(f"mixture weights must be finite, non-negative and not all zero: {weights}")
+        raise ValueError(
+            f"mixture weights must be finite, non-negative and not all zero: {weights}"
+        )
     exact = w / w.sum() * cycle
     quotas = np.floor(exact).astype(np.int64)
     remainders = exact - quotas
@@ -355,8 +393,9 @@ class _EpochPermutations:
         return int(self.order[position])
 
 
-def mixture_batches(sources: list[tuple[TokenBlocks, float]], batch_size: int, seed: int,
-                    start_step: int = 0) -> Iterator[torch.Tensor]:
+def mixture_batches(
+    sources: list[tuple[TokenBlocks, float]], batch_size: int, seed: int, start_step: int = 0
+) -> Iterator[torch.Tensor]:
     """Infinite batches (LongTensor (batch_size, block_size)) mixing corpora by weight.
 
     Row r of the stream (batch r // batch_size) belongs to the corpus fixed by position
@@ -369,12 +408,15 @@ def mixture_batches(sources: list[tuple[TokenBlocks, float]], batch_size: int, s
     if not sources:
         raise ValueError("mixture_batches needs at least one corpus")
     if batch_size < 1 or start_step < 0:
-        raise ValueError(f"batch_size must be >= 1 and start_step >= 0, "
-                         f"got {batch_size} and {start_step}")
+        raise ValueError(
+            f"batch_size must be >= 1 and start_step >= 0, got {batch_size} and {start_step}"
+        )
     block_size = sources[0][0].block_size
     if any(blocks.block_size != block_size for blocks, _ in sources):
-        raise ValueError("corpora in one mixture must share the block size: "
-                         + ", ".join(f"{b.prefix}: {b.block_size}" for b, _ in sources))
+        raise ValueError(
+            "corpora in one mixture must share the block size: "
+            + ", ".join(f"{b.prefix}: {b.block_size}" for b, _ in sources)
+        )
     quotas = mixture_quotas([w for _, w in sources])
     corpus_of_row, rank_of_row = mixture_cycle(quotas)
     cycle = len(corpus_of_row)

@@ -44,10 +44,18 @@ DECAY_CHUNK = 1 << 24
 STATE_PREFIX = "state-"
 # Files of a backbone directory that hold weights (everything else is copied to the output).
 WEIGHT_FILE = re.compile(r".*\.(safetensors|bin|pt|pth|ckpt|h5|msgpack)$|.*\.index\.json$")
-SAFETENSORS_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32,
-                      "F64": torch.float64, "I64": torch.int64, "I32": torch.int32,
-                      "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
-                      "BOOL": torch.bool}
+SAFETENSORS_DTYPES = {
+    "BF16": torch.bfloat16,
+    "F16": torch.float16,
+    "F32": torch.float32,
+    "F64": torch.float64,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
 
 
 # --------------------------------------------------------------------------- plan
@@ -63,24 +71,34 @@ class StepPlan:
     block_size: int
 
 
-def plan_steps(total_tokens: int, batch_tokens: int, micro_batch_size: int,
-               block_size: int, world_size: int = 1) -> StepPlan:
+def plan_steps(
+    total_tokens: int,
+    batch_tokens: int,
+    micro_batch_size: int,
+    block_size: int,
+    world_size: int = 1,
+) -> StepPlan:
     """Steps = total_tokens // batch_tokens; gradient accumulation =
     batch_tokens / (micro_batch_size · block_size · world_size)."""
     if min(total_tokens, batch_tokens, micro_batch_size, block_size) < 1:
-        raise ValueError("total_tokens, batch_tokens, micro_batch_size and block_size must be "
-                         f"positive, got {total_tokens}, {batch_tokens}, {micro_batch_size}, "
-                         f"{block_size}")
+        raise ValueError(
+            "total_tokens, batch_tokens, micro_batch_size and block_size must be "
+            f"positive, got {total_tokens}, {batch_tokens}, {micro_batch_size}, "
+            f"{block_size}"
+        )
     micro_tokens = micro_batch_size * block_size * world_size
     if batch_tokens % micro_tokens:
         processes = f" x processes ({world_size})" if world_size > 1 else ""
-        raise ValueError(f"batch_tokens ({batch_tokens}) is not a multiple of micro_batch_size "
-                         f"({micro_batch_size}) x block_size ({block_size}){processes} "
-                         f"= {micro_tokens}")
+        raise ValueError(
+            f"batch_tokens ({batch_tokens}) is not a multiple of micro_batch_size "
+            f"({micro_batch_size}) x block_size ({block_size}){processes} "
+            f"= {micro_tokens}"
+        )
     steps = total_tokens // batch_tokens
     if steps == 0:
-        raise ValueError(f"total_tokens ({total_tokens}) is less than one batch "
-                         f"(batch_tokens = {batch_tokens})")
+        raise ValueError(
+            f"total_tokens ({total_tokens}) is less than one batch (batch_tokens = {batch_tokens})"
+        )
     accumulation = batch_tokens // micro_tokens
     return StepPlan(steps, accumulation, accumulation * micro_batch_size * world_size, block_size)
 
@@ -112,8 +130,10 @@ def resolve_device(device) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {str(device)!r} was asked for, but no CUDA GPU is visible "
-                           f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r})")
+        raise RuntimeError(
+            f"device {str(device)!r} was asked for, but no CUDA GPU is visible "
+            f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r})"
+        )
     return device
 
 
@@ -126,8 +146,9 @@ def _safetensors_header(path: Path) -> bytes:
         return f.read(length)
 
 
-def backbone_fingerprint(backbone: str | os.PathLike, samples: int = 16,
-                         sample_bytes: int = 4096) -> str:
+def backbone_fingerprint(
+    backbone: str | os.PathLike, samples: int = 16, sample_bytes: int = 4096
+) -> str:
     """A cheap identity of a checkpoint directory: config, safetensors headers and
     ``samples`` evenly spaced slices of each weight file (not a full content hash)."""
     backbone = Path(backbone)
@@ -191,23 +212,27 @@ def load_mask(mask) -> dict[str, torch.Tensor] | None:
     return read_mask(mask)
 
 
-def check_mask(mask: Mapping[str, torch.Tensor], parameters: Mapping[str, torch.Tensor],
-               source: str) -> None:
+def check_mask(
+    mask: Mapping[str, torch.Tensor], parameters: Mapping[str, torch.Tensor], source: str
+) -> None:
     """Every mask tensor names a parameter of the model, with its shape, as booleans."""
     for name, bits in mask.items():
         if name not in parameters:
             raise KeyError(f"mask {source}: tensor {name!r} is not a parameter of the backbone")
         if tuple(bits.shape) != tuple(parameters[name].shape):
-            raise ValueError(f"mask {source}: tensor {name!r} has shape {tuple(bits.shape)}, "
-                             f"the backbone's is {tuple(parameters[name].shape)}")
+            raise ValueError(
+                f"mask {source}: tensor {name!r} has shape {tuple(bits.shape)}, "
+                f"the backbone's is {tuple(parameters[name].shape)}"
+            )
         if bits.dtype != torch.bool:
             raise TypeError(f"mask {source}: tensor {name!r} is {bits.dtype}, not torch.bool")
     if not any(bool(bits.any()) for bits in mask.values()):
         raise ValueError(f"mask {source}: selects no entry, nothing to train")
 
 
-def confine_to_mask(model: torch.nn.Module, mask: Mapping[str, torch.Tensor] | None,
-                    device: torch.device) -> dict:
+def confine_to_mask(
+    model: torch.nn.Module, mask: Mapping[str, torch.Tensor] | None, device: torch.device
+) -> dict:
     """Make gradients vanish outside the mask: tensors with no entry in it are frozen
     (``requires_grad=False``, so no optimizer state and no update), and a gradient hook
     zeroes the frozen entries of partly masked tensors before the gradient is accumulated
@@ -215,8 +240,12 @@ def confine_to_mask(model: torch.nn.Module, mask: Mapping[str, torch.Tensor] | N
     parameters = dict(model.named_parameters())
     total = sum(p.numel() for p in parameters.values())
     if mask is None:
-        return {"trainable": total, "total": total, "density": 1.0,
-                "trainable_tensors": len(parameters)}
+        return {
+            "trainable": total,
+            "total": total,
+            "density": 1.0,
+            "trainable_tensors": len(parameters),
+        }
     kept = 0
     for name, param in parameters.items():
         bits = mask.get(name)
@@ -227,8 +256,12 @@ def confine_to_mask(model: torch.nn.Module, mask: Mapping[str, torch.Tensor] | N
             frozen = (~bits).to(device)
             param.register_hook(lambda grad, frozen=frozen: grad.masked_fill(frozen, 0))
     trainable_tensors = sum(p.requires_grad for p in parameters.values())
-    return {"trainable": kept, "total": total, "density": kept / total,
-            "trainable_tensors": trainable_tensors}
+    return {
+        "trainable": kept,
+        "total": total,
+        "density": kept / total,
+        "trainable_tensors": trainable_tensors,
+    }
 
 
 def with_lora_adapters(model: torch.nn.Module, lora: Mapping) -> torch.nn.Module:
@@ -252,8 +285,12 @@ def lora_counts(model: torch.nn.Module) -> dict:
     parameters = list(model.parameters())
     trainable = sum(p.numel() for p in parameters if p.requires_grad)
     total = sum(p.numel() for p in parameters)
-    return {"trainable": trainable, "total": total, "density": trainable / total,
-            "trainable_tensors": sum(p.requires_grad for p in parameters)}
+    return {
+        "trainable": trainable,
+        "total": total,
+        "density": trainable / total,
+        "trainable_tensors": sum(p.requires_grad for p in parameters),
+    }
 
 
 class GradientGatedAdamW(torch.optim.AdamW):
@@ -278,8 +315,9 @@ class GradientGatedAdamW(torch.optim.AdamW):
         return super().step(closure)
 
 
-def _decay_where_active(param: torch.Tensor, grad: torch.Tensor,
-                        second_moment: torch.Tensor | None, keep: float) -> None:
+def _decay_where_active(
+    param: torch.Tensor, grad: torch.Tensor, second_moment: torch.Tensor | None, keep: float
+) -> None:
     """param *= keep where grad or second_moment is non-zero, in chunks (flat ZeRO
     partitions are large). ``torch.where`` leaves the other entries' bits alone; an
     arithmetic form such as p - c·p·0 would turn -0.0 into +0.0."""
@@ -293,8 +331,9 @@ def _decay_where_active(param: torch.Tensor, grad: torch.Tensor,
         flat_p[part] = torch.where(active, flat_p[part] * keep, flat_p[part])
 
 
-def make_optimizer(parameters: list[torch.nn.Parameter], lr: float, weight_decay: float,
-                   masked: bool) -> torch.optim.Optimizer:
+def make_optimizer(
+    parameters: list[torch.nn.Parameter], lr: float, weight_decay: float, masked: bool
+) -> torch.optim.Optimizer:
     """AdamW; for masked training with weight decay gated by gradient activity."""
     if masked:
         return GradientGatedAdamW(parameters, lr=lr, weight_decay=weight_decay)
@@ -304,8 +343,15 @@ def make_optimizer(parameters: list[torch.nn.Parameter], lr: float, weight_decay
 # --------------------------------------------------------------------------- DeepSpeed
 
 
-def deepspeed_settings(path, *, micro_batch_size: int, accumulation: int, world_size: int,
-                       precision: str, max_grad_norm: float = 1.0) -> tuple[dict, bool]:
+def deepspeed_settings(
+    path,
+    *,
+    micro_batch_size: int,
+    accumulation: int,
+    world_size: int,
+    precision: str,
+    max_grad_norm: float = 1.0,
+) -> tuple[dict, bool]:
     """The DeepSpeed config of ``path`` with batch sizes, gradient clipping and bf16 filled
     in from train()'s arguments, and whether to use gradient checkpointing (the project key
     ``gradient_checkpointing``, removed from the config). Values given in the file that
@@ -322,25 +368,33 @@ def deepspeed_settings(path, *, micro_batch_size: int, accumulation: int, world_
         raise ValueError(f"DeepSpeed config {path}: gradient_checkpointing must be true or false")
     for section in ("optimizer", "scheduler", "fp16"):
         if section in config:
-            raise ValueError(f"DeepSpeed config {path}: remove {section!r}; the optimizer "
-                             "(AdamW), the lr schedule and the precision come from train()")
-    derived = {"train_micro_batch_size_per_gpu": micro_batch_size,
-               "gradient_accumulation_steps": accumulation,
-               "train_batch_size": micro_batch_size * accumulation * world_size,
-               "gradient_clipping": max_grad_norm}
+            raise ValueError(
+                f"DeepSpeed config {path}: remove {section!r}; the optimizer "
+                "(AdamW), the lr schedule and the precision come from train()"
+            )
+    derived = {
+        "train_micro_batch_size_per_gpu": micro_batch_size,
+        "gradient_accumulation_steps": accumulation,
+        "train_batch_size": micro_batch_size * accumulation * world_size,
+        "gradient_clipping": max_grad_norm,
+    }
     for key, value in derived.items():
         given = config.get(key, "auto")
         if given != "auto" and given != value:
-            raise ValueError(f"DeepSpeed config {path}: {key} = {given} contradicts the "
-                             f"training arguments, which give {value} (micro_batch_size "
-                             f"{micro_batch_size}, accumulation {accumulation}, processes "
-                             f"{world_size}, max_grad_norm {max_grad_norm}); set it to \"auto\"")
+            raise ValueError(
+                f"DeepSpeed config {path}: {key} = {given} contradicts the "
+                f"training arguments, which give {value} (micro_batch_size "
+                f"{micro_batch_size}, accumulation {accumulation}, processes "
+                f'{world_size}, max_grad_norm {max_grad_norm}); set it to "auto"'
+            )
         config[key] = value
     bf16 = config.setdefault("bf16", {})
     wanted = precision == "bf16"
     if bf16.get("enabled", "auto") not in ("auto", wanted):
-        raise ValueError(f"DeepSpeed config {path}: bf16.enabled = {bf16['enabled']} contradicts "
-                         f"precision={precision!r}; set it to \"auto\"")
+        raise ValueError(
+            f"DeepSpeed config {path}: bf16.enabled = {bf16['enabled']} contradicts "
+            f'precision={precision!r}; set it to "auto"'
+        )
     bf16["enabled"] = wanted
     stage = config.get("zero_optimization", {}).get("stage", 0)
     if stage not in (0, 1, 2, 3):
@@ -378,8 +432,16 @@ class PlainBackend:
 
     rank, world_size = 0, 1
 
-    def __init__(self, model, optimizer, schedule, max_grad_norm: float,
-                 micro_batch_size: int, precision: str, device: torch.device):
+    def __init__(
+        self,
+        model,
+        optimizer,
+        schedule,
+        max_grad_norm: float,
+        micro_batch_size: int,
+        precision: str,
+        device: torch.device,
+    ):
         self.module = model
         self.max_grad_norm = max_grad_norm
         self.trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
@@ -396,8 +458,9 @@ class PlainBackend:
         micro_batches = rows.to(self.device).split(self.micro_batch_size)
         total = torch.zeros((), device=self.device)
         for micro in micro_batches:
-            with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                                enabled=self.precision == "bf16"):
+            with torch.autocast(
+                self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"
+            ):
                 loss = self.module(input_ids=micro, labels=micro).loss
             (loss / len(micro_batches)).backward()
             total += loss.detach().float()
@@ -411,14 +474,21 @@ class PlainBackend:
     def save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file
 
-        save_file({k: v.detach().to("cpu").contiguous() for k, v in self.trainable.items()},
-                  directory / "trainable.safetensors")
+        save_file(
+            {k: v.detach().to("cpu").contiguous() for k, v in self.trainable.items()},
+            directory / "trainable.safetensors",
+        )
         rng = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        torch.save({"optimizer": self.optimizer.state_dict(),
-                    "scheduler": self.scheduler.state_dict(), "rng": rng},
-                   directory / "optimizer.pt")
+        torch.save(
+            {
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "rng": rng,
+            },
+            directory / "optimizer.pt",
+        )
 
     def load_state(self, directory: Path) -> None:
         from safetensors.torch import load_file
@@ -455,8 +525,12 @@ class DeepSpeedBackend:
         trainable = [p for p in model.parameters() if p.requires_grad]
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         self.engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
-            model=model, model_parameters=trainable, optimizer=optimizer,
-            lr_scheduler=scheduler, config=config)
+            model=model,
+            model_parameters=trainable,
+            optimizer=optimizer,
+            lr_scheduler=scheduler,
+            config=config,
+        )
         self.module = self.engine.module
         self.zero_stage = self.engine.zero_optimization_stage()
         self.rank = self.engine.global_rank
@@ -563,9 +637,11 @@ def find_state(resume_dir: Path | None, identity: dict) -> Path | None:
     recorded = json.loads((state / "state.json").read_text())
     differing = [key for key in identity if recorded.get(key) != identity[key]]
     if differing:
-        raise ValueError(f"resume_dir {resume_dir} holds the state of another run "
-                         f"(differs in: {', '.join(differing)}); remove it to start afresh "
-                         "or restore the original backbone, mask and arguments")
+        raise ValueError(
+            f"resume_dir {resume_dir} holds the state of another run "
+            f"(differs in: {', '.join(differing)}); remove it to start afresh "
+            "or restore the original backbone, mask and arguments"
+        )
     return state
 
 
@@ -578,12 +654,15 @@ def _check_outputs(out_dir: Path, resume_dir: Path | None) -> None:
     if resume_dir is not None:
         out, res = out_dir.resolve(), resume_dir.resolve()
         if res == out or out in res.parents:
-            raise ValueError(f"resume_dir {resume_dir} must not be inside out_dir {out_dir} "
-                             "(outputs of failed jobs are deleted)")
+            raise ValueError(
+                f"resume_dir {resume_dir} must not be inside out_dir {out_dir} "
+                "(outputs of failed jobs are deleted)"
+            )
 
 
-def save_model(model, state: dict[str, torch.Tensor], backbone: Path, out_dir: Path,
-               summary: dict) -> None:
+def save_model(
+    model, state: dict[str, torch.Tensor], backbone: Path, out_dir: Path, summary: dict
+) -> None:
     """Write ``state`` (the trained tensors, in the backbone's dtypes) with the backbone's
     config and tokenizer files and ``training.json`` to a temporary directory, renamed to
     ``out_dir`` when complete."""
@@ -613,8 +692,10 @@ def _open_corpora(corpora: list[tuple[str, float]]) -> list[tuple[TokenBlocks, f
     block_size = sources[0][0].block_size
     for blocks, _ in sources:
         if blocks.block_size != block_size:
-            raise ValueError(f"corpus {blocks.prefix} has block size {blocks.block_size}, "
-                             f"{sources[0][0].prefix} has {block_size}")
+            raise ValueError(
+                f"corpus {blocks.prefix} has block size {blocks.block_size}, "
+                f"{sources[0][0].prefix} has {block_size}"
+            )
     return sources
 
 
@@ -622,8 +703,10 @@ def _check_vocabulary(sources, vocab_size: int, backbone: Path) -> None:
     for blocks, _ in sources:
         corpus_vocab = blocks.meta.get("vocab_size")
         if corpus_vocab is not None and corpus_vocab > vocab_size:
-            raise ValueError(f"corpus {blocks.prefix} was tokenized with {corpus_vocab} token "
-                             f"ids, the backbone {backbone} has vocab_size {vocab_size}")
+            raise ValueError(
+                f"corpus {blocks.prefix} was tokenized with {corpus_vocab} token "
+                f"ids, the backbone {backbone} has vocab_size {vocab_size}"
+            )
 
 
 def _attach_log_file(log_path) -> logging.Handler | None:
@@ -638,12 +721,29 @@ def _attach_log_file(log_path) -> logging.Handler | None:
     return handler
 
 
-def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr: float,
-          total_tokens: int, batch_tokens: int, micro_batch_size: int, seed: int = 0,
-          warmup_steps: int = 0, lr_schedule: str = "constant", weight_decay: float = 0.0,
-          max_grad_norm: float = 1.0, save_every_steps: int = 100, resume_dir=None, log_path=None,
-          precision: str = "fp32", deepspeed_config=None, device=None,
-          lora: Mapping | None = None) -> dict:
+def train(
+    backbone,
+    corpora: list[tuple[str, float]],
+    out_dir,
+    *,
+    mask=None,
+    lr: float,
+    total_tokens: int,
+    batch_tokens: int,
+    micro_batch_size: int,
+    seed: int = 0,
+    warmup_steps: int = 0,
+    lr_schedule: str = "constant",
+    weight_decay: float = 0.0,
+    max_grad_norm: float = 1.0,
+    save_every_steps: int = 100,
+    resume_dir=None,
+    log_path=None,
+    precision: str = "fp32",
+    deepspeed_config=None,
+    device=None,
+    lora: Mapping | None = None,
+) -> dict:
     """Continual pre-training of ``backbone`` on a weighted mixture of packed corpora.
 
     ``mask``: None (all entries train), a dict name -> BoolTensor, or a mask file.
@@ -661,32 +761,43 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
     if not (backbone / "config.json").is_file():
         raise FileNotFoundError(f"backbone {backbone}: no config.json")
     if lr <= 0 or weight_decay < 0 or max_grad_norm < 0:
-        raise ValueError(f"lr must be > 0, weight_decay and max_grad_norm >= 0, got {lr}, "
-                         f"{weight_decay} and {max_grad_norm}")
+        raise ValueError(
+            f"lr must be > 0, weight_decay and max_grad_norm >= 0, got {lr}, "
+            f"{weight_decay} and {max_grad_norm}"
+        )
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if save_every_steps < 1:
         raise ValueError(f"save_every_steps must be >= 1, got {save_every_steps}")
     if lora is not None and (mask is not None or deepspeed_config is not None):
-        raise ValueError("lora trains adapters on the whole model in one process: it takes "
-                         "neither a mask nor a deepspeed_config")
+        raise ValueError(
+            "lora trains adapters on the whole model in one process: it takes "
+            "neither a mask nor a deepspeed_config"
+        )
     _check_outputs(out_dir, resume_dir)
     sources = _open_corpora(corpora)
     world_size = int(os.environ.get("WORLD_SIZE", "1")) if deepspeed_config is not None else 1
-    plan = plan_steps(total_tokens, batch_tokens, micro_batch_size, sources[0][0].block_size,
-                      world_size)
+    plan = plan_steps(
+        total_tokens, batch_tokens, micro_batch_size, sources[0][0].block_size, world_size
+    )
     schedule = lr_factor(lr_schedule, warmup_steps, plan.steps)
     device = resolve_device(device)
     dtypes = stored_dtypes(backbone)
     if deepspeed_config is not None:
         ds_config, checkpointing = deepspeed_settings(
-            deepspeed_config, micro_batch_size=micro_batch_size,
-            accumulation=plan.accumulation, world_size=world_size, precision=precision,
-            max_grad_norm=max_grad_norm)
+            deepspeed_config,
+            micro_batch_size=micro_batch_size,
+            accumulation=plan.accumulation,
+            world_size=world_size,
+            precision=precision,
+            max_grad_norm=max_grad_norm,
+        )
         if precision == "bf16" and mask is not None and set(dtypes.values()) != {torch.bfloat16}:
-            raise ValueError(f"backbone {backbone} is not stored in bf16: DeepSpeed bf16 "
-                             "training would round the entries outside the mask; use "
-                             "precision='fp32'")
+            raise ValueError(
+                f"backbone {backbone} is not stored in bf16: DeepSpeed bf16 "
+                "training would round the entries outside the mask; use "
+                "precision='fp32'"
+            )
 
     mask_source = str(mask) if mask is not None and not isinstance(mask, Mapping) else "dict"
     mask = load_mask(mask)
@@ -695,9 +806,15 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
         "mask": mask_fingerprint(mask),
         "args": {
             "corpora": [[str(b.prefix), w, corpus_fingerprint(b)] for b, w in sources],
-            "lr": lr, "total_tokens": total_tokens, "batch_tokens": batch_tokens,
-            "micro_batch_size": micro_batch_size, "seed": seed, "warmup_steps": warmup_steps,
-            "lr_schedule": lr_schedule, "weight_decay": weight_decay, "max_grad_norm": max_grad_norm,
+            "lr": lr,
+            "total_tokens": total_tokens,
+            "batch_tokens": batch_tokens,
+            "micro_batch_size": micro_batch_size,
+            "seed": seed,
+            "warmup_steps": warmup_steps,
+            "lr_schedule": lr_schedule,
+            "weight_decay": weight_decay,
+            "max_grad_norm": max_grad_norm,
             "precision": precision,
             "deepspeed": None if deepspeed_config is None else ds_config,
             "world_size": world_size,
@@ -711,8 +828,11 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
     handler = _attach_log_file(log_path)
     try:
         torch.manual_seed(seed)
-        load_dtype = torch.bfloat16 if deepspeed_config is not None and precision == "bf16" \
+        load_dtype = (
+            torch.bfloat16
+            if deepspeed_config is not None and precision == "bf16"
             else torch.float32
+        )
         model = AutoModelForCausalLM.from_pretrained(backbone, dtype=load_dtype)
         _check_vocabulary(sources, model.config.vocab_size, backbone)
         if mask is not None:
@@ -731,11 +851,16 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
             counts = lora_counts(model)
         else:
             counts = confine_to_mask(model, mask, device)
-        optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad], lr,
-                                   weight_decay, masked=mask is not None)
+        optimizer = make_optimizer(
+            [p for p in model.parameters() if p.requires_grad],
+            lr,
+            weight_decay,
+            masked=mask is not None,
+        )
         if deepspeed_config is None:
-            backend = PlainBackend(model, optimizer, schedule, max_grad_norm, micro_batch_size,
-                                   precision, device)
+            backend = PlainBackend(
+                model, optimizer, schedule, max_grad_norm, micro_batch_size, precision, device
+            )
         else:
             backend = DeepSpeedBackend(model, optimizer, schedule, ds_config, checkpointing)
         main = backend.rank == 0
@@ -747,18 +872,30 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
             backend.load_state(state_dir)
             start_step = json.loads((state_dir / "state.json").read_text())["step"]
             log.info("resuming from %s at step %d of %d", state_dir, start_step, plan.steps)
-        log.info("training %s: %d steps of %d tokens (accumulation %d x micro-batch %d x %d "
-                 "processes), %d of %d entries trainable (density %.4g), device %s, %s%s",
-                 backbone, plan.steps, batch_tokens, plan.accumulation, micro_batch_size,
-                 world_size, counts["trainable"], counts["total"], counts["density"], device,
-                 precision, "" if deepspeed_config is None else f", DeepSpeed {deepspeed_config}")
+        log.info(
+            "training %s: %d steps of %d tokens (accumulation %d x micro-batch %d x %d "
+            "processes), %d of %d entries trainable (density %.4g), device %s, %s%s",
+            backbone,
+            plan.steps,
+            batch_tokens,
+            plan.accumulation,
+            micro_batch_size,
+            world_size,
+            counts["trainable"],
+            counts["total"],
+            counts["density"],
+            device,
+            precision,
+            "" if deepspeed_config is None else f", DeepSpeed {deepspeed_config}",
+        )
 
         batches = mixture_batches(sources, plan.rows_per_step, seed, start_step)
         history = []
         loss_value = float("nan")
         started = time.perf_counter()
-        bar = tqdm(total=plan.steps, initial=start_step, unit="step", desc="train",
-                   disable=not main)
+        bar = tqdm(
+            total=plan.steps, initial=start_step, unit="step", desc="train", disable=not main
+        )
         for step in range(start_step, plan.steps):
             rows = next(batches).chunk(backend.world_size)[backend.rank]
             current_lr = backend.lr
@@ -767,11 +904,19 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
             bar.update(1)
             if done % LOG_EVERY_STEPS == 0 or done in (start_step + 1, plan.steps):
                 rate = (done - start_step) * batch_tokens / (time.perf_counter() - started)
-                history.append({"step": done, "loss": loss_value, "lr": current_lr,
-                                "tokens_per_s": rate})
+                history.append(
+                    {"step": done, "loss": loss_value, "lr": current_lr, "tokens_per_s": rate}
+                )
                 bar.set_postfix(loss=f"{loss_value:.4f}")
-                log.info("step %d/%d tokens %d loss %.4f lr %.3e tokens/s %.0f", done,
-                         plan.steps, done * batch_tokens, loss_value, current_lr, rate)
+                log.info(
+                    "step %d/%d tokens %d loss %.4f lr %.3e tokens/s %.0f",
+                    done,
+                    plan.steps,
+                    done * batch_tokens,
+                    loss_value,
+                    current_lr,
+                    rate,
+                )
             if resume_dir is not None and done % save_every_steps == 0 and done < plan.steps:
                 save_state(backend, resume_dir, done, identity)
         bar.close()
@@ -803,8 +948,9 @@ def train(backbone, corpora: list[tuple[str, float]], out_dir, *, mask=None, lr:
             save_model(backend.module, state, backbone, out_dir, summary)
             if resume_dir is not None:
                 shutil.rmtree(resume_dir, ignore_errors=True)
-            log.info("saved %s (%d tokens, final loss %.4f)", out_dir, summary["tokens"],
-                     loss_value)
+            log.info(
+                "saved %s (%d tokens, final loss %.4f)", out_dir, summary["tokens"], loss_value
+            )
         backend.barrier()
         return summary
     finally:

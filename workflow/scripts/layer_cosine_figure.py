@@ -7,6 +7,4 @@ from maec.joblog import log_job_to
 log_job_to(snakemake.log[0])
 layers = layer_cosines(read_similarity_table(snakemake.input[0]))
 layers.to_csv(snakemake.output.csv, index=False, float_format="%.6g")
-plot_layer_cosines(
-    layers, snakemake.params.title, snakemake.output.png, snakemake.output.pdf
-)
+plot_layer_cosines(layers, snakemake.params.title, snakemake.output.png, snakemake.output.pdf)

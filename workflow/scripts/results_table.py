@@ -13,9 +13,7 @@ scores = scores_from_files(snakemake.input.scores, snakemake.params.labels)
 order = snakemake.params.get("order")
 if order:  # rows in the paper's order
     scores.sort(key=lambda score: order.index(score["model"]))
-tokens = {
-    label: training_tokens_of(dirs) for label, dirs in snakemake.params.training_dirs.items()
-}
+tokens = {label: training_tokens_of(dirs) for label, dirs in snakemake.params.training_dirs.items()}
 write_results_table(
     scores,
     tokens,

@@ -109,7 +109,9 @@ def generate_greedy(
     batches = _longest_first([len(e) for e in encoded], batch_size)
     for batch in tqdm(batches, desc=desc, unit="batch"):
         ids, mask, _ = _left_pad([encoded[i] for i in batch], tokenizer.pad_token_id, device)
-        generated = model.generate(input_ids=ids, attention_mask=mask, generation_config=config, tokenizer=tokenizer)
+        generated = model.generate(
+            input_ids=ids, attention_mask=mask, generation_config=config, tokenizer=tokenizer
+        )
         for row, index in enumerate(batch):
             text = tokenizer.decode(generated[row, ids.shape[1] :], skip_special_tokens=True)
             outputs[index] = cut_at_stop(text, stop_strings)
@@ -151,7 +153,9 @@ def loglikelihoods(
     for batch in tqdm(_longest_first([len(r) for r in rows], batch_size), desc=desc, unit="batch"):
         ids, mask, positions = _left_pad([rows[i] for i in batch], tokenizer.pad_token_id, device)
         keep = max(len(pairs[i][1]) for i in batch)
-        logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep).logits
+        logits = model(
+            input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep
+        ).logits
         logprobs = torch.log_softmax(logits.float(), dim=-1)
         for row, index in enumerate(batch):
             target = torch.tensor(pairs[index][1], device=device)

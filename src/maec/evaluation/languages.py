@@ -32,7 +32,11 @@ MGSM_LABELS: dict[str, LanguageLabels] = {
     "fr": LanguageLabels("Question :", "Réponse étape par étape :", "La réponse est", "Réponse :"),
     # The first German exemplar ends "Die Antwort ist 11.", the other seven "Die Antwort lautet".
     "de": LanguageLabels(
-        "Frage:", "Schritt-für-Schritt-Antwort:", "Die Antwort lautet", "Antwort:", ("Die Antwort ist",)
+        "Frage:",
+        "Schritt-für-Schritt-Antwort:",
+        "Die Antwort lautet",
+        "Antwort:",
+        ("Die Antwort ist",),
     ),
     "ru": LanguageLabels("Задача:", "Пошаговое решение:", "Ответ —", "Answer:"),
     "zh": LanguageLabels("问题：", "逐步解答：", "答案是", "Answer:"),
@@ -50,7 +54,8 @@ def labels_for(lang: str) -> LanguageLabels:
         return MGSM_LABELS[lang]
     except KeyError:
         raise ValueError(
-            f"no MGSM labels for language {lang!r}; known languages: {', '.join(sorted(MGSM_LABELS))}"
+            f"no MGSM labels for language {lang!r}; "
+            f"known languages: {', '.join(sorted(MGSM_LABELS))}"
         ) from None
 
 

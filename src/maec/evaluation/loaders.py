@@ -64,7 +64,9 @@ def load_mgsm_questions(path: str | Path) -> list[MgsmQuestion]:
             fields = line.split("\t")
             where = f"{path}:{number}"
             if len(fields) != 2:
-                raise BenchmarkFormatError(f"{where}: expected 'question<TAB>answer' (2 fields), found {len(fields)}")
+                raise BenchmarkFormatError(
+                    f"{where}: expected 'question<TAB>answer' (2 fields), found {len(fields)}"
+                )
             question, answer = fields
             try:
                 gold = parse_gold(answer)
@@ -93,16 +95,28 @@ def load_mgsm_exemplars(path: str | Path, lang: str) -> list[Exemplar]:
     if not isinstance(table, dict):
         raise BenchmarkFormatError(f"{path}: expected an object {{lang: [{{q, a}}]}}")
     if not table.get(lang):
-        raise BenchmarkFormatError(f"{path}: no exemplars for language {lang!r}; it has {', '.join(sorted(table))}")
+        raise BenchmarkFormatError(
+            f"{path}: no exemplars for language {lang!r}; it has {', '.join(sorted(table))}"
+        )
     exemplars = []
     for index, item in enumerate(table[lang]):
         where = f"{path}: {lang}[{index}]"
-        if not isinstance(item, dict) or not isinstance(item.get("q"), str) or not isinstance(item.get("a"), str):
-            raise BenchmarkFormatError(f"{where}: expected an object with string fields 'q' and 'a'")
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("q"), str)
+            or not isinstance(item.get("a"), str)
+        ):
+            raise BenchmarkFormatError(
+                f"{where}: expected an object with string fields 'q' and 'a'"
+            )
         if not item["q"].startswith(labels.question):
-            raise BenchmarkFormatError(f"{where}: 'q' does not begin with the question label {labels.question!r}")
+            raise BenchmarkFormatError(
+                f"{where}: 'q' does not begin with the question label {labels.question!r}"
+            )
         if not item["a"].startswith(labels.answer):
-            raise BenchmarkFormatError(f"{where}: 'a' does not begin with the answer label {labels.answer!r}")
+            raise BenchmarkFormatError(
+                f"{where}: 'a' does not begin with the answer label {labels.answer!r}"
+            )
         exemplars.append(Exemplar(item["q"].strip(), item["a"].strip()))
     return exemplars
 
@@ -184,7 +198,11 @@ def _read_okapi(path: Path) -> list[MultipleChoiceQuestion]:
         options = _options([item[k] for k in keys[1:5]], where)
         questions.append(
             MultipleChoiceQuestion(
-                item["instruction"].strip(), options, _answer_index(item["answer"], where), parts[0], where
+                item["instruction"].strip(),
+                options,
+                _answer_index(item["answer"], where),
+                parts[0],
+                where,
             )
         )
     return questions
@@ -196,7 +214,9 @@ MMLU_SPLITS = ("dev", "val", "test")
 def _read_mmlu_csv(path: Path) -> list[MultipleChoiceQuestion]:
     subject, _, split = path.stem.rpartition("_")
     if not subject or split not in MMLU_SPLITS:
-        raise BenchmarkFormatError(f"{path}: an MMLU CSV file must be named {{subject}}_{{dev,val,test}}.csv")
+        raise BenchmarkFormatError(
+            f"{path}: an MMLU CSV file must be named {{subject}}_{{dev,val,test}}.csv"
+        )
     questions = []
     with path.open(encoding="utf-8", newline="") as handle:
         for number, row in enumerate(csv.reader(handle), start=1):
@@ -209,7 +229,11 @@ def _read_mmlu_csv(path: Path) -> list[MultipleChoiceQuestion]:
                 raise BenchmarkFormatError(f"{where}: empty question")
             questions.append(
                 MultipleChoiceQuestion(
-                    row[0].strip(), _options(row[1:5], where), _answer_index(row[5].strip(), where), subject, where
+                    row[0].strip(),
+                    _options(row[1:5], where),
+                    _answer_index(row[5].strip(), where),
+                    subject,
+                    where,
                 )
             )
     return questions

@@ -8,7 +8,6 @@ next question label. Scores are fractions in [0, 1].
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 from .extraction import extract_direct, extract_flexible, extract_strict, format_number, is_correct
 from .generation import generate_greedy, load_model, resolve_device
@@ -20,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def exemplar_block(exemplar: Exemplar, labels: LanguageLabels, chain_of_thought: bool) -> str:
-    """One shot: the step-by-step exemplar, or for the direct variant its question and final number."""
+    """One shot: the step-by-step exemplar, or (direct variant) its question and final number."""
     if chain_of_thought:
         return f"{exemplar.question}\n{exemplar.answer}"
     final = extract_strict(exemplar.answer, labels)
@@ -32,7 +31,11 @@ def exemplar_block(exemplar: Exemplar, labels: LanguageLabels, chain_of_thought:
 
 
 def mgsm_prompt(
-    question: str, exemplars: Sequence[Exemplar], labels: LanguageLabels, *, chain_of_thought: bool = True
+    question: str,
+    exemplars: Sequence[Exemplar],
+    labels: LanguageLabels,
+    *,
+    chain_of_thought: bool = True,
 ) -> str:
     """Few-shot prompt ending with the answer label (no trailing space) of `question`."""
     answer_label = labels.answer if chain_of_thought else labels.direct_answer
@@ -67,16 +70,26 @@ def evaluate_mgsm(
         raise ValueError(f"n_shots must not be negative, got {n_shots}")
     exemplars = load_mgsm_exemplars(exemplars_path, lang) if n_shots else []
     if n_shots > len(exemplars):
-        raise ValueError(f"n_shots={n_shots}, but {exemplars_path} has {len(exemplars)} exemplars for {lang!r}")
+        raise ValueError(
+            f"n_shots={n_shots}, but {exemplars_path} has {len(exemplars)} exemplars for {lang!r}"
+        )
     if limit is not None:
         questions = questions[:limit]
     prompts = [
-        mgsm_prompt(q.question, exemplars[:n_shots], labels, chain_of_thought=chain_of_thought) for q in questions
+        mgsm_prompt(q.question, exemplars[:n_shots], labels, chain_of_thought=chain_of_thought)
+        for q in questions
     ]
     stop_strings = [labels.question]
 
     torch_device = resolve_device(device)
-    log.info("MGSM %s: %d questions, %d shots, model %s on %s", lang, len(questions), n_shots, model_dir, torch_device)
+    log.info(
+        "MGSM %s: %d questions, %d shots, model %s on %s",
+        lang,
+        len(questions),
+        n_shots,
+        model_dir,
+        torch_device,
+    )
     model, tokenizer = load_model(model_dir, torch_device)
     generations = generate_greedy(
         model,
@@ -90,7 +103,9 @@ def evaluate_mgsm(
 
     records = []
     for question, prompt, generation in zip(questions, prompts, generations):
-        strict = extract_strict(generation, labels) if chain_of_thought else extract_direct(generation)
+        strict = (
+            extract_strict(generation, labels) if chain_of_thought else extract_direct(generation)
+        )
         flexible = extract_flexible(generation)
         records.append(
             {
@@ -129,5 +144,7 @@ def evaluate_mgsm(
     }
     write_jsonl(out_jsonl, records)
     write_json(out_json, score)
-    log.info("MGSM %s: strict %.4f, flexible %.4f", lang, score["strict_acc"], score["flexible_acc"])
+    log.info(
+        "MGSM %s: strict %.4f, flexible %.4f", lang, score["strict_acc"], score["flexible_acc"]
+    )
     return score

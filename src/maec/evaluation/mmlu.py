@@ -24,16 +24,22 @@ log = logging.getLogger(__name__)
 
 
 def question_text(question: MultipleChoiceQuestion) -> str:
-    options = "".join(f"\n{letter}. {text}" for letter, text in zip(CHOICE_LETTERS, question.options))
+    options = "".join(
+        f"\n{letter}. {text}" for letter, text in zip(CHOICE_LETTERS, question.options)
+    )
     return f"{question.question}{options}\nAnswer:"
 
 
 def subject_description(subject: str) -> str:
-    return f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+    topic = subject.replace("_", " ")
+    return f"The following are multiple choice questions (with answers) about {topic}.\n\n"
 
 
 def mmlu_prompt(
-    question: MultipleChoiceQuestion, shots: Sequence[MultipleChoiceQuestion], *, description: str = ""
+    question: MultipleChoiceQuestion,
+    shots: Sequence[MultipleChoiceQuestion],
+    *,
+    description: str = "",
 ) -> str:
     solved = "".join(f"{question_text(s)} {CHOICE_LETTERS[s.answer]}\n\n" for s in shots)
     return f"{description}{solved}{question_text(question)}"
@@ -44,7 +50,9 @@ def argmax(values: Sequence[float]) -> int:
     return max(range(len(values)), key=lambda i: (values[i], -i))
 
 
-def choose(letter_scores: Sequence[float], option_scores: Sequence[float], options: Sequence[str]) -> dict:
+def choose(
+    letter_scores: Sequence[float], option_scores: Sequence[float], options: Sequence[str]
+) -> dict:
     """The predictions of acc, acc_norm and acc_bytes from the log-likelihoods of one question."""
     return {
         "acc": argmax(letter_scores),
@@ -64,11 +72,16 @@ def few_shot_pools(
     if n_shots:
         missing = [s for s in subjects if not pools[s]]
         if missing:
-            raise ValueError(f"{dev_source}: no dev questions for the subjects {', '.join(missing)}")
+            raise ValueError(
+                f"{dev_source}: no dev questions for the subjects {', '.join(missing)}"
+            )
         for subject in subjects:
             if len(pools[subject]) < n_shots:
                 log.warning(
-                    "%s: only %d dev questions for %s; using them all", dev_source, len(pools[subject]), subject
+                    "%s: only %d dev questions for %s; using them all",
+                    dev_source,
+                    len(pools[subject]),
+                    subject,
                 )
     return pools
 
@@ -104,10 +117,15 @@ def evaluate_mmlu(
         questions = questions[:limit]
     present = sorted({q.subject for q in questions})
     pools = few_shot_pools(
-        load_multiple_choice(dev_path, "dev", subjects) if n_shots else [], present, n_shots, dev_path
+        load_multiple_choice(dev_path, "dev", subjects) if n_shots else [],
+        present,
+        n_shots,
+        dev_path,
     )
     prompts = [
-        mmlu_prompt(q, pools[q.subject], description=subject_description(q.subject) if lang == "en" else "")
+        mmlu_prompt(
+            q, pools[q.subject], description=subject_description(q.subject) if lang == "en" else ""
+        )
         for q in questions
     ]
     requests = []
@@ -116,7 +134,14 @@ def evaluate_mmlu(
         requests += [(prompt, f" {option}") for option in question.options]
 
     torch_device = resolve_device(device)
-    log.info("MMLU %s: %d questions, %d shots, model %s on %s", lang, len(questions), n_shots, model_dir, torch_device)
+    log.info(
+        "MMLU %s: %d questions, %d shots, model %s on %s",
+        lang,
+        len(questions),
+        n_shots,
+        model_dir,
+        torch_device,
+    )
     model, tokenizer = load_model(model_dir, torch_device)
     scores = loglikelihoods(model, tokenizer, requests, batch_size=batch_size, desc=f"mmlu {lang}")
 
@@ -134,15 +159,24 @@ def evaluate_mmlu(
                 "gold": CHOICE_LETTERS[question.answer],
                 "letter_loglikelihoods": letters,
                 "option_loglikelihoods": options,
-                **{f"{metric}_answer": CHOICE_LETTERS[choice] for metric, choice in predicted.items()},
-                **{f"{metric}_correct": choice == question.answer for metric, choice in predicted.items()},
+                **{
+                    f"{metric}_answer": CHOICE_LETTERS[choice]
+                    for metric, choice in predicted.items()
+                },
+                **{
+                    f"{metric}_correct": choice == question.answer
+                    for metric, choice in predicted.items()
+                },
             }
         )
     metrics = ("acc", "acc_norm", "acc_bytes")
     by_subject = {}
     for subject in present:
         rows = [r for r in records if r["subject"] == subject]
-        by_subject[subject] = {"n": len(rows), **{m: sum(r[f"{m}_correct"] for r in rows) / len(rows) for m in metrics}}
+        by_subject[subject] = {
+            "n": len(rows),
+            **{m: sum(r[f"{m}_correct"] for r in rows) / len(rows) for m in metrics},
+        }
     score = {
         "bench": "mmlu",
         "lang": lang,

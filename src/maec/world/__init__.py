@@ -29,22 +29,30 @@ from maec.world.files import write_text
 from maec.world.lexicon import LANGUAGES
 from maec.world.tokenizer import train_tokenizer
 
-__all__ = ["WorldSizes", "generate_world", "world_files", "train_tokenizer", "backbone_config",
-           "init_backbone", "LANGUAGES", "ABILITIES"]
+__all__ = [
+    "WorldSizes",
+    "generate_world",
+    "world_files",
+    "train_tokenizer",
+    "backbone_config",
+    "init_backbone",
+    "LANGUAGES",
+    "ABILITIES",
+]
 
 
 @dataclass(frozen=True)
 class WorldSizes:
-    general_docs: int = 6000      # per language
-    ability_docs: int = 4000      # per ability (English)
-    easy_share: float = 0.6       # share of easy items in general text
+    general_docs: int = 6000  # per language
+    ability_docs: int = 4000  # per ability (English)
+    easy_share: float = 0.6  # share of easy items in general text
     general_two_step_share: float = 0.2  # share of two-step problems among its math items
-    mgsm_test: int = 250          # per language
+    mgsm_test: int = 250  # per language
     mgsm_dev: int = 100
-    two_step_share: float = 0.5   # in MGSM test and dev
-    mmlu_test: int = 40           # per subject and language (two subjects)
+    two_step_share: float = 0.5  # in MGSM test and dev
+    mmlu_test: int = 40  # per subject and language (two subjects)
     mmlu_dev: int = 10
-    mmlu_val: int = 20            # scored when choosing hyper-parameters
+    mmlu_val: int = 20  # scored when choosing hyper-parameters
 
 
 def world_files(languages=LANGUAGES, abilities=ABILITIES) -> list[str]:
@@ -61,35 +69,54 @@ def _jsonl(texts: list[str]) -> str:
     return "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts)
 
 
-def generate_world(out_dir, *, seed: int, sizes: WorldSizes = WorldSizes(),
-                   languages=LANGUAGES, abilities=ABILITIES) -> list[Path]:
+def generate_world(
+    out_dir,
+    *,
+    seed: int,
+    sizes: WorldSizes = WorldSizes(),
+    languages=LANGUAGES,
+    abilities=ABILITIES,
+) -> list[Path]:
     """Write the demo world under out_dir; returns the paths written."""
     unknown = sorted(set(languages) - set(LANGUAGES))
     if unknown or "en" not in languages:
-        raise ValueError(f"demo-world languages must include 'en' and come from {LANGUAGES}; "
-                         f"got {list(languages)}")
+        raise ValueError(
+            f"demo-world languages must include 'en' and come from {LANGUAGES}; "
+            f"got {list(languages)}"
+        )
     if set(abilities) - set(ABILITIES):
         raise ValueError(f"demo-world abilities must come from {ABILITIES}; got {list(abilities)}")
     out = Path(out_dir)
     contents: dict[str, str] = {}
     for lang in languages:
         contents[f"corpora/general_{lang}.jsonl"] = _jsonl(
-            general_corpus(lang, sizes.general_docs, seed, sizes.easy_share,
-                           sizes.general_two_step_share))
+            general_corpus(
+                lang, sizes.general_docs, seed, sizes.easy_share, sizes.general_two_step_share
+            )
+        )
     for ability in abilities:
-        contents[f"corpora/{ability}_en.jsonl"] = _jsonl(ability_corpus(ability, sizes.ability_docs, seed))
+        contents[f"corpora/{ability}_en.jsonl"] = _jsonl(
+            ability_corpus(ability, sizes.ability_docs, seed)
+        )
     problems = math_items(seed, sizes.mgsm_test, sizes.mgsm_dev, sizes.two_step_share)
     for lang in languages:
         contents[f"mgsm/mgsm_{lang}.tsv"] = mgsm_tsv(mgsm_rows(lang, problems["test"]))
         contents[f"mgsm/mgsm_{lang}_dev.tsv"] = mgsm_tsv(mgsm_rows(lang, problems["dev"]))
-    contents["mgsm/exemplars.json"] = json.dumps(
-        {lang: mgsm_exemplars(lang, problems["exemplars"]) for lang in languages},
-        ensure_ascii=False, indent=1) + "\n"
+    contents["mgsm/exemplars.json"] = (
+        json.dumps(
+            {lang: mgsm_exemplars(lang, problems["exemplars"]) for lang in languages},
+            ensure_ascii=False,
+            indent=1,
+        )
+        + "\n"
+    )
     items = science_items(seed, sizes.mmlu_test, sizes.mmlu_dev, sizes.mmlu_val)
     for lang in languages:
         for split in ("dev", "val", "test"):
-            contents[f"mmlu/{lang}_{split}.json"] = json.dumps(
-                okapi_records(lang, split, items[split]), ensure_ascii=False, indent=1) + "\n"
+            contents[f"mmlu/{lang}_{split}.json"] = (
+                json.dumps(okapi_records(lang, split, items[split]), ensure_ascii=False, indent=1)
+                + "\n"
+            )
     paths = []
     for name, text in contents.items():
         write_text(out / name, text)

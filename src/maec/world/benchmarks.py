@@ -38,7 +38,9 @@ def _distinct(rng: random.Random, n: int, sample, taken: set) -> list:
     return out
 
 
-def math_items(seed: int, n_test: int, n_dev: int, two_step_share: float) -> dict[str, list[MathProblem]]:
+def math_items(
+    seed: int, n_test: int, n_dev: int, two_step_share: float
+) -> dict[str, list[MathProblem]]:
     """Test, dev and exemplar problems; the same problems for every language.
 
     Each split mixes one-step problems (the backbone's general text has these) and two-step
@@ -71,11 +73,18 @@ def mgsm_tsv(rows: list[tuple[str, str]]) -> str:
 
 def mgsm_exemplars(lang_code: str, problems: list[MathProblem]) -> list[dict[str, str]]:
     lang = language(lang_code)
-    return [{"q": f"{lang.labels.question} {math_question(lang, p)}",
-             "a": f"{lang.labels.answer} {math_solution(lang, p)}"} for p in problems]
+    return [
+        {
+            "q": f"{lang.labels.question} {math_question(lang, p)}",
+            "a": f"{lang.labels.answer} {math_solution(lang, p)}",
+        }
+        for p in problems
+    ]
 
 
-def science_items(seed: int, n_test: int, n_dev: int, n_val: int = 0) -> dict[str, list[ScienceItem]]:
+def science_items(
+    seed: int, n_test: int, n_dev: int, n_val: int = 0
+) -> dict[str, list[ScienceItem]]:
     """Per split, n items of each kind (subject); the same items for every language.
 
     dev holds the few-shot examples; val is scored when choosing hyper-parameters."""
@@ -83,8 +92,11 @@ def science_items(seed: int, n_test: int, n_dev: int, n_val: int = 0) -> dict[st
     taken: set = set()
     out: dict[str, list[ScienceItem]] = {}
     for split, n in (("test", n_test), ("dev", n_dev), ("val", n_val)):
-        out[split] = [item for kind in SCIENCE_SUBJECTS
-                      for item in _distinct(rng, n, lambda r: sample_science_item(r, kind), taken)]
+        out[split] = [
+            item
+            for kind in SCIENCE_SUBJECTS
+            for item in _distinct(rng, n, lambda r: sample_science_item(r, kind), taken)
+        ]
     return out
 
 
@@ -94,12 +106,16 @@ def okapi_records(lang_code: str, split: str, items: list[ScienceItem]) -> list[
     for item in items:
         options = science_options(lang, item)
         subject = SCIENCE_SUBJECTS[item.kind]
-        records.append({
-            "instruction": science_question(lang, item),
-            "option_a": options[0], "option_b": options[1],
-            "option_c": options[2], "option_d": options[3],
-            "answer": item.letter,
-            "id": f"{subject}/{split}/{index[item.kind]}",
-        })
+        records.append(
+            {
+                "instruction": science_question(lang, item),
+                "option_a": options[0],
+                "option_b": options[1],
+                "option_c": options[2],
+                "option_d": options[3],
+                "answer": item.letter,
+                "id": f"{subject}/{split}/{index[item.kind]}",
+            }
+        )
         index[item.kind] += 1
     return records

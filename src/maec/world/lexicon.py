@@ -15,7 +15,20 @@ from maec.evaluation.languages import MGSM_LABELS
 LANGUAGES = ("en", "es", "zh", "bn", "te")
 
 N_NAMES = 8
-OBJECTS = ("apple", "ball", "book", "pen", "cup", "egg", "cake", "toy", "flower", "stone", "shell", "coin")
+OBJECTS = (
+    "apple",
+    "ball",
+    "book",
+    "pen",
+    "cup",
+    "egg",
+    "cake",
+    "toy",
+    "flower",
+    "stone",
+    "shell",
+    "coin",
+)
 ADD_VERBS = ("buy", "find", "get")
 SUB_VERBS = ("give", "eat", "lose")
 CATEGORIES = ("fish", "bird", "mammal", "insect")
@@ -54,12 +67,22 @@ _EN = dict(
     stop=".",
     names=("Tom", "Anna", "Sam", "Lily", "Ben", "Mia", "Max", "Eva"),
     objects={o: o + "s" for o in OBJECTS},
-    verbs={"buy": "buys", "find": "finds", "get": "gets", "give": "gives away", "eat": "eats",
-           "lose": "loses"},
+    verbs={
+        "buy": "buys",
+        "find": "finds",
+        "get": "gets",
+        "give": "gives away",
+        "eat": "eats",
+        "lose": "loses",
+    },
     categories={"fish": "fish", "bird": "bird", "mammal": "mammal", "insect": "insect"},
     animals={a: a for group in ANIMALS.values() for a in group},
-    properties={"water": "lives in water", "feathers": "has feathers", "fur": "has fur",
-                "legs": "has six legs"},
+    properties={
+        "water": "lives in water",
+        "feathers": "has feathers",
+        "fur": "has fur",
+        "legs": "has six legs",
+    },
     places={p: p for p in PLACES},
     patterns={
         "has": "{name} has {n} {obj}.",
@@ -81,20 +104,61 @@ _ES = dict(
     code="es",
     stop=".",
     names=("Juan", "María", "Pedro", "Lucía", "Carlos", "Ana", "Luis", "Sofía"),
-    objects={"apple": "manzanas", "ball": "pelotas", "book": "libros", "pen": "bolígrafos",
-             "cup": "tazas", "egg": "huevos", "cake": "pasteles", "toy": "juguetes",
-             "flower": "flores", "stone": "piedras", "shell": "conchas", "coin": "monedas"},
-    verbs={"buy": "compra", "find": "encuentra", "get": "recibe", "give": "regala", "eat": "come",
-           "lose": "pierde"},
+    objects={
+        "apple": "manzanas",
+        "ball": "pelotas",
+        "book": "libros",
+        "pen": "bolígrafos",
+        "cup": "tazas",
+        "egg": "huevos",
+        "cake": "pasteles",
+        "toy": "juguetes",
+        "flower": "flores",
+        "stone": "piedras",
+        "shell": "conchas",
+        "coin": "monedas",
+    },
+    verbs={
+        "buy": "compra",
+        "find": "encuentra",
+        "get": "recibe",
+        "give": "regala",
+        "eat": "come",
+        "lose": "pierde",
+    },
     categories={"fish": "pez", "bird": "ave", "mammal": "mamífero", "insect": "insecto"},
-    animals={"shark": "tiburón", "trout": "trucha", "salmon": "salmón", "carp": "carpa",
-             "eagle": "águila", "sparrow": "gorrión", "owl": "búho", "crow": "cuervo",
-             "dog": "perro", "horse": "caballo", "cow": "vaca", "lion": "león",
-             "ant": "hormiga", "bee": "abeja", "beetle": "escarabajo", "moth": "polilla"},
-    properties={"water": "vive en el agua", "feathers": "tiene plumas", "fur": "tiene pelo",
-                "legs": "tiene seis patas"},
-    places={"garden": "jardín", "market": "mercado", "school": "escuela", "river": "río",
-            "forest": "bosque", "house": "casa"},
+    animals={
+        "shark": "tiburón",
+        "trout": "trucha",
+        "salmon": "salmón",
+        "carp": "carpa",
+        "eagle": "águila",
+        "sparrow": "gorrión",
+        "owl": "búho",
+        "crow": "cuervo",
+        "dog": "perro",
+        "horse": "caballo",
+        "cow": "vaca",
+        "lion": "león",
+        "ant": "hormiga",
+        "bee": "abeja",
+        "beetle": "escarabajo",
+        "moth": "polilla",
+    },
+    properties={
+        "water": "vive en el agua",
+        "feathers": "tiene plumas",
+        "fur": "tiene pelo",
+        "legs": "tiene seis patas",
+    },
+    places={
+        "garden": "jardín",
+        "market": "mercado",
+        "school": "escuela",
+        "river": "río",
+        "forest": "bosque",
+        "house": "casa",
+    },
     patterns={
         "has": "{name} tiene {n} {obj}.",
         "add": "Luego {name} {verb} {n} {obj} más.",
@@ -115,19 +179,56 @@ _ZH = dict(
     code="zh",
     stop="。",
     names=("小明", "小红", "小刚", "小丽", "小华", "小芳", "小强", "小梅"),
-    objects={"apple": "苹果", "ball": "球", "book": "书", "pen": "笔", "cup": "杯子",
-             "egg": "鸡蛋", "cake": "蛋糕", "toy": "玩具", "flower": "花", "stone": "石头",
-             "shell": "贝壳", "coin": "硬币"},
-    verbs={"buy": "买了", "find": "找到了", "get": "得到了", "give": "送出了", "eat": "吃了",
-           "lose": "丢了"},
+    objects={
+        "apple": "苹果",
+        "ball": "球",
+        "book": "书",
+        "pen": "笔",
+        "cup": "杯子",
+        "egg": "鸡蛋",
+        "cake": "蛋糕",
+        "toy": "玩具",
+        "flower": "花",
+        "stone": "石头",
+        "shell": "贝壳",
+        "coin": "硬币",
+    },
+    verbs={
+        "buy": "买了",
+        "find": "找到了",
+        "get": "得到了",
+        "give": "送出了",
+        "eat": "吃了",
+        "lose": "丢了",
+    },
     categories={"fish": "鱼类", "bird": "鸟类", "mammal": "哺乳动物", "insect": "昆虫"},
-    animals={"shark": "鲨鱼", "trout": "鳟鱼", "salmon": "鲑鱼", "carp": "鲤鱼",
-             "eagle": "老鹰", "sparrow": "麻雀", "owl": "猫头鹰", "crow": "乌鸦",
-             "dog": "狗", "horse": "马", "cow": "牛", "lion": "狮子",
-             "ant": "蚂蚁", "bee": "蜜蜂", "beetle": "甲虫", "moth": "飞蛾"},
+    animals={
+        "shark": "鲨鱼",
+        "trout": "鳟鱼",
+        "salmon": "鲑鱼",
+        "carp": "鲤鱼",
+        "eagle": "老鹰",
+        "sparrow": "麻雀",
+        "owl": "猫头鹰",
+        "crow": "乌鸦",
+        "dog": "狗",
+        "horse": "马",
+        "cow": "牛",
+        "lion": "狮子",
+        "ant": "蚂蚁",
+        "bee": "蜜蜂",
+        "beetle": "甲虫",
+        "moth": "飞蛾",
+    },
     properties={"water": "生活在水中", "feathers": "有羽毛", "fur": "有毛", "legs": "有六条腿"},
-    places={"garden": "花园", "market": "市场", "school": "学校", "river": "河边",
-            "forest": "森林", "house": "家"},
+    places={
+        "garden": "花园",
+        "market": "市场",
+        "school": "学校",
+        "river": "河边",
+        "forest": "森林",
+        "house": "家",
+    },
     patterns={
         "has": "{name}有{n}个{obj}。",
         "add": "然后{name}又{verb}{n}个{obj}。",
@@ -152,11 +253,31 @@ _TE_VOWEL_SIGNS = ("", "ా", "ి", "ీ", "ు", "ూ", "ె", "ే", "ొ", "
 # The concepts a synthetic language needs a word for, in a fixed order.
 _CONCEPTS = (
     [f"name{i}" for i in range(N_NAMES)]
-    + list(OBJECTS) + list(ADD_VERBS) + list(SUB_VERBS) + list(CATEGORIES)
+    + list(OBJECTS)
+    + list(ADD_VERBS)
+    + list(SUB_VERBS)
+    + list(CATEGORIES)
     + [a for group in ANIMALS.values() for a in group]
-    + list(PROPERTIES.values()) + list(PLACES)
-    + ["have", "then", "more", "how_many", "now", "go", "like", "see", "is", "every", "and",
-       "which", "these", "animals", "at", "to"]
+    + list(PROPERTIES.values())
+    + list(PLACES)
+    + [
+        "have",
+        "then",
+        "more",
+        "how_many",
+        "now",
+        "go",
+        "like",
+        "see",
+        "is",
+        "every",
+        "and",
+        "which",
+        "these",
+        "animals",
+        "at",
+        "to",
+    ]
 )
 
 
@@ -167,8 +288,9 @@ def _synthetic_words(consonants: str, vowel_signs: tuple[str, ...], key: str) ->
     used: set[str] = set()
     for concept in _CONCEPTS:
         while True:
-            word = "".join(rng.choice(consonants) + rng.choice(vowel_signs)
-                           for _ in range(rng.choice((2, 3))))
+            word = "".join(
+                rng.choice(consonants) + rng.choice(vowel_signs) for _ in range(rng.choice((2, 3)))
+            )
             if word not in used:
                 break
         used.add(word)
@@ -199,11 +321,23 @@ def _synthetic_language(code: str, stop: str, consonants: str, vowel_signs: tupl
             "sees": "{name} {place} " + w["at"] + " {animal} " + w["see"] + stop,
             "is_a": "{animal} {category} " + w["is"] + stop,
             "prop": w["every"] + " {category} {property}" + stop,
-            "which_is": w["these"] + " " + w["animals"] + " " + w["which"] + " {category} "
-            + w["is"] + "?",
+            "which_is": w["these"]
+            + " "
+            + w["animals"]
+            + " "
+            + w["which"]
+            + " {category} "
+            + w["is"]
+            + "?",
             "which_has": w["these"] + " " + w["animals"] + " " + w["which"] + " {property}?",
-            "because": "{animal} {category} " + w["is"] + " " + w["and"] + " " + w["every"]
-            + " {category} {property}" + stop,
+            "because": "{animal} {category} "
+            + w["is"]
+            + " "
+            + w["and"]
+            + " "
+            + w["every"]
+            + " {category} {property}"
+            + stop,
         },
     )
 

@@ -9,7 +9,15 @@ fact) or has a property (two facts chained: animal -> category -> property).
 import random
 from dataclasses import dataclass
 
-from maec.world.lexicon import ADD_VERBS, ANIMALS, CATEGORIES, N_NAMES, OBJECTS, PROPERTIES, Language
+from maec.world.lexicon import (
+    ADD_VERBS,
+    ANIMALS,
+    CATEGORIES,
+    N_NAMES,
+    OBJECTS,
+    PROPERTIES,
+    Language,
+)
 
 LETTERS = "ABCD"
 
@@ -74,8 +82,10 @@ def math_solution(lang: Language, p: MathProblem) -> str:
 
 def math_document(lang: Language, p: MathProblem) -> str:
     """A solved problem as the MGSM chain-of-thought prompt lays it out."""
-    return (f"{lang.labels.question} {math_question(lang, p)}\n"
-            f"{lang.labels.answer} {math_solution(lang, p)}")
+    return (
+        f"{lang.labels.question} {math_question(lang, p)}\n"
+        f"{lang.labels.answer} {math_solution(lang, p)}"
+    )
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,9 @@ class ScienceItem:
 def sample_science_item(rng: random.Random, kind: str) -> ScienceItem:
     category = rng.choice(CATEGORIES)
     right = rng.choice(ANIMALS[category])
-    others = [rng.choice(ANIMALS[c]) for c in rng.sample([c for c in CATEGORIES if c != category], 3)]
+    others = [
+        rng.choice(ANIMALS[c]) for c in rng.sample([c for c in CATEGORIES if c != category], 3)
+    ]
     options = [right, *others]
     rng.shuffle(options)
     return ScienceItem(kind, category, tuple(options), options.index(right))
@@ -112,8 +124,11 @@ def science_options(lang: Language, item: ScienceItem) -> list[str]:
 
 def science_explanation(lang: Language, item: ScienceItem) -> str:
     prop = lang.properties[PROPERTIES[item.category]]
-    return lang.patterns["because"].format(animal=lang.animals[item.options[item.answer]],
-                                           category=lang.categories[item.category], property=prop)
+    return lang.patterns["because"].format(
+        animal=lang.animals[item.options[item.answer]],
+        category=lang.categories[item.category],
+        property=prop,
+    )
 
 
 def science_document(lang: Language, item: ScienceItem, explain: bool) -> str:

@@ -34,22 +34,32 @@ def _texts(corpus_paths, max_docs_per_corpus: int | None, seed: int):
 def build_tokenizer(texts, vocab_size: int) -> PreTrainedTokenizerFast:
     tok = Tokenizer(models.BPE(unk_token=UNK))
     tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Metaspace(prepend_scheme="first"),
-         pre_tokenizers.Digits(individual_digits=True)])
+        [
+            pre_tokenizers.Metaspace(prepend_scheme="first"),
+            pre_tokenizers.Digits(individual_digits=True),
+        ]
+    )
     tok.decoder = decoders.Metaspace(prepend_scheme="first")
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[PAD, BOS, EOS, UNK],
-                                  show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=[PAD, BOS, EOS, UNK], show_progress=False
+    )
     tok.train_from_iterator(texts, trainer)
     tok.post_processor = processors.TemplateProcessing(
-        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B",
-        special_tokens=[(BOS, tok.token_to_id(BOS))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS,
-                                   pad_token=PAD, unk_token=UNK)
+        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, tok.token_to_id(BOS))]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD, unk_token=UNK
+    )
 
 
-def train_tokenizer(corpus_paths, out_dir, vocab_size: int = 1000, seed: int = 0,
-                    max_docs_per_corpus: int | None = 20000) -> PreTrainedTokenizerFast:
-    """Train on JSONL corpora ({"text": ...} per line) and save to out_dir (written whole or not at all).
+def train_tokenizer(
+    corpus_paths,
+    out_dir,
+    vocab_size: int = 1000,
+    seed: int = 0,
+    max_docs_per_corpus: int | None = 20000,
+) -> PreTrainedTokenizerFast:
+    """Train on JSONL corpora ({"text": ...} per line); save to out_dir (whole or not at all).
 
     BPE training itself is deterministic; the seed only picks the sample of a corpus larger
     than max_docs_per_corpus.
