@@ -82,7 +82,7 @@ def llama_config(layers: int) -> dict:
 
 def generate(root: Path, layers: int, seed: int = 0) -> dict[str, Path]:
     """Θ_o, Θ_A, Θ_B as sharded HF directories, streamed row chunk by row chunk."""
-    from maec.checkpoint import CheckpointWriter
+    from maec.io.writer import CheckpointWriter
 
     paths = {tag: root / tag for tag in ("base", "model_a", "model_b")}
     if all((p / "model.safetensors.index.json").exists() for p in paths.values()):
@@ -152,7 +152,7 @@ def run_child(command: list[str], env: dict | None = None) -> dict:
 CHILD_MERGE = """
 import json, sys, time
 t0 = time.perf_counter()
-from maec.checkpoint import open_checkpoint
+from maec.io.reader import open_checkpoint
 from maec.merge import write_merge
 base, ra, rl, out = sys.argv[1:5]
 t1 = time.perf_counter()
@@ -166,7 +166,7 @@ print(json.dumps({"import_s": t1 - t0, "merge_s": t2 - t1}))
 CHILD_IO = """
 import json, os, sys, time
 import torch
-from maec.checkpoint import open_checkpoint
+from maec.io.reader import open_checkpoint
 t0 = time.perf_counter()
 buffer = torch.empty(1 << 20, dtype=torch.uint8)
 read = 0

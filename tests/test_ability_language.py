@@ -7,7 +7,8 @@ import torch
 from checkpoints_factory import listing, load_checkpoint, write_checkpoint
 
 from maec.ability import ability_weights, write_ability_weights
-from maec.checkpoint import CheckpointError, open_checkpoint
+from maec.io.format import CheckpointError
+from maec.io.reader import open_checkpoint
 from maec.language import write_language_weights, write_r_lang
 
 BASE = {"w": torch.tensor([[1.0, 2.0], [3.0, 4.0]]), "n": torch.tensor([0.5, -0.5])}

@@ -13,14 +13,10 @@ from checkpoints_factory import (
     write_checkpoint,
 )
 
-from maec.checkpoint import (
-    CheckpointError,
-    CheckpointWriter,
-    check_compatible,
-    fingerprint,
-    open_checkpoint,
-    write_hf_directory,
-)
+from maec.io.format import CheckpointError
+from maec.io.hf_dir import write_hf_directory
+from maec.io.reader import check_compatible, fingerprint, open_checkpoint
+from maec.io.writer import CheckpointWriter
 
 
 @pytest.mark.parametrize("layout", ["file", "dir", "sharded"])

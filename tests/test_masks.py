@@ -7,7 +7,8 @@ import pytest
 import torch
 from checkpoints_factory import listing, write_checkpoint
 
-from maec.checkpoint import CheckpointError, fingerprint
+from maec.io.format import CheckpointError
+from maec.io.reader import fingerprint
 from maec.masks import (
     build_key_neuron_mask,
     intersect_masks,

@@ -7,7 +7,7 @@ import pytest
 import torch
 from checkpoints_factory import listing, load_checkpoint, write_checkpoint
 
-from maec.checkpoint import CheckpointError
+from maec.io.format import CheckpointError
 from maec.merge import merge_tensor, write_merge
 from maec.similarity import read_selected, tensor_group, tensor_similarity, write_similarity_table
 

@@ -10,7 +10,7 @@ import torch
 from checkpoints_factory import load_checkpoint
 
 from maec.ability import write_ability_weights
-from maec.checkpoint import open_checkpoint
+from maec.io.reader import open_checkpoint
 from maec.merge import write_merge
 
 GAMMA, ALPHA = 0.2, 0.8

@@ -7,13 +7,9 @@ import logging
 
 import torch
 
-from maec.checkpoint import (
-    DEFAULT_CHUNK_BYTES,
-    as_checkpoint,
-    check_compatible,
-    fingerprint,
-    write_elementwise,
-)
+from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.reader import as_checkpoint, check_compatible, fingerprint
+from maec.stream import write_elementwise
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,9 @@ from collections.abc import Iterable, Iterator
 
 import torch
 
-from maec.checkpoint import (
-    DEFAULT_CHUNK_BYTES,
-    ScratchBuffers,
-    aligned_row_chunks,
-    as_checkpoint,
-    check_compatible,
-)
+from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.reader import as_checkpoint, check_compatible
+from maec.stream import ScratchBuffers, aligned_row_chunks
 
 
 def check_learning_rate(lr: float) -> float:

@@ -13,13 +13,9 @@ import os
 from collections.abc import Mapping
 
 from maec.ability import ability_weights_into
-from maec.checkpoint import (
-    DEFAULT_CHUNK_BYTES,
-    as_checkpoint,
-    check_compatible,
-    fingerprint,
-    write_elementwise,
-)
+from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.reader import as_checkpoint, check_compatible, fingerprint
+from maec.stream import write_elementwise
 
 log = logging.getLogger(__name__)
 

@@ -22,17 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from maec.checkpoint import (
-    DEFAULT_CHUNK_BYTES,
-    CheckpointError,
-    CheckpointWriter,
-    ScratchBuffers,
-    as_checkpoint,
-    check_compatible,
-    fingerprint,
-    progress,
-)
 from maec.importance import check_learning_rate, iter_importance
+from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
+from maec.io.reader import as_checkpoint, check_compatible, fingerprint
+from maec.io.writer import CheckpointWriter
+from maec.stream import ScratchBuffers, progress
 
 log = logging.getLogger(__name__)
 

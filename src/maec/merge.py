@@ -8,14 +8,9 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from maec.checkpoint import (
-    DEFAULT_CHUNK_BYTES,
-    CheckpointError,
-    as_checkpoint,
-    check_compatible,
-    fingerprint,
-    write_elementwise,
-)
+from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
+from maec.io.reader import as_checkpoint, check_compatible, fingerprint
+from maec.stream import write_elementwise
 
 log = logging.getLogger(__name__)
 

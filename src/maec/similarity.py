@@ -17,15 +17,9 @@ from pathlib import Path
 
 import torch
 
-from maec.checkpoint import (
-    DEFAULT_CHUNK_BYTES,
-    CheckpointError,
-    aligned_row_chunks,
-    as_checkpoint,
-    check_compatible,
-    check_finite,
-    progress,
-)
+from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
+from maec.io.reader import as_checkpoint, check_compatible
+from maec.stream import aligned_row_chunks, check_finite, progress
 
 log = logging.getLogger(__name__)
 

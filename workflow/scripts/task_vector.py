@@ -1,4 +1,4 @@
-from maec.checkpoint import write_hf_directory
+from maec.io.hf_dir import write_hf_directory
 from maec.joblog import log_job_to
 from maec.merge import write_task_vector_merge
 
