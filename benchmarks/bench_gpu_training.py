@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import statistics
 import sys
 import time
@@ -35,6 +34,7 @@ from tqdm.auto import tqdm
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from maec.io.atomic import write_text  # noqa: E402
 from maec.training import (  # noqa: E402
     PRECISIONS,
     PlainBackend,
@@ -302,11 +302,8 @@ def free_memory(device: torch.device) -> None:
 
 
 def write_json(path: Path, data: dict) -> None:
-    """Whole file or nothing: written beside ``path``, then renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    """Whole file or nothing (``maec.io.atomic``)."""
+    write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def targets(runs: dict) -> dict:

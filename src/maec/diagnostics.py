@@ -6,9 +6,10 @@ group, Σ dot / sqrt(Σ|R(A)|² Σ|R_Lang|²), not an average of per-tensor cosi
 """
 
 import math
-from pathlib import Path
 
 import pandas as pd
+
+from maec.io.atomic import write_text
 
 FAMILIES = {
     "embeddings": "embeddings",
@@ -97,7 +98,13 @@ def layer_cosines(table: pd.DataFrame) -> pd.DataFrame:
 
 def write_group_diagnostics(similarity_tsv, out_csv, out_md) -> pd.DataFrame:
     frame = group_diagnostics(read_similarity_table(similarity_tsv))
-    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out_csv, index=False, float_format="%.6g")
-    Path(out_md).write_text(frame.to_markdown(index=False, floatfmt=".3f") + "\n")
+    write_text(out_csv, frame.to_csv(index=False, float_format="%.6g"))
+    write_text(out_md, frame.to_markdown(index=False, floatfmt=".3f") + "\n")
     return frame
+
+
+def write_layer_cosines(similarity_tsv, out_csv) -> pd.DataFrame:
+    """The per-layer cosines (Figure 5b's data) as CSV; returns them for the figure."""
+    layers = layer_cosines(read_similarity_table(similarity_tsv))
+    write_text(out_csv, layers.to_csv(index=False, float_format="%.6g"))
+    return layers

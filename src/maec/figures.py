@@ -11,13 +11,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from maec.io.atomic import atomic_path  # noqa: E402
+
 
 def _save(fig, out_png, out_pdf) -> None:
     for out in (out_png, out_pdf):
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(out).with_name(f".{Path(out).name}.tmp")
-        fig.savefig(tmp, format=Path(out).suffix[1:], bbox_inches="tight", dpi=150)
-        tmp.replace(out)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format=Path(out).suffix[1:], bbox_inches="tight", dpi=150)
     plt.close(fig)
 
 

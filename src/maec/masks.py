@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from maec.importance import check_learning_rate, iter_importance
+from maec.io.atomic import write_text
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
 from maec.io.reader import as_checkpoint, check_compatible, fingerprint
 from maec.io.writer import CheckpointWriter
@@ -143,12 +144,6 @@ def _packed_layout(shapes: dict[str, list[int]]) -> dict:
     return {
         name: ((math.ceil(math.prod(shape) / 8),), torch.uint8) for name, shape in shapes.items()
     }
-
-
-def _write_json_atomic(path: Path, payload: dict) -> None:
-    tmp = path.parent / f".{path.name}.tmp"
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
-    tmp.replace(path)
 
 
 def summary_path(mask_path) -> Path:
@@ -294,7 +289,7 @@ def build_key_neuron_mask(
     if sum(kept.values()) != k:
         raise AssertionError(f"{out_path}: kept {sum(kept.values())} entries, expected {k}")
     summary = _summary(out_path, meta, kept, shapes, thresholds if scope == "tensor" else None)
-    _write_json_atomic(summary_path(out_path), summary)
+    write_text(summary_path(out_path), json.dumps(summary, indent=2, sort_keys=True))
     log.info(
         "mask %s: kept %d of %d entries (density %.4g)", out_path, k, eligible, summary["density"]
     )
@@ -371,7 +366,7 @@ def _combine_masks(paths, out_path, op: str, chunk_bytes: int = DEFAULT_CHUNK_BY
                 kept[name] += _popcount(result)
                 writer.write(name, start, torch.from_numpy(np.ascontiguousarray(result)))
     summary = _summary(out_path, meta, kept, shapes)
-    _write_json_atomic(summary_path(out_path), summary)
+    write_text(summary_path(out_path), json.dumps(summary, indent=2, sort_keys=True))
     return summary
 
 

@@ -13,10 +13,10 @@ import logging
 import math
 import re
 from collections.abc import Collection
-from pathlib import Path
 
 import torch
 
+from maec.io.atomic import atomic_file
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
 from maec.io.reader import as_checkpoint, check_compatible
 from maec.stream import aligned_row_chunks, check_finite, progress
@@ -176,15 +176,11 @@ def write_similarity_table(
 ) -> None:
     """Write the S(τ) table (rank order) with the tensors of T marked selected=1."""
     rows = similarity_rows(r_a_path, r_lang_path, k2, chunk_bytes, groups)
-    out_tsv = Path(out_tsv)
-    out_tsv.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_tsv.parent / f".{out_tsv.name}.tmp"
-    with open(tmp, "w", newline="") as handle:
+    with atomic_file(out_tsv, "w", newline="") as handle:
         writer = csv.DictWriter(handle, COLUMNS, delimiter="\t", lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow({**row, **{column: repr(row[column]) for column in FLOAT_COLUMNS}})
-    tmp.replace(out_tsv)
     log.info(
         "similarity table: %d tensors, %d selected -> %s",
         len(rows),

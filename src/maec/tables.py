@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .evaluation.records import write_text
+from maec.io.atomic import write_text
 
 log = logging.getLogger(__name__)
 

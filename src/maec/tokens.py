@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from maec.io.atomic import atomic_file, write_text
 
 log = logging.getLogger(__name__)
 
@@ -217,41 +218,37 @@ def pack_corpus(
 
     documents = tokens_read = n_blocks = 0
     pending = np.empty(0, dtype=np.int64)
-    fd, tmp_npy = tempfile.mkstemp(
-        dir=out_prefix.parent, prefix=f".{npy_path.name}.", suffix=".tmp"
-    )
-    try:
-        with (
-            os.fdopen(fd, "wb") as out,
-            tqdm(total=max_blocks, unit="block", desc=f"pack {out_prefix.name}") as bar,
+    with (
+        atomic_file(npy_path, "wb") as out,
+        tqdm(total=max_blocks, unit="block", desc=f"pack {out_prefix.name}") as bar,
+    ):
+        out.write(b"\0" * NPY_HEADER_BYTES)
+        for ids in _document_tokens(
+            tokenizer, iter_documents(source, text_field=text_field, split=split, name=name)
         ):
-            out.write(b"\0" * NPY_HEADER_BYTES)
-            for ids in _document_tokens(
-                tokenizer, iter_documents(source, text_field=text_field, split=split, name=name)
-            ):
-                documents += 1
-                tokens_read += len(ids)
-                pending = np.concatenate([pending, np.asarray(ids, dtype=np.int64)])
-                full = len(pending) // block_size
-                if max_blocks is not None:
-                    full = min(full, max_blocks - n_blocks)
-                if full:
-                    out.write(pending[: full * block_size].astype(dtype).tobytes())
-                    pending = pending[full * block_size :]
-                    n_blocks += full
-                    bar.update(full)
-                if max_blocks is not None and n_blocks == max_blocks:
-                    break
-            if documents == 0:
-                raise ValueError(f"{source}: the corpus has no documents")
-            if n_blocks == 0:
-                raise ValueError(
-                    f"{source}: {tokens_read} tokens, fewer than one block of {block_size}"
-                )
-            out.seek(0)
-            out.write(_npy_header(dtype, (n_blocks, block_size)))
-            out.flush()
-            os.fsync(out.fileno())
+            documents += 1
+            tokens_read += len(ids)
+            pending = np.concatenate([pending, np.asarray(ids, dtype=np.int64)])
+            full = len(pending) // block_size
+            if max_blocks is not None:
+                full = min(full, max_blocks - n_blocks)
+            if full:
+                out.write(pending[: full * block_size].astype(dtype).tobytes())
+                pending = pending[full * block_size :]
+                n_blocks += full
+                bar.update(full)
+            if max_blocks is not None and n_blocks == max_blocks:
+                break
+        if documents == 0:
+            raise ValueError(f"{source}: the corpus has no documents")
+        if n_blocks == 0:
+            raise ValueError(
+                f"{source}: {tokens_read} tokens, fewer than one block of {block_size}"
+            )
+        out.seek(0)
+        out.write(_npy_header(dtype, (n_blocks, block_size)))
+        out.flush()
+        os.fsync(out.fileno())
         summary = {
             "source": str(source),
             "text_field": text_field,
@@ -267,12 +264,8 @@ def pack_corpus(
             "tokens_read": tokens_read,
             "max_tokens": max_tokens,
         }
-        _write_json_atomic(json_path, summary)
-        os.replace(tmp_npy, npy_path)
-    except BaseException:
-        if os.path.exists(tmp_npy):
-            os.unlink(tmp_npy)
-        raise
+        # The summary first: the blocks appear only beside a complete summary.
+        write_text(json_path, json.dumps(summary, indent=2) + "\n")
     log.info(
         "packed %s: %d documents, %d blocks of %d tokens -> %s",
         source,
@@ -282,19 +275,6 @@ def pack_corpus(
         npy_path,
     )
     return summary
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # --------------------------------------------------------------------------- reading

@@ -1,23 +1,10 @@
 """Per-example records and score summaries, written atomically (temporary name, then rename)."""
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-
-def write_text(path: str | Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+from maec.io.atomic import write_text
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> None:

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from maec.io.atomic import write_text
 from maec.world.backbone import backbone_config, init_backbone
 from maec.world.benchmarks import (
     math_items,
@@ -25,7 +26,6 @@ from maec.world.benchmarks import (
     science_items,
 )
 from maec.world.corpora import ABILITIES, ability_corpus, general_corpus
-from maec.world.files import write_text
 from maec.world.lexicon import LANGUAGES
 from maec.world.tokenizer import train_tokenizer
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-from maec.world.files import output_directory
+from maec.io.atomic import atomic_directory
 
 
 def backbone_config(
@@ -73,7 +73,7 @@ def init_backbone(
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).to(torch.float32)
-    with output_directory(out_dir) as tmp:
+    with atomic_directory(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
     return model

@@ -12,7 +12,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
-from maec.world.files import output_directory
+from maec.io.atomic import atomic_directory
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 
@@ -71,6 +71,6 @@ def train_tokenizer(
     if vocab_size < 64:
         raise ValueError(f"vocab_size {vocab_size} is too small for a tokenizer (at least 64)")
     tokenizer = build_tokenizer(_texts(corpus_paths, max_docs_per_corpus, seed), vocab_size)
-    with output_directory(out_dir) as tmp:
+    with atomic_directory(out_dir) as tmp:
         tokenizer.save_pretrained(tmp)
     return tokenizer

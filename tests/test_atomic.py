@@ -1,0 +1,119 @@
+"""Atomic outputs: whole or nothing, ordinary permissions, one rename helper for the package."""
+
+import os
+import stat
+
+import pytest
+import torch
+from checkpoints_factory import listing
+
+from maec.hub import fetch_model
+from maec.io.atomic import (
+    atomic_directory,
+    atomic_file,
+    atomic_path,
+    copy_file,
+    write_bytes,
+    write_text,
+)
+from maec.io.writer import CheckpointWriter
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_files_and_directories_get_ordinary_permissions(tmp_path, umask_022):
+    write_text(tmp_path / "a.txt", "a\n")
+    write_bytes(tmp_path / "b.bin", b"b")
+    copy_file(tmp_path / "a.txt", tmp_path / "c.txt")
+    with atomic_file(tmp_path / "d.tsv", "w", newline="") as handle:
+        handle.write("x\ty\n")
+    with atomic_path(tmp_path / "e.txt") as tmp:
+        tmp.write_text("e")
+    with atomic_directory(tmp_path / "dir") as tmp:
+        (tmp / "inside.txt").write_text("i")
+    with CheckpointWriter(tmp_path / "w.safetensors", {"t": ((2,), torch.float32)}) as writer:
+        writer.write("t", 0, torch.zeros(2))
+    with CheckpointWriter(tmp_path / "s", {"t": ((2,), torch.float32)}, max_shard_bytes=8) as w:
+        w.write("t", 0, torch.zeros(2))
+    for name in ("a.txt", "b.bin", "c.txt", "d.tsv", "e.txt", "dir/inside.txt", "w.safetensors"):
+        assert mode(tmp_path / name) == 0o644, name
+    assert mode(tmp_path / "dir") == 0o755
+    assert mode(tmp_path / "s") == 0o755
+    assert (tmp_path / "a.txt").read_text() == (tmp_path / "c.txt").read_text() == "a\n"
+    assert (tmp_path / "d.tsv").read_bytes() == b"x\ty\n"
+    assert listing(tmp_path) == sorted(
+        [
+            "a.txt",
+            "b.bin",
+            "c.txt",
+            "d.tsv",
+            "dir",
+            "dir/inside.txt",
+            "e.txt",
+            "s",
+            "s/model-00001-of-00001.safetensors",
+            "s/model.safetensors.index.json",
+            "w.safetensors",
+        ]
+    )
+
+
+def test_a_failed_write_leaves_the_old_output_and_no_temporary(tmp_path):
+    write_text(tmp_path / "out.txt", "old")
+    with pytest.raises(RuntimeError, match="stop"):
+        with atomic_file(tmp_path / "out.txt") as handle:
+            handle.write("partial")
+            raise RuntimeError("stop")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError, match="stop"):
+        with atomic_directory(tmp_path / "dir") as tmp:
+            (tmp / "new.txt").write_text("new")
+            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError, match="stop"):
+        with atomic_directory(tmp_path / "never") as tmp:
+            raise RuntimeError("stop")
+    assert (tmp_path / "out.txt").read_text() == "old"
+    assert listing(tmp_path) == ["dir", "dir/old.txt", "out.txt"]
+
+
+def test_a_directory_replaces_a_directory_or_a_file(tmp_path):
+    for old in ("dir", "file"):
+        target = tmp_path / old
+        if old == "dir":
+            target.mkdir()
+            (target / "stale.txt").write_text("stale")
+        else:
+            target.write_text("stale")
+        with atomic_directory(target) as tmp:
+            (tmp / "new.txt").write_text("new")
+        assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert listing(tmp_path) == ["dir", "dir/new.txt", "file", "file/new.txt"]
+
+
+def test_fetch_model_links_a_local_directory_whole_or_not_at_all(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "model.safetensors").write_bytes(b"weights")
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        fetch_model(str(source), tmp_path / "backbone")
+    assert not (tmp_path / "backbone").exists()
+    (source / "config.json").write_text("{}")
+    fetch_model(str(source), tmp_path / "backbone")
+    assert sorted(p.name for p in (tmp_path / "backbone").iterdir()) == [
+        "config.json",
+        "model.safetensors",
+    ]
+    assert (tmp_path / "backbone" / "model.safetensors").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backbone", "source"]
