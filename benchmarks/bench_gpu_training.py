@@ -34,16 +34,12 @@ from tqdm.auto import tqdm
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from maec.device import resolve_device  # noqa: E402
 from maec.io.atomic import write_text  # noqa: E402
-from maec.training import (  # noqa: E402
-    PRECISIONS,
-    PlainBackend,
-    check_mask,
-    confine_to_mask,
-    lr_factor,
-    make_optimizer,
-    resolve_device,
-)
+from maec.training.backends import PlainBackend  # noqa: E402
+from maec.training.optimizer import make_optimizer  # noqa: E402
+from maec.training.plan import PRECISIONS, lr_factor  # noqa: E402
+from maec.training.trainable import check_mask, confine_to_mask  # noqa: E402
 
 # Published shapes (config.json of the Hugging Face checkpoints); weights are random.
 MODEL_SHAPES = {

@@ -1,7 +1,9 @@
 """Atomic outputs: whole or nothing, ordinary permissions, one rename helper for the package."""
 
+import ast
 import os
 import stat
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,6 +19,8 @@ from maec.io.atomic import (
     write_text,
 )
 from maec.io.writer import CheckpointWriter
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "maec"
 
 
 @pytest.fixture
@@ -117,3 +121,30 @@ def test_fetch_model_links_a_local_directory_whole_or_not_at_all(tmp_path):
     ]
     assert (tmp_path / "backbone" / "model.safetensors").is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backbone", "source"]
+
+
+def renames(tree: ast.AST):
+    """Calls that rename a file: os.replace / os.rename / shutil.move, and Path.replace /
+    Path.rename (one positional argument; str.replace takes two, DataFrame.rename keywords)."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        name = node.func.attr
+        if isinstance(owner, ast.Name) and (owner.id, name) in {
+            ("os", "replace"),
+            ("os", "rename"),
+            ("shutil", "move"),
+        }:
+            yield node.lineno
+        elif name in ("replace", "rename") and len(node.args) == 1 and not node.keywords:
+            yield node.lineno
+
+
+def test_only_the_atomic_module_renames_outputs():
+    found = [
+        f"{path.relative_to(SRC)}:{line}"
+        for path in sorted(SRC.rglob("*.py"))
+        for line in renames(ast.parse(path.read_text()))
+    ]
+    assert found and all(f.startswith("io/atomic.py:") for f in found), found

@@ -19,9 +19,13 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from maec import training
 from maec.tokens import TokenBlocks, pack_corpus
-from maec.training import GradientGatedAdamW, lr_factor, plan_steps, train
+from maec.training import run as training_run
+from maec.training import setup as training_setup
+from maec.training import train
+from maec.training.backends import deepspeed_settings, free_port
+from maec.training.optimizer import GradientGatedAdamW
+from maec.training.plan import lr_factor, plan_steps
 
 torch.set_num_threads(1)
 
@@ -264,7 +268,7 @@ def test_lora_takes_no_mask(world):
 
 def test_bad_arguments_fail_before_training(world, monkeypatch):
     tmp_path, cats, _ = world
-    monkeypatch.setattr(training, "find_state", lambda *a: pytest.fail("got too far"))
+    monkeypatch.setattr(training_setup, "find_state", lambda *a: pytest.fail("got too far"))
     with pytest.raises(ValueError, match=r"batch_tokens \(48\)"):
         train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "o", **{**ARGS, "batch_tokens": 48})
     with pytest.raises(ValueError, match="resume_dir .* must not be inside out_dir"):
@@ -299,7 +303,7 @@ def test_resume_state_of_another_run_is_refused(world, monkeypatch):
         raise RuntimeError("crashed before saving")
 
     with monkeypatch.context() as m:
-        m.setattr(training, "save_model", crash)
+        m.setattr(training_run, "save_model", crash)
         with pytest.raises(RuntimeError, match="crashed"):
             train(
                 tmp_path / "bf16",
@@ -417,7 +421,7 @@ def write_config(path, **entries):
 
 
 def test_deepspeed_settings_fill_in_and_refuse_contradictions(tmp_path):
-    config, checkpointing = training.deepspeed_settings(
+    config, checkpointing = deepspeed_settings(
         CONFIGS / "zero2.json", micro_batch_size=2, accumulation=3, world_size=4, precision="bf16"
     )
     assert config["train_micro_batch_size_per_gpu"] == 2
@@ -425,7 +429,7 @@ def test_deepspeed_settings_fill_in_and_refuse_contradictions(tmp_path):
     assert config["bf16"]["enabled"] is True and config["zero_optimization"]["stage"] == 2
     assert checkpointing is True and "gradient_checkpointing" not in config
     assert config["gradient_clipping"] == 1.0
-    zero3, _ = training.deepspeed_settings(
+    zero3, _ = deepspeed_settings(
         CONFIGS / "zero3.json", micro_batch_size=1, accumulation=1, world_size=1, precision="fp32"
     )
     assert zero3["zero_optimization"]["stage"] == 3 and zero3["bf16"]["enabled"] is False
@@ -435,32 +439,26 @@ def test_deepspeed_settings_fill_in_and_refuse_contradictions(tmp_path):
         match=r"bad.json: train_micro_batch_size_per_gpu = 4 "
         r"contradicts .* give 2",
     ):
-        training.deepspeed_settings(
+        deepspeed_settings(
             write_config(tmp_path / "bad.json", train_micro_batch_size_per_gpu=4), **kwargs
         )
     with pytest.raises(ValueError, match="train_batch_size = 8 contradicts"):
-        training.deepspeed_settings(
-            write_config(tmp_path / "bad.json", train_batch_size=8), **kwargs
-        )
+        deepspeed_settings(write_config(tmp_path / "bad.json", train_batch_size=8), **kwargs)
     with pytest.raises(ValueError, match="gradient_clipping = 0.5 contradicts .* give 1.0"):
-        training.deepspeed_settings(
-            write_config(tmp_path / "bad.json", gradient_clipping=0.5), **kwargs
-        )
+        deepspeed_settings(write_config(tmp_path / "bad.json", gradient_clipping=0.5), **kwargs)
     with pytest.raises(ValueError, match="bf16.enabled = True contradicts precision='fp32'"):
-        training.deepspeed_settings(
-            write_config(tmp_path / "bad.json", bf16={"enabled": True}), **kwargs
-        )
+        deepspeed_settings(write_config(tmp_path / "bad.json", bf16={"enabled": True}), **kwargs)
     with pytest.raises(ValueError, match="remove 'optimizer'"):
-        training.deepspeed_settings(write_config(tmp_path / "bad.json", optimizer={}), **kwargs)
+        deepspeed_settings(write_config(tmp_path / "bad.json", optimizer={}), **kwargs)
     with pytest.raises(FileNotFoundError, match="nope.json"):
-        training.deepspeed_settings(tmp_path / "nope.json", **kwargs)
+        deepspeed_settings(tmp_path / "nope.json", **kwargs)
 
 
 @pytest.fixture
 def deepspeed_env(monkeypatch):
     pytest.importorskip("deepspeed")
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
-    monkeypatch.setenv("MASTER_PORT", str(training._free_port()))
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
     for name, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}.items():
         monkeypatch.setenv(name, value)
 
@@ -546,7 +544,7 @@ def test_deepspeed_resume_equals_an_uninterrupted_run(world, deepspeed_env, monk
         raise RuntimeError("crashed before saving")
 
     with monkeypatch.context() as m:
-        m.setattr(training, "save_model", crash)
+        m.setattr(training_run, "save_model", crash)
         with pytest.raises(RuntimeError, match="crashed"):
             train(tmp_path / "bf16", corpora, tmp_path / "out", resume_dir=tmp_path / "r", **args)
     assert [p.name for p in (tmp_path / "r").iterdir()] == ["state-000000008"]
@@ -672,7 +670,7 @@ def test_deepspeed_two_processes_match_one(world, deepspeed_env, monkeypatch):
             "--nproc-per-node",
             "2",
             "--master-port",
-            str(training._free_port()),
+            str(free_port()),
             str(script),
             payload,
         ],

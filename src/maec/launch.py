@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from maec.tokens import TokenBlocks
-from maec.training import plan_steps, train
+from maec.training import train
+from maec.training.plan import plan_steps
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,6 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 log = logging.getLogger(__name__)
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """`device`, or cuda when available, else cpu."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 @functools.lru_cache(maxsize=1)
 def load_model(model_dir: str | Path, device: torch.device):
     """Model (eval mode; its stored dtype on GPU, float32 on CPU) and left-padding tokenizer.

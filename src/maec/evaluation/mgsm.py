@@ -9,8 +9,10 @@ next question label. Scores are fractions in [0, 1].
 import logging
 from collections.abc import Sequence
 
+from maec.device import resolve_device
+
 from .extraction import extract_direct, extract_flexible, extract_strict, format_number, is_correct
-from .generation import generate_greedy, load_model, resolve_device
+from .generation import generate_greedy, load_model
 from .languages import LanguageLabels, labels_for, question_line
 from .loaders import BenchmarkFormatError, Exemplar, load_mgsm_exemplars, load_mgsm_questions
 from .records import write_json, write_jsonl

@@ -16,7 +16,9 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from .generation import load_model, loglikelihoods, resolve_device
+from maec.device import resolve_device
+
+from .generation import load_model, loglikelihoods
 from .loaders import CHOICE_LETTERS, SCIENCE_SUBJECTS, MultipleChoiceQuestion, load_multiple_choice
 from .records import write_json, write_jsonl
 

@@ -1,0 +1,192 @@
+"""Steps 1 and 2 of `train()`: validate the arguments, then identify the run.
+
+Everything that can be checked is checked before the model is loaded (hours may follow);
+a run's identity (backbone, mask, arguments) decides whether a saved state is resumed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from maec.device import resolve_device
+from maec.io.reader import open_checkpoint
+from maec.tokens import TokenBlocks
+from maec.training.backends import deepspeed_settings
+from maec.training.plan import PRECISIONS, StepPlan, lr_factor, plan_steps
+from maec.training.resume import (
+    backbone_fingerprint,
+    corpus_fingerprint,
+    find_state,
+    mask_fingerprint,
+)
+from maec.training.trainable import load_mask
+
+
+@dataclass(frozen=True)
+class Options:
+    """The hyper-parameters of a run (train()'s keyword arguments that shape the result)."""
+
+    lr: float
+    total_tokens: int
+    batch_tokens: int
+    micro_batch_size: int
+    seed: int
+    warmup_steps: int
+    lr_schedule: str
+    weight_decay: float
+    max_grad_norm: float
+    save_every_steps: int
+    precision: str
+    deepspeed_config: str | os.PathLike | None
+    lora: Mapping | None
+
+
+@dataclass
+class Run:
+    """What the steps of train() establish, in order."""
+
+    backbone: Path
+    out_dir: Path
+    resume_dir: Path | None
+    sources: list[tuple[TokenBlocks, float]]
+    world_size: int
+    plan: StepPlan
+    schedule: Callable[[int], float]
+    device: torch.device
+    dtypes: dict[str, torch.dtype]
+    deepspeed: dict | None = None  # the DeepSpeed config with train()'s values filled in
+    checkpointing: bool = False
+    mask: dict[str, torch.Tensor] | None = None
+    mask_source: str | None = None
+    identity: dict = field(default_factory=dict)
+    state_dir: Path | None = None
+
+
+def stored_dtypes(backbone: str | os.PathLike) -> dict[str, torch.dtype]:
+    """Dtype of every tensor as stored in the backbone's safetensors files (the output
+    holds exactly these tensors, in these dtypes)."""
+    ckpt = open_checkpoint(backbone)
+    return {name: ckpt.dtype(name) for name in ckpt.names}
+
+
+def check_outputs(out_dir: Path, resume_dir: Path | None) -> None:
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise FileExistsError(f"out_dir {out_dir} already exists and is not empty")
+    if resume_dir is not None:
+        out, res = out_dir.resolve(), resume_dir.resolve()
+        if res == out or out in res.parents:
+            raise ValueError(
+                f"resume_dir {resume_dir} must not be inside out_dir {out_dir} "
+                "(outputs of failed jobs are deleted)"
+            )
+
+
+def open_corpora(corpora: list[tuple[str, float]]) -> list[tuple[TokenBlocks, float]]:
+    if not corpora:
+        raise ValueError("train needs at least one corpus")
+    sources = [(TokenBlocks(prefix), float(weight)) for prefix, weight in corpora]
+    block_size = sources[0][0].block_size
+    for blocks, _ in sources:
+        if blocks.block_size != block_size:
+            raise ValueError(
+                f"corpus {blocks.prefix} has block size {blocks.block_size}, "
+                f"{sources[0][0].prefix} has {block_size}"
+            )
+    return sources
+
+
+def validate(opts: Options, backbone, corpora, out_dir, resume_dir, mask, device) -> Run:
+    """Step 1: everything that can be checked before the model is loaded."""
+    backbone, out_dir = Path(backbone), Path(out_dir)
+    resume_dir = None if resume_dir is None else Path(resume_dir)
+    if not (backbone / "config.json").is_file():
+        raise FileNotFoundError(f"backbone {backbone}: no config.json")
+    if opts.lr <= 0 or opts.weight_decay < 0 or opts.max_grad_norm < 0:
+        raise ValueError(
+            f"lr must be > 0, weight_decay and max_grad_norm >= 0, got {opts.lr}, "
+            f"{opts.weight_decay} and {opts.max_grad_norm}"
+        )
+    if opts.precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {opts.precision!r}")
+    if opts.save_every_steps < 1:
+        raise ValueError(f"save_every_steps must be >= 1, got {opts.save_every_steps}")
+    if opts.lora is not None and (mask is not None or opts.deepspeed_config is not None):
+        raise ValueError(
+            "lora trains adapters on the whole model in one process: it takes "
+            "neither a mask nor a deepspeed_config"
+        )
+    check_outputs(out_dir, resume_dir)
+    sources = open_corpora(corpora)
+    distributed = opts.deepspeed_config is not None
+    world_size = int(os.environ.get("WORLD_SIZE", "1")) if distributed else 1
+    plan = plan_steps(
+        opts.total_tokens,
+        opts.batch_tokens,
+        opts.micro_batch_size,
+        sources[0][0].block_size,
+        world_size,
+    )
+    run = Run(
+        backbone=backbone,
+        out_dir=out_dir,
+        resume_dir=resume_dir,
+        sources=sources,
+        world_size=world_size,
+        plan=plan,
+        schedule=lr_factor(opts.lr_schedule, opts.warmup_steps, plan.steps),
+        device=resolve_device(device),
+        dtypes=stored_dtypes(backbone),
+    )
+    if distributed:
+        run.deepspeed, run.checkpointing = deepspeed_settings(
+            opts.deepspeed_config,
+            micro_batch_size=opts.micro_batch_size,
+            accumulation=plan.accumulation,
+            world_size=world_size,
+            precision=opts.precision,
+            max_grad_norm=opts.max_grad_norm,
+        )
+        if (
+            opts.precision == "bf16"
+            and mask is not None
+            and set(run.dtypes.values()) != {torch.bfloat16}
+        ):
+            raise ValueError(
+                f"backbone {backbone} is not stored in bf16: DeepSpeed bf16 "
+                "training would round the entries outside the mask; use "
+                "precision='fp32'"
+            )
+    return run
+
+
+def identify(opts: Options, run: Run, mask) -> None:
+    """Step 2: the mask, the run's identity (backbone, mask, arguments) and the saved
+    state of this same run to resume from, if any."""
+    run.mask_source = str(mask) if mask is not None and not isinstance(mask, Mapping) else "dict"
+    run.mask = load_mask(mask)
+    run.identity = {
+        "backbone": backbone_fingerprint(run.backbone),
+        "mask": mask_fingerprint(run.mask),
+        "args": {
+            "corpora": [[str(b.prefix), w, corpus_fingerprint(b)] for b, w in run.sources],
+            "lr": opts.lr,
+            "total_tokens": opts.total_tokens,
+            "batch_tokens": opts.batch_tokens,
+            "micro_batch_size": opts.micro_batch_size,
+            "seed": opts.seed,
+            "warmup_steps": opts.warmup_steps,
+            "lr_schedule": opts.lr_schedule,
+            "weight_decay": opts.weight_decay,
+            "max_grad_norm": opts.max_grad_norm,
+            "precision": opts.precision,
+            "deepspeed": run.deepspeed,
+            "world_size": run.world_size,
+            "lora": None if opts.lora is None else dict(opts.lora),
+        },
+    }
+    run.state_dir = find_state(run.resume_dir, run.identity)

@@ -1,0 +1,97 @@
+"""Which entries train: a key-neuron mask (frozen tensors and gradient hooks) or LoRA adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+
+def load_mask(mask) -> dict[str, torch.Tensor] | None:
+    """``None``, a dict name -> BoolTensor, or a mask file read with ``maec.masks.read_mask``."""
+    if mask is None or isinstance(mask, Mapping):
+        return None if mask is None else dict(mask)
+    from maec.masks import read_mask
+
+    return read_mask(mask)
+
+
+def check_mask(
+    mask: Mapping[str, torch.Tensor], parameters: Mapping[str, torch.Tensor], source: str
+) -> None:
+    """Every mask tensor names a parameter of the model, with its shape, as booleans."""
+    for name, bits in mask.items():
+        if name not in parameters:
+            raise KeyError(f"mask {source}: tensor {name!r} is not a parameter of the backbone")
+        if tuple(bits.shape) != tuple(parameters[name].shape):
+            raise ValueError(
+                f"mask {source}: tensor {name!r} has shape {tuple(bits.shape)}, "
+                f"the backbone's is {tuple(parameters[name].shape)}"
+            )
+        if bits.dtype != torch.bool:
+            raise TypeError(f"mask {source}: tensor {name!r} is {bits.dtype}, not torch.bool")
+    if not any(bool(bits.any()) for bits in mask.values()):
+        raise ValueError(f"mask {source}: selects no entry, nothing to train")
+
+
+def confine_to_mask(
+    model: torch.nn.Module, mask: Mapping[str, torch.Tensor] | None, device: torch.device
+) -> dict:
+    """Make gradients vanish outside the mask: tensors with no entry in it are frozen
+    (``requires_grad=False``, so no optimizer state and no update), and a gradient hook
+    zeroes the frozen entries of partly masked tensors before the gradient is accumulated
+    (and, under DeepSpeed, before it is reduced and partitioned). Returns entry counts."""
+    parameters = dict(model.named_parameters())
+    total = sum(p.numel() for p in parameters.values())
+    if mask is None:
+        return {
+            "trainable": total,
+            "total": total,
+            "density": 1.0,
+            "trainable_tensors": len(parameters),
+        }
+    kept = 0
+    for name, param in parameters.items():
+        bits = mask.get(name)
+        n = int(bits.sum()) if bits is not None else 0
+        kept += n
+        param.requires_grad_(n > 0)
+        if 0 < n < param.numel():
+            frozen = (~bits).to(device)
+            param.register_hook(lambda grad, frozen=frozen: grad.masked_fill(frozen, 0))
+    trainable_tensors = sum(p.requires_grad for p in parameters.values())
+    return {
+        "trainable": kept,
+        "total": total,
+        "density": kept / total,
+        "trainable_tensors": trainable_tensors,
+    }
+
+
+def with_lora_adapters(model: torch.nn.Module, lora: Mapping) -> torch.nn.Module:
+    """Wrap the model with trainable LoRA adapters (peft); its own weights are frozen."""
+    from peft import LoraConfig, get_peft_model
+
+    unknown = set(lora) - {"r", "alpha", "dropout", "target_modules"}
+    if unknown:
+        raise ValueError(f"lora: unknown keys {sorted(unknown)}")
+    config = LoraConfig(
+        r=int(lora.get("r", 8)),
+        lora_alpha=float(lora.get("alpha", 16)),
+        lora_dropout=float(lora.get("dropout", 0.0)),
+        target_modules=list(lora.get("target_modules", ["q_proj", "v_proj"])),
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def lora_counts(model: torch.nn.Module) -> dict:
+    parameters = list(model.parameters())
+    trainable = sum(p.numel() for p in parameters if p.requires_grad)
+    total = sum(p.numel() for p in parameters)
+    return {
+        "trainable": trainable,
+        "total": total,
+        "density": trainable / total,
+        "trainable_tensors": sum(p.requires_grad for p in parameters),
+    }
