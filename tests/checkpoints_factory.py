@@ -13,7 +13,7 @@ torch.set_num_threads(1)
 
 INDEX_NAME = "model.safetensors.index.json"
 
-# A LLaMA-like naming with a tensor of every group and one 0-d tensor.
+# A LLaMA-like naming with a tensor of every tensor type and one 0-d tensor.
 LLAMA_SHAPES = {
     "lm_head.weight": (11, 6),
     "model.embed_tokens.weight": (11, 6),

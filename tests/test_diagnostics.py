@@ -1,4 +1,4 @@
-"""Per-group diagnostics of R(A) and R_Lang, against values computed by hand."""
+"""Diagnostics of R(A) and R_Lang per family and tensor type, against values by hand."""
 
 import math
 
@@ -7,10 +7,10 @@ from checkpoints_factory import write_checkpoint
 from test_similarity_merge import R_A, R_LANG  # the hand-made deltas of the similarity tests
 
 from maec.diagnostics import (
-    group_diagnostics,
+    diagnostics_table,
     layer_cosines,
     read_similarity_table,
-    write_group_diagnostics,
+    write_diagnostics,
 )
 from maec.similarity import write_similarity_table
 
@@ -24,17 +24,18 @@ def table(tmp_path):
 
 
 def test_family_shares_and_cosines_by_hand(table):
-    frame = group_diagnostics(read_similarity_table(table)).set_index(["level", "group"])
-    mlp = frame.loc[("family", "mlp")]
+    frame = diagnostics_table(read_similarity_table(table)).set_index(["family", "type"])
+    mlp = frame.loc[("mlp", "all")]
     assert mlp["tensors"] == 2
     assert mlp["share_of_entries"] == pytest.approx(4 / 10)
     assert mlp["share_of_abs_R_A"] == pytest.approx(2 / 6)
     assert mlp["share_of_abs_R_Lang"] == pytest.approx(5 / 20)
     # concatenated: dot 3 + 1, |R(A)|² 1 + 1, |R_Lang|² 9 + 2
     assert mlp["cosine"] == pytest.approx(4 / math.sqrt(2 * 11))
-    assert frame.loc[("family", "embeddings")]["cosine"] == 0.0  # zero R(A)
-    assert frame.loc[("family", "norms")]["cosine"] == pytest.approx(-1.0)
-    families = frame.loc["family"]
+    assert frame.loc[("embeddings", "all")]["cosine"] == 0.0  # zero R(A)
+    assert frame.loc[("norms", "all")]["cosine"] == pytest.approx(-1.0)
+    assert frame.loc[("mlp", "mlp_up")]["tensors"] == 2  # both mlp tensors are up_proj
+    families = frame.xs("all", level="type")
     assert families["share_of_abs_R_A"].sum() == pytest.approx(1.0)
     assert families["tensors_in_T"].sum() == 3  # floor(0.6 * 5 + 0.5)
 
@@ -49,7 +50,7 @@ def test_layer_cosines_by_hand(table):
 
 
 def test_written_tables(table, tmp_path):
-    write_group_diagnostics(table, tmp_path / "d.csv", tmp_path / "d.md")
+    write_diagnostics(table, tmp_path / "d.csv", tmp_path / "d.md")
     assert "share_of_abs_R_A" in (tmp_path / "d.md").read_text()
 
 

@@ -9,7 +9,7 @@ from checkpoints_factory import listing, load_checkpoint, write_checkpoint
 
 from maec.io.format import CheckpointError
 from maec.merge import merge_tensor, write_merge
-from maec.similarity import read_selected, tensor_group, tensor_similarity, write_similarity_table
+from maec.similarity import read_selected, tensor_similarity, tensor_type, write_similarity_table
 
 
 def test_cosine_by_hand():
@@ -27,20 +27,20 @@ def test_cosine_by_hand():
     assert tensor_similarity(big, big) == 1.0
 
 
-def test_tensor_groups():
-    assert tensor_group("model.embed_tokens.weight") == "embeddings"
-    assert tensor_group("lm_head.weight") == "lm_head"
-    assert tensor_group("model.layers.3.self_attn.q_proj.weight") == "attention_q"
-    assert tensor_group("model.layers.3.self_attn.k_proj.bias") == "attention_k"
-    assert tensor_group("model.layers.3.self_attn.v_proj.weight") == "attention_v"
-    assert tensor_group("model.layers.3.self_attn.o_proj.weight") == "attention_o"
-    assert tensor_group("model.layers.3.mlp.gate_proj.weight") == "mlp_gate"
-    assert tensor_group("model.layers.3.mlp.up_proj.weight") == "mlp_up"
-    assert tensor_group("model.layers.3.mlp.down_proj.weight") == "mlp_down"
-    assert tensor_group("model.layers.3.self_attn.q_norm.weight") == "norm"
-    assert tensor_group("model.layers.3.post_attention_layernorm.weight") == "norm"
-    assert tensor_group("model.norm.weight") == "norm"
-    assert tensor_group("model.rotary_emb.inv_freq") == "other"
+def test_tensor_types():
+    assert tensor_type("model.embed_tokens.weight") == "embeddings"
+    assert tensor_type("lm_head.weight") == "lm_head"
+    assert tensor_type("model.layers.3.self_attn.q_proj.weight") == "attention_q"
+    assert tensor_type("model.layers.3.self_attn.k_proj.bias") == "attention_k"
+    assert tensor_type("model.layers.3.self_attn.v_proj.weight") == "attention_v"
+    assert tensor_type("model.layers.3.self_attn.o_proj.weight") == "attention_o"
+    assert tensor_type("model.layers.3.mlp.gate_proj.weight") == "mlp_gate"
+    assert tensor_type("model.layers.3.mlp.up_proj.weight") == "mlp_up"
+    assert tensor_type("model.layers.3.mlp.down_proj.weight") == "mlp_down"
+    assert tensor_type("model.layers.3.self_attn.q_norm.weight") == "norm"
+    assert tensor_type("model.layers.3.post_attention_layernorm.weight") == "norm"
+    assert tensor_type("model.norm.weight") == "norm"
+    assert tensor_type("model.rotary_emb.inv_freq") == "other"
 
 
 R_A = {
@@ -72,7 +72,7 @@ def test_similarity_table_ranks_and_selects_least_language_like(tmp_path):
     assert list(rows[0]) == [
         "tensor",
         "shape",
-        "group",
+        "type",
         "layer",
         "numel",
         "cosine",
@@ -98,7 +98,7 @@ def test_similarity_table_ranks_and_selects_least_language_like(tmp_path):
     )
     assert [r["rank"] for r in rows] == ["1", "2", "3", "4", "5"]
     assert [r["selected"] for r in rows] == ["0", "0", "1", "1", "1"]
-    assert rows[1]["layer"] == "1" and rows[2]["layer"] == "" and rows[1]["group"] == "mlp_up"
+    assert rows[1]["layer"] == "1" and rows[2]["layer"] == "" and rows[1]["type"] == "mlp_up"
     assert rows[0]["shape"] == "[1,2]" and rows[0]["numel"] == "2"
     assert float(rows[2]["abs_sum_ra"]) == 0.0 and float(rows[2]["abs_sum_rlang"]) == 10.0
     # layer 1 up_proj: R(A) = [1, 0], R_Lang = [1, 1]
@@ -211,7 +211,7 @@ def test_merge_bad_input_leaves_nothing(tmp_path):
 def test_tensor_type_selection_ignores_the_ranking(tmp_path):
     ra = write_checkpoint(tmp_path / "ra.safetensors", R_A)
     rl = write_checkpoint(tmp_path / "rl.safetensors", R_LANG)
-    write_similarity_table(ra, rl, tmp_path / "t.tsv", k2=0.0, groups=["mlp_up", "norm"])
+    write_similarity_table(ra, rl, tmp_path / "t.tsv", k2=0.0, types=["mlp_up", "norm"])
     assert read_selected(tmp_path / "t.tsv") == {
         "model.layers.0.mlp.up_proj.weight",
         "model.layers.1.mlp.up_proj.weight",

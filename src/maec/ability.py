@@ -1,4 +1,8 @@
-"""Eq. 2: ability weights R(A) = α(Θ_{A,L0} − Θ_o) − β(Θ_{L0} − Θ_o), streamed tensor by tensor."""
+"""Eq. 2: ability weights R(A) = α(Θ_{A,L0} − Θ_o) − β(Θ_{L0} − Θ_o), streamed tensor by tensor.
+
+Eq. 2 serves every "ability", languages included (`maec.language` computes R(Li) with
+`eq2_weights_into`, the language's masked CPT in place of the ability's).
+"""
 
 from __future__ import annotations
 
@@ -24,17 +28,18 @@ def ability_weights(
     """R(A) for one tensor, in float32 (Eq. 2)."""
     out = torch.empty(backbone.shape, dtype=torch.float32)
     scratch = general_model.to(torch.float32, copy=True)
-    ability_weights_into(backbone, ability_model, scratch, alpha, beta, out)
+    eq2_weights_into(backbone, ability_model, scratch, alpha, beta, out)
     return out
 
 
-def ability_weights_into(
-    backbone, ability_model, general_model, alpha: float, beta: float, out: torch.Tensor
+def eq2_weights_into(
+    backbone, trained_model, general_model, alpha: float, beta: float, out: torch.Tensor
 ) -> None:
-    """Eq. 2 into a float32 buffer; `general_model` must be a float32 scratch copy (it is
-    overwritten). Differences are formed first: they are exact in float32 for bf16 inputs,
-    so small updates are not lost against large weights."""
-    out.copy_(ability_model)
+    """Eq. 2, α(Θ_trained − Θ_o) − β(Θ_{L0} − Θ_o), into a float32 buffer, for an ability's
+    masked CPT (R(A)) or a language's (R(Li)). `general_model` must be a float32 scratch
+    copy (it is overwritten). Differences are formed first: they are exact in float32 for
+    bf16 inputs, so small updates are not lost against large weights."""
+    out.copy_(trained_model)
     out.sub_(backbone).mul_(alpha)
     if beta != 0:
         general_model.sub_(backbone)
@@ -75,7 +80,7 @@ def write_ability_weights(
     )
 
     def combine(chunks, acc, name):
-        ability_weights_into(chunks[0], chunks[1], chunks[2], alpha, beta, acc)
+        eq2_weights_into(chunks[0], chunks[1], chunks[2], alpha, beta, acc)
 
     write_elementwise(
         [base, ability, general],

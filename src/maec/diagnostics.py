@@ -1,8 +1,10 @@
-"""Where R(A) and R_Lang live in the model, and how alike they are, per tensor group.
+"""Where R(A) and R_Lang live in the model, and how alike they are, per family and tensor type.
 
-Read from the similarity table (one row per tensor, written by `maec.similarity`), so no
-checkpoint is read again. A group's cosine is the cosine of the concatenated tensors of the
-group, Σ dot / sqrt(Σ|R(A)|² Σ|R_Lang|²), not an average of per-tensor cosines.
+Tensor types are the fine kinds of `maec.similarity.tensor_type` (attention_q, mlp_up, ...);
+a family is a coarse kind (embeddings, attention, mlp, norms, lm_head, other). Read from the
+similarity table (one row per tensor, written by `maec.similarity`), so no checkpoint is
+read again. The cosine of a family or type is the cosine of its concatenated tensors,
+Σ dot / sqrt(Σ|R(A)|² Σ|R_Lang|²), not an average of per-tensor cosines.
 """
 
 import math
@@ -11,31 +13,33 @@ import pandas as pd
 
 from maec.io.atomic import write_text
 
-FAMILIES = {
+_FAMILIES = {  # tensor types outside attention and mlp that are a family of their own
     "embeddings": "embeddings",
     "lm_head": "lm_head",
     "norm": "norms",
     "other": "other",
 }
+ALL_TYPES = "all"  # the `type` of a family's own row in the diagnostics table
 
 
-def tensor_family(group: str) -> str:
-    """The coarse family of a tensor group: embeddings, attention, mlp, norms, lm_head."""
-    if group.startswith("attention"):
+def tensor_family(tensor_type: str) -> str:
+    """The family of a tensor type: embeddings, attention, mlp, norms, lm_head or other."""
+    if tensor_type.startswith("attention"):
         return "attention"
-    if group.startswith("mlp"):
+    if tensor_type.startswith("mlp"):
         return "mlp"
-    return FAMILIES.get(group, "other")
+    return _FAMILIES.get(tensor_type, "other")
 
 
 def read_similarity_table(path) -> pd.DataFrame:
+    """The similarity table with each tensor's `family` added."""
     table = pd.read_csv(path, sep="\t")
-    needed = {"tensor", "group", "numel", "selected", "abs_sum_ra", "abs_sum_rlang"}
+    needed = {"tensor", "type", "numel", "selected", "abs_sum_ra", "abs_sum_rlang"}
     needed |= {"dot", "sq_norm_ra", "sq_norm_rlang"}
     missing = needed - set(table.columns)
     if missing:
         raise ValueError(f"{path}: not a similarity table (missing {sorted(missing)})")
-    table["family"] = table["group"].map(tensor_family)
+    table["family"] = table["type"].map(tensor_family)
     return table
 
 
@@ -69,13 +73,13 @@ def _share(part: float, total: float) -> float:
     return part / total if total else 0.0
 
 
-def group_diagnostics(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per family (embeddings, attention, mlp, norms, lm_head) then per fine group."""
-    families = _summarise(table, "family").rename(columns={"family": "group"})
-    families.insert(0, "level", "family")
-    groups = _summarise(table, "group")
-    groups.insert(0, "level", "tensor type")
-    return pd.concat([families, groups], ignore_index=True)
+def diagnostics_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per family (`type` "all"), then one per tensor type, with its family."""
+    families = _summarise(table, "family")
+    families.insert(1, "type", ALL_TYPES)
+    types = _summarise(table, "type")
+    types.insert(0, "family", types["type"].map(tensor_family))
+    return pd.concat([families, types], ignore_index=True)
 
 
 def layer_cosines(table: pd.DataFrame) -> pd.DataFrame:
@@ -96,8 +100,9 @@ def layer_cosines(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["layer", "family", "cosine"])
 
 
-def write_group_diagnostics(similarity_tsv, out_csv, out_md) -> pd.DataFrame:
-    frame = group_diagnostics(read_similarity_table(similarity_tsv))
+def write_diagnostics(similarity_tsv, out_csv, out_md) -> pd.DataFrame:
+    """The diagnostics table (`diagnostics_table`) as CSV and Markdown."""
+    frame = diagnostics_table(read_similarity_table(similarity_tsv))
     write_text(out_csv, frame.to_csv(index=False, float_format="%.6g"))
     write_text(out_md, frame.to_markdown(index=False, floatfmt=".3f") + "\n")
     return frame

@@ -1,8 +1,8 @@
 """Language weights R(Li) and their combination R_Lang = Σ μ_i R(Li) (Eq. 3).
 
 Each language is treated as an ability: by default R(Li) follows Eq. 2 with the
-language's masked CPT in place of the ability's (`mode="eq2"`); `mode="plain"`
-takes R(Li) = Θ_Li − Θ_o.
+language's masked CPT in place of the ability's (language weights mode `eq2`, the config's
+`language_weights.mode`); mode `plain` takes R(Li) = Θ_Li − Θ_o.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import logging
 import os
 from collections.abc import Mapping
 
-from maec.ability import ability_weights_into
+from maec.ability import eq2_weights_into
 from maec.io.format import DEFAULT_CHUNK_BYTES
 from maec.io.reader import as_checkpoint, check_compatible, fingerprint
 from maec.stream import write_elementwise
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_DELTA_MODES = ("eq2", "plain")
+LANGUAGE_WEIGHT_MODES = ("eq2", "plain")  # language_weights.mode
 DEFAULT_MU = 1.0
 
 
@@ -38,9 +38,9 @@ def write_language_weights(
 ) -> None:
     """Write R(Li): α(Θ_{Li,L0} − Θ_o) − β(Θ_{L0} − Θ_o) (eq2) or Θ_Li − Θ_o (plain; α, β and
     `general_model` are not used and `general_model` may be None)."""
-    if mode not in LANGUAGE_DELTA_MODES:
+    if mode not in LANGUAGE_WEIGHT_MODES:
         raise ValueError(
-            f"language delta mode must be one of {LANGUAGE_DELTA_MODES}, got mode={mode!r}"
+            f"language weights mode must be one of {LANGUAGE_WEIGHT_MODES}, got mode={mode!r}"
         )
     if mode == "eq2" and general_model is None:
         raise ValueError(
@@ -62,7 +62,7 @@ def write_language_weights(
         )
 
         def combine(chunks, acc, name):
-            ability_weights_into(chunks[0], chunks[1], chunks[2], alpha, beta, acc)
+            eq2_weights_into(chunks[0], chunks[1], chunks[2], alpha, beta, acc)
     else:
 
         def combine(chunks, acc, name):

@@ -23,11 +23,12 @@ from maec.stream import aligned_row_chunks, check_finite, progress
 
 log = logging.getLogger(__name__)
 
-# abs sums, dot products and squared norms let per-group diagnostics aggregate exactly.
+# abs sums, dot products and squared norms let the diagnostics aggregate families and types
+# exactly.
 COLUMNS = [
     "tensor",
     "shape",
-    "group",
+    "type",
     "layer",
     "numel",
     "cosine",
@@ -41,7 +42,7 @@ COLUMNS = [
 ]
 FLOAT_COLUMNS = ["cosine", "abs_sum_ra", "abs_sum_rlang", "dot", "sq_norm_ra", "sq_norm_rlang"]
 
-_GROUPS = [
+_TENSOR_TYPES = [  # (marker in the parameter name, tensor type), first match wins
     ("embed_tokens", "embeddings"),
     ("lm_head", "lm_head"),
     ("q_proj", "attention_q"),
@@ -56,11 +57,12 @@ _GROUPS = [
 _LAYER = re.compile(r"\.layers\.(\d+)\.")
 
 
-def tensor_group(name: str) -> str:
-    """The tensor type of a LLaMA/Qwen parameter name (Table 8 merges by these groups)."""
-    for marker, group in _GROUPS:
+def tensor_type(name: str) -> str:
+    """The tensor type of a LLaMA/Qwen parameter name (Table 8 merges by these types):
+    embeddings, attention_q/k/v/o, mlp_gate/up/down, norm, lm_head or other."""
+    for marker, kind in _TENSOR_TYPES:
         if marker in name:
-            return group
+            return kind
     return "other"
 
 
@@ -116,12 +118,12 @@ def similarity_rows(
     r_lang_path,
     k2: float,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    groups: Collection[str] | None = None,
+    types: Collection[str] | None = None,
 ) -> list[dict]:
     """One row per tensor with its cosine, rank and whether it is in T.
 
-    `groups` replaces the k2 selection by tensor types (Table 8): T = the tensors of
-    those groups (see `tensor_group`), whatever their cosine."""
+    `types` replaces the k2 selection by tensor types (Table 8): T = the tensors of
+    those types (see `tensor_type`), whatever their cosine."""
     check_k2(k2)
     r_a, r_lang = as_checkpoint(r_a_path), as_checkpoint(r_lang_path)
     check_compatible(r_a, r_lang, check_dtypes=False)
@@ -143,7 +145,7 @@ def similarity_rows(
             {
                 "tensor": name,
                 "shape": json.dumps(list(r_a.shape(name)), separators=(",", ":")),
-                "group": tensor_group(name),
+                "type": tensor_type(name),
                 "layer": "" if layer is None else layer,
                 "numel": r_a.numel(name),
                 "cosine": acc.cosine(),
@@ -158,10 +160,10 @@ def similarity_rows(
     n_selected = selected_count(k2, len(rows))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
-        if groups is None:
+        if types is None:
             row["selected"] = int(rank > len(rows) - n_selected)
         else:
-            row["selected"] = int(row["group"] in groups)
+            row["selected"] = int(row["type"] in types)
     return rows
 
 
@@ -172,10 +174,10 @@ def write_similarity_table(
     *,
     k2: float,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    groups: Collection[str] | None = None,
+    types: Collection[str] | None = None,
 ) -> None:
     """Write the S(τ) table (rank order) with the tensors of T marked selected=1."""
-    rows = similarity_rows(r_a_path, r_lang_path, k2, chunk_bytes, groups)
+    rows = similarity_rows(r_a_path, r_lang_path, k2, chunk_bytes, types)
     with atomic_file(out_tsv, "w", newline="") as handle:
         writer = csv.DictWriter(handle, COLUMNS, delimiter="\t", lineterminator="\n")
         writer.writeheader()

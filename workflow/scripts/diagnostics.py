@@ -1,5 +1,5 @@
-from maec.diagnostics import write_group_diagnostics
+from maec.diagnostics import write_diagnostics
 from maec.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
-write_group_diagnostics(snakemake.input[0], snakemake.output.csv, snakemake.output.md)
+write_diagnostics(snakemake.input[0], snakemake.output.csv, snakemake.output.md)

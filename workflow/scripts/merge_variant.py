@@ -10,7 +10,7 @@ write_similarity_table(
     snakemake.input.r_lang,
     snakemake.output.similarity,
     k2=settings["k2"],
-    groups=settings["types"],
+    types=settings["types"],
 )
 write_merge(
     snakemake.input.backbone,

@@ -10,8 +10,8 @@ frame = results_frame(
     scores_from_files(snakemake.input.scores, labels), {}, backbone=labels["backbone"]
 ).dropna(axis=1, how="all")
 tensors = read_similarity_table(snakemake.input.similarity)
-for name, groups in snakemake.params.types.items():
-    covered = tensors["group"].isin(groups)
+for name, types in snakemake.params.types.items():
+    covered = tensors["type"].isin(types)
     frame.loc[name, "share of tensors (%)"] = 100 * covered.mean()
     frame.loc[name, "share of entries (%)"] = (
         100 * tensors.loc[covered, "numel"].sum() / tensors["numel"].sum()
