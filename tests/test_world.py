@@ -17,7 +17,6 @@ from maec.world import (
     generate_world,
     init_backbone,
     train_tokenizer,
-    world_files,
 )
 from maec.world.lexicon import language
 from maec.world.problems import MathProblem, math_solution
@@ -34,6 +33,16 @@ SCRIPTS = {
     "bn": lambda c: "\u0980" <= c <= "\u09ff",
     "te": lambda c: "\u0c00" <= c <= "\u0c7f",
 }
+
+
+def world_files(languages=LANGUAGES, abilities=ABILITIES) -> list[str]:
+    """Every path generate_world writes, relative to its out_dir (the documented list)."""
+    files = [f"corpora/general_{lang}.jsonl" for lang in languages]
+    files += [f"corpora/{ability}_en.jsonl" for ability in abilities]
+    files += [f"mgsm/mgsm_{lang}{suffix}.tsv" for lang in languages for suffix in ("", "_dev")]
+    files.append("mgsm/exemplars.json")
+    files += [f"mmlu/{lang}_{split}.json" for lang in languages for split in ("dev", "val", "test")]
+    return files
 
 
 def _digest(root):

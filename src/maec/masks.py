@@ -330,10 +330,11 @@ def _popcount(packed: np.ndarray) -> int:
     return int(np.bitwise_count(packed).sum())
 
 
-def _combine_masks(paths, out_path, op: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> dict:
+def union_masks(paths, out_path) -> dict:
+    """N = ∪ N_i (e.g. N_A ∪ N_L0 for the ability's masked CPT), with its summary JSON."""
     paths = [Path(p) for p in paths]
     if not paths:
-        raise ValueError(f"{op} needs at least one mask")
+        raise ValueError("union needs at least one mask")
     masks = [_open_mask(p) for p in paths]
     model = masks[0][1]
     shapes: dict[str, list[int]] = {}
@@ -347,50 +348,21 @@ def _combine_masks(paths, out_path, op: str, chunk_bytes: int = DEFAULT_CHUNK_BY
                 )
     shapes = dict(sorted(shapes.items()))
     out_path = Path(out_path)
-    meta = {"model": model, "scope": op, "sources": [str(p) for p in paths]}
+    meta = {"model": model, "scope": "union", "sources": [str(p) for p in paths]}
     header = {key: json.dumps(value) for key, value in meta.items()}
     header["shapes"] = json.dumps(shapes, separators=(",", ":"))
     kept = {}
     with CheckpointWriter(out_path, _packed_layout(shapes), header) as writer:
-        for name in progress(shapes, op):
+        for name in progress(shapes, "union"):
             n_bytes = math.ceil(math.prod(shapes[name]) / 8)
             present = [ckpt for ckpt, _, s in masks if name in s]
             kept[name] = 0
-            for start in range(0, n_bytes, chunk_bytes):
-                stop = min(n_bytes, start + chunk_bytes)
+            for start in range(0, n_bytes, DEFAULT_CHUNK_BYTES):
+                stop = min(n_bytes, start + DEFAULT_CHUNK_BYTES)
                 parts = [ckpt.read_rows(name, start, stop).numpy() for ckpt in present]
-                if op == "intersection" and len(present) < len(masks):
-                    result = np.zeros(stop - start, dtype=np.uint8)
-                else:
-                    result = (np.bitwise_or if op == "union" else np.bitwise_and).reduce(parts)
+                result = np.bitwise_or.reduce(parts)
                 kept[name] += _popcount(result)
                 writer.write(name, start, torch.from_numpy(np.ascontiguousarray(result)))
     summary = _summary(out_path, meta, kept, shapes)
     write_text(summary_path(out_path), json.dumps(summary, indent=2, sort_keys=True))
     return summary
-
-
-def union_masks(paths, out_path) -> dict:
-    """N = ∪ N_i (e.g. N_A ∪ N_L0 for the ability's masked CPT)."""
-    return _combine_masks(paths, out_path, "union")
-
-
-def intersect_masks(paths, out_path) -> dict:
-    """N = ∩ N_i (a tensor absent from one mask is empty in the result)."""
-    return _combine_masks(paths, out_path, "intersection")
-
-
-def mask_summary(path) -> dict:
-    """Kept entries per tensor, density per tensor and overall, and the mask's metadata."""
-    ckpt, _, shapes = _open_mask(path)
-    meta = {
-        key: json.loads(value)
-        for key, value in ckpt.metadata.items()
-        if key not in ("shapes", "format")
-    }
-    kept = {}
-    for name in shapes:
-        kept[name] = sum(
-            _popcount(chunk.numpy()) for _, chunk in ckpt.iter_rows(name, DEFAULT_CHUNK_BYTES)
-        )
-    return _summary(ckpt.path, meta, kept, shapes)

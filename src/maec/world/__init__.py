@@ -32,7 +32,6 @@ from maec.world.tokenizer import train_tokenizer
 __all__ = [
     "WorldSizes",
     "generate_world",
-    "world_files",
     "train_tokenizer",
     "backbone_config",
     "init_backbone",
@@ -53,16 +52,6 @@ class WorldSizes:
     mmlu_test: int = 40  # per subject and language (two subjects)
     mmlu_dev: int = 10
     mmlu_val: int = 20  # scored when choosing hyper-parameters
-
-
-def world_files(languages=LANGUAGES, abilities=ABILITIES) -> list[str]:
-    """Every path generate_world writes, relative to its out_dir (for workflow outputs)."""
-    files = [f"corpora/general_{lang}.jsonl" for lang in languages]
-    files += [f"corpora/{ability}_en.jsonl" for ability in abilities]
-    files += [f"mgsm/mgsm_{lang}{suffix}.tsv" for lang in languages for suffix in ("", "_dev")]
-    files.append("mgsm/exemplars.json")
-    files += [f"mmlu/{lang}_{split}.json" for lang in languages for split in ("dev", "val", "test")]
-    return files
 
 
 def _jsonl(texts: list[str]) -> str:
