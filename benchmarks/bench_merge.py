@@ -304,9 +304,7 @@ def main() -> None:
     parser.add_argument(
         "--mergekit-repeats", type=int, default=2, help="runs of each mergekit mode per size"
     )
-    parser.add_argument(
-        "--mergekit", default=shutil.which("mergekit-yaml") or "/tmp/probe/bin/mergekit-yaml"
-    )
+    parser.add_argument("--mergekit", default=shutil.which("mergekit-yaml"))
     parser.add_argument("--keep", action="store_true", help="keep the generated checkpoints")
     args = parser.parse_args()
     mergekit = args.mergekit if args.mergekit and Path(args.mergekit).exists() else None

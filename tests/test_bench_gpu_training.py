@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
+from tiny import config
+from transformers import AutoModelForCausalLM
 
 torch.set_num_threads(1)
 
@@ -17,36 +18,31 @@ spec = importlib.util.spec_from_file_location("bench_gpu_training", SCRIPT)
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
-TINY = dict(
-    hidden_size=64,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    vocab_size=512,
-)
+# The tests' tiny shape, wider: hidden 64, MLP 128, vocabulary 512 (two layers, 4 heads, 2 KV).
+WIDER = dict(vocab_size=512, hidden_size=64, intermediate_size=128)
 # By hand: embedding/output 512·64 = 32768; per layer q 64·64 + k 64·32 + v 64·32 + o 64·64
 # = 12288 and MLP 3·64·128 = 24576, so 36864; two layers 73728; N = 106496.
 TINY_MATMUL_PARAMETERS = 106496
 
 
 @pytest.mark.parametrize(
-    "config",
+    "model_config",
     [
-        LlamaConfig(**TINY, tie_word_embeddings=True),
-        LlamaConfig(**TINY, tie_word_embeddings=False),  # lm_head counted, the lookup not
-        Qwen2Config(**TINY, tie_word_embeddings=True),  # q/k/v biases are 1-D: not counted
+        config(**WIDER, tie_word_embeddings=True),
+        config(**WIDER, tie_word_embeddings=False),  # lm_head counted, the lookup not
+        config(**WIDER, architecture="qwen2", tie_word_embeddings=True),  # 1-D q/k/v biases
     ],
 )
-def test_matmul_parameters_by_hand(config):
+def test_matmul_parameters_by_hand(model_config):
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(config)
+    model = AutoModelForCausalLM.from_config(model_config)
     assert bench.matmul_parameters(model) == TINY_MATMUL_PARAMETERS
 
 
 def test_flops_per_token_by_hand():
-    config = LlamaConfig(**TINY, tie_word_embeddings=True)
-    flops = bench.model_flops_per_token(config, TINY_MATMUL_PARAMETERS, seq_len=32)
+    flops = bench.model_flops_per_token(
+        config(**WIDER, tie_word_embeddings=True), TINY_MATMUL_PARAMETERS, seq_len=32
+    )
     # 6·106496 = 638976; 12 · 2 layers · (4 heads · 16) · 32 = 49152
     assert flops == {"dense": 638976, "attention": 49152, "total": 688128}
 
@@ -69,7 +65,7 @@ def test_sample_names_spans_first_and_last():
 
 
 def test_check_invariant_reports_a_change_outside_the_mask():
-    model = AutoModelForCausalLM.from_config(LlamaConfig(**TINY, tie_word_embeddings=True))
+    model = AutoModelForCausalLM.from_config(config(**WIDER, tie_word_embeddings=True))
     mask = bench.random_mask(model, 0.05, seed=1)
     parameters = dict(model.named_parameters())
     name = "model.layers.0.mlp.up_proj.weight"

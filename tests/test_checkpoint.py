@@ -12,6 +12,7 @@ from checkpoints_factory import (
     random_tensors,
     write_checkpoint,
 )
+from tiny import llama
 
 from maec.io.format import CheckpointError
 from maec.io.hf_dir import write_hf_directory
@@ -178,18 +179,9 @@ def test_writer_replaces_existing_output(tmp_path):
 
 
 def test_hf_directory_loads_with_transformers(tmp_path):
-    transformers = pytest.importorskip("transformers")
-    config = transformers.LlamaConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=50,
-        tie_word_embeddings=False,
-    )
-    torch.manual_seed(0)
-    model = transformers.AutoModelForCausalLM.from_config(config).to(torch.bfloat16)
+    from transformers import AutoModelForCausalLM
+
+    model = llama(50, dtype=torch.bfloat16)
     model.save_pretrained(tmp_path / "base")
     (tmp_path / "base" / "tokenizer_config.json").write_text("{}")
     state = {k: v + 1 for k, v in model.state_dict().items()}
@@ -197,7 +189,7 @@ def test_hf_directory_loads_with_transformers(tmp_path):
     write_hf_directory(weights, tmp_path / "base", tmp_path / "hf")
     assert (tmp_path / "hf" / "tokenizer_config.json").exists()
     assert (tmp_path / "hf" / "model.safetensors").stat().st_ino == weights.stat().st_ino
-    loaded = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf")
+    loaded = AutoModelForCausalLM.from_pretrained(tmp_path / "hf")
     assert loaded.dtype == torch.bfloat16
     for name, tensor in loaded.state_dict().items():
         assert torch.equal(tensor, state[name]), name

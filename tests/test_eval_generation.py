@@ -4,7 +4,7 @@ import random
 
 import pytest
 import torch
-from test_eval_tiny_model import build_model, build_tokenizer
+from tiny import bpe_tokenizer, generating_llama
 
 from maec.evaluation.generation import cut_at_stop, encode_request, generate_greedy, loglikelihoods
 
@@ -13,8 +13,8 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def tiny():
-    tokenizer = build_tokenizer()
-    return build_model(tokenizer), tokenizer
+    tokenizer = bpe_tokenizer()
+    return generating_llama(tokenizer), tokenizer
 
 
 def _random_texts(n, seed):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from test_eval_tiny_model import save_tiny_model
+from tiny import save_tiny_model
 
 import maec.evaluation.mgsm as mgsm
 from maec.evaluation.languages import MGSM_LABELS

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 import torch
-from test_eval_tiny_model import save_tiny_model
+from tiny import save_tiny_model
 
 import maec.evaluation.mmlu as mmlu
 from maec.evaluation.generation import load_model, loglikelihoods

@@ -2,34 +2,26 @@
 base + γα(Θ_A − Θ_o); checked against plain torch and, where installed, mergekit."""
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import torch
 from checkpoints_factory import load_checkpoint
+from tiny import llama
 
 from maec.ability import write_ability_weights
 from maec.io.reader import open_checkpoint
 from maec.merge import write_merge
 
 GAMMA, ALPHA = 0.2, 0.8
-MERGEKIT = Path(os.environ.get("MAEC_MERGEKIT_YAML", "/tmp/probe/bin/mergekit-yaml"))
+# MAEC_MERGEKIT_YAML names a mergekit-yaml outside PATH; otherwise the one on PATH, if any.
+MERGEKIT = os.environ.get("MAEC_MERGEKIT_YAML") or shutil.which("mergekit-yaml")
 
 
 def _tiny_models(tmp_path, dtype):
-    transformers = pytest.importorskip("transformers")
-    config = transformers.LlamaConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=64,
-        tie_word_embeddings=False,
-    )
-    torch.manual_seed(0)
-    base = transformers.AutoModelForCausalLM.from_config(config).to(dtype)
+    base = llama(64, dtype=dtype)
     base.save_pretrained(tmp_path / "base")
     with torch.no_grad():
         for p in base.parameters():
@@ -65,7 +57,9 @@ def test_merge_equals_plain_task_arithmetic(tmp_path):
         torch.testing.assert_close(merged[name], expected, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.skipif(not MERGEKIT.exists(), reason="mergekit is not installed")
+@pytest.mark.skipif(
+    MERGEKIT is None or not Path(MERGEKIT).is_file(), reason="mergekit is not installed"
+)
 def test_merge_matches_mergekit_task_arithmetic(tmp_path):
     base, ability = _tiny_models(tmp_path, torch.float32)
     merged = _maec_task_arithmetic(tmp_path, base, ability)

@@ -6,8 +6,7 @@ from itertools import islice
 import numpy as np
 import pytest
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import PreTrainedTokenizerFast
+from tiny import EOS, VOCAB, save_word_tokenizer
 
 from maec.tokens import (
     TokenBlocks,
@@ -17,20 +16,6 @@ from maec.tokens import (
     pack_corpus,
 )
 
-WORDS = "the cat sat on a mat dog ran far away".split()
-VOCAB = {"<unk>": 0, "<eos>": 1, **{w: i + 2 for i, w in enumerate(WORDS)}}
-EOS = VOCAB["<eos>"]
-
-
-def save_tokenizer(directory, eos=True):
-    tok = Tokenizer(models.WordLevel(VOCAB, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    special = {"eos_token": "<eos>"} if eos else {}
-    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", **special).save_pretrained(
-        directory
-    )
-    return directory
-
 
 def ids(text):
     return [VOCAB[w] for w in text.split()]
@@ -38,7 +23,7 @@ def ids(text):
 
 @pytest.fixture
 def tokenizer_dir(tmp_path):
-    return save_tokenizer(tmp_path / "tokenizer")
+    return save_word_tokenizer(tmp_path / "tokenizer")
 
 
 DOCS = ["the cat sat on a mat", "a dog ran", "the dog ran far away", "cat"]
@@ -112,7 +97,7 @@ def test_pack_errors_name_the_file(tmp_path, tokenizer_dir):
         pack_corpus(wrong, tokenizer_dir, tmp_path / "w", block_size=4)
     with pytest.raises(FileNotFoundError, match="missing.jsonl"):
         pack_corpus(tmp_path / "missing.jsonl", tokenizer_dir, tmp_path / "m", block_size=4)
-    no_eos = save_tokenizer(tmp_path / "no_eos", eos=False)
+    no_eos = save_word_tokenizer(tmp_path / "no_eos", eos=False)
     corpus = write_jsonl(tmp_path / "c.jsonl", DOCS)
     with pytest.raises(ValueError, match="no_eos.*no EOS"):
         pack_corpus(corpus, no_eos, tmp_path / "n", block_size=4)

@@ -11,13 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import (
-    AutoModelForCausalLM,
-    LlamaConfig,
-    LlamaForCausalLM,
-    PreTrainedTokenizerFast,
-)
+from tiny import VOCAB, llama, save_word_tokenizer
+from transformers import AutoModelForCausalLM
 
 from maec.tokens import TokenBlocks, pack_corpus
 from maec.training import run as training_run
@@ -29,37 +24,16 @@ from maec.training.plan import lr_factor, plan_steps
 
 torch.set_num_threads(1)
 
-WORDS = "the cat sat on a mat dog ran far away".split()
-VOCAB = {"<unk>": 0, "<eos>": 1, **{w: i + 2 for i, w in enumerate(WORDS)}}
 BLOCK = 16
 
 
-def save_tokenizer(directory):
-    tok = Tokenizer(models.WordLevel(VOCAB, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="<unk>", eos_token="<eos>"
-    ).save_pretrained(directory)
-
-
 def make_backbone(directory, dtype=torch.bfloat16):
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=96,
-        max_position_embeddings=64,
-        tie_word_embeddings=False,
-    )
-    model = LlamaForCausalLM(config).to(dtype)
+    model = llama(96, dtype=dtype, max_position_embeddings=64)
     with torch.no_grad():  # negative zeros must keep their sign bit too
         model.model.layers[0].self_attn.q_proj.weight[0, :16] = -0.0
         model.lm_head.weight[:, 0] = -0.0
     model.save_pretrained(directory)
-    save_tokenizer(directory)
+    save_word_tokenizer(directory)
     return directory
 
 
@@ -596,19 +570,10 @@ def test_importance_cpt_mask_file_then_masked_cpt(world):
 
 
 def test_tied_embeddings_keep_the_backbone_tensor_names(tmp_path):
-    config = LlamaConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=96,
-        tie_word_embeddings=True,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).to(torch.bfloat16).save_pretrained(tmp_path / "tied")
-    save_tokenizer(tmp_path / "tied")
-    save_tokenizer(tmp_path / "bf16")  # make_corpus packs with this tokenizer
+    tied = llama(96, dtype=torch.bfloat16, num_hidden_layers=1, tie_word_embeddings=True)
+    tied.save_pretrained(tmp_path / "tied")
+    save_word_tokenizer(tmp_path / "tied")
+    save_word_tokenizer(tmp_path / "bf16")  # make_corpus packs with this tokenizer
     cats = make_corpus(tmp_path, "cats", ["the cat sat on a mat"], 20)
     train(tmp_path / "tied", [(cats, 1.0)], tmp_path / "out", **ARGS)
     before, after = weights(tmp_path / "tied"), weights(tmp_path / "out")
