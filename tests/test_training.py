@@ -158,7 +158,7 @@ def test_masked_training_changes_only_the_mask(world):
     assert (tmp_path / "out" / "tokenizer.json").read_bytes() == (
         tmp_path / "bf16" / "tokenizer.json"
     ).read_bytes()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.tmp")]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_masked_training_rejects_a_foreign_mask(world):

@@ -22,7 +22,7 @@ from typing import IO
 
 
 def temporary_sibling(path: str | os.PathLike, tag: str | None = None) -> Path:
-    """A hidden name beside `path` for its temporary: `.{name}.tmp-{tag}`.
+    """A hidden name beside `path` for its temporary: `.{name}.{tag}.tmp`.
 
     Without `tag` the name is unique to this process and call; processes that build one
     output together (the ranks of a training job) pass the same `tag` to agree on it.
@@ -30,7 +30,7 @@ def temporary_sibling(path: str | os.PathLike, tag: str | None = None) -> Path:
     path = Path(path)
     if tag is None:
         tag = f"{os.getpid()}-{secrets.token_hex(4)}"
-    return path.parent / f".{path.name}.tmp-{tag}"
+    return path.parent / f".{path.name}.{tag}.tmp"
 
 
 def remove(path: str | os.PathLike) -> None:
