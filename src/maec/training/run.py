@@ -3,7 +3,8 @@
 1. `setup.validate`: the arguments, the outputs, the corpora, the step plan, the device and
    the DeepSpeed config, all checked before anything is loaded;
 2. `setup.identify`: the mask, the run's identity, and a saved state to resume from;
-3. `_build_backend`: the model, the trainable entries, the optimizer and the backend;
+3. `_build_backend` and `_start`: the model, the trainable entries, the optimizer and the
+   backend, with the saved state restored;
 4. `_loop`: the optimizer steps, with progress lines and resume states;
 5. `_summary` and `_save`: `training.json` and the model directory.
 """
@@ -100,6 +101,33 @@ def _build_backend(opts: Options, run: Run):
             run.device,
         )
     return backend, counts
+
+
+def _start(opts: Options, run: Run, backend, counts: dict) -> int:
+    """Restore the saved state found by `identify`, if any, and log the plan; returns the
+    step to start from."""
+    start_step = 0
+    if run.state_dir is not None:
+        backend.load_state(run.state_dir)
+        start_step = saved_step(run.state_dir)
+        log.info("resuming from %s at step %d of %d", run.state_dir, start_step, run.plan.steps)
+    log.info(
+        "training %s: %d steps of %d tokens (accumulation %d x micro-batch %d x %d "
+        "processes), %d of %d entries trainable (density %.4g), device %s, %s%s",
+        run.backbone,
+        run.plan.steps,
+        opts.batch_tokens,
+        run.plan.accumulation,
+        opts.micro_batch_size,
+        run.world_size,
+        counts["trainable"],
+        counts["total"],
+        counts["density"],
+        run.device,
+        opts.precision,
+        "" if opts.deepspeed_config is None else f", DeepSpeed {opts.deepspeed_config}",
+    )
+    return start_step
 
 
 @dataclass
@@ -263,27 +291,7 @@ def train(
         backend, counts = _build_backend(opts, run)
         if backend.rank != 0:
             log.setLevel(logging.WARNING)
-        start_step = 0
-        if run.state_dir is not None:
-            backend.load_state(run.state_dir)
-            start_step = saved_step(run.state_dir)
-            log.info("resuming from %s at step %d of %d", run.state_dir, start_step, run.plan.steps)
-        log.info(
-            "training %s: %d steps of %d tokens (accumulation %d x micro-batch %d x %d "
-            "processes), %d of %d entries trainable (density %.4g), device %s, %s%s",
-            run.backbone,
-            run.plan.steps,
-            batch_tokens,
-            run.plan.accumulation,
-            micro_batch_size,
-            run.world_size,
-            counts["trainable"],
-            counts["total"],
-            counts["density"],
-            run.device,
-            precision,
-            "" if deepspeed_config is None else f", DeepSpeed {deepspeed_config}",
-        )
+        start_step = _start(opts, run, backend, counts)
         result = _loop(opts, run, backend, start_step)
         summary = _summary(opts, run, counts, result)
         _save(opts, run, backend, summary)
