@@ -18,7 +18,6 @@ rule importance_cpt:
     params:
         training=training_params(config["importance_cpt"]["tokens"]),
         weights=[1.0],
-        mask=None,
         resume_dir=resume_dir(importance_dir("{corpus}")),
     script:
         "../scripts/train.py"

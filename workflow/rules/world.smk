@@ -75,7 +75,6 @@ rule pretrain_backbone:
     params:
         training=get_pretrain_params(),
         weights=[1.0 for _ in [L0, *LANGUAGES]],
-        mask=None,
         resume_dir=resume_dir(BACKBONE),
     script:
         "../scripts/train.py"
