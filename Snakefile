@@ -8,6 +8,8 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/stage_helpers.smk"
+include: "workflow/rules/experiment_helpers.smk"
 
 
 if IS_DEMO:
@@ -28,6 +30,7 @@ include: "workflow/rules/combine.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/experiments.smk"
+include: "workflow/rules/experiment_tables.smk"
 
 
 rule all:

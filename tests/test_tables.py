@@ -1,11 +1,12 @@
 """The results table (paper Table 2 layout) and ICER."""
 
+import json
 import math
 
 import pandas as pd
 import pytest
 
-from maec.tables import icer, markdown_table, results_frame, write_results_table
+from maec.tables import icer, markdown_table, results_frame, select_variant, write_results_table
 
 # (method, training tokens in billions, math Avg, math ICER, science Avg, science ICER) from
 # the paper's Table 2; backbone LLaMA-3 8B: math 32.5, science 40.3.
@@ -151,3 +152,22 @@ def test_bad_scores_are_clear_errors():
 def test_markdown_dashes_for_empty_cells():
     frame = pd.DataFrame({"A": [1.25, math.nan]}, index=pd.Index(["x", "y"], name="Model"))
     assert markdown_table(frame) == "| Model | A |\n|---|---:|\n| x | 1.2 |\n| y | - |\n"
+
+
+def test_select_variant_reads_variants_from_model_names(tmp_path):
+    def score(model, acc):
+        path = tmp_path / model / "mmlu_es.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"bench": "mmlu", "lang": "es", "acc": acc}))
+        return path
+
+    variants = ["gamma-0.2,eta-0.1,k2-0.8,mu-1.0", "gamma-1.0,eta-0.1,k2-0.8,mu-1.0"]
+    paths = [
+        score("maec_science", 0.9),
+        score(f"maec_science.{variants[0]}", 0.4),
+        score(f"maec_science.{variants[1]}", 0.5),
+    ]
+    choice = select_variant(paths, variants, "mmlu", tmp_path / "choice.json")
+    assert choice["variant"] == variants[1]  # the configured model is no candidate
+    assert choice["dev_average"] == {"configured": 0.9, variants[0]: 0.4, variants[1]: 0.5}
+    assert json.loads((tmp_path / "choice.json").read_text()) == choice

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from maec.io.atomic import write_text
+from maec.naming import parse_model
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def select_variant(
     "configured", for comparison, but it is not a candidate."""
     by_variant: dict[str, list[dict]] = {}
     for path in score_paths:
-        variant = Path(path).parent.name.partition(".")[2] or "configured"
+        variant = parse_model(Path(path).parent.name).variant or "configured"
         by_variant.setdefault(variant, []).append(json.loads(Path(path).read_text()))
     missing = [v for v in variants if v not in by_variant]
     if missing:

@@ -13,16 +13,14 @@ rule download_backbone:
     resources:
         **job_resources("light"),
     params:
-        source=config.get("backbone"),
+        source=config["backbone"],
     script:
         "../scripts/download_backbone.py"
 
 
 rule download_mgsm:
     output:
-        questions=[
-            mgsm_questions(lang) for lang in config["evaluation"]["mgsm"]["languages"]
-        ],
+        questions=[mgsm_questions(lang) for lang in MGSM_LANGUAGES],
         exemplars=config["evaluation"]["mgsm"]["exemplars"],
     log:
         "logs/download/mgsm.log",
@@ -32,8 +30,8 @@ rule download_mgsm:
     resources:
         **job_resources("light"),
     params:
-        hub=config["evaluation"]["mgsm"].get("hub"),
-        languages=config["evaluation"]["mgsm"]["languages"],
+        hub=config["evaluation"]["mgsm"]["hub"],
+        languages=MGSM_LANGUAGES,
     script:
         "../scripts/download_mgsm.py"
 
@@ -49,6 +47,6 @@ rule download_mmlu:
     resources:
         **job_resources("light"),
     params:
-        hub=config["evaluation"]["mmlu"].get("hub"),
+        hub=config["evaluation"]["mmlu"]["hub"],
     script:
         "../scripts/download_mmlu.py"

@@ -4,9 +4,9 @@
 rule tensor_similarity:
     input:
         r_a=ability_delta("{ability}"),
-        r_lang=R_LANG,
+        r_lang=r_lang(),
     output:
-        "results/similarity/{ability}.tsv",
+        similarity_table("{ability}"),
     log:
         "logs/similarity/{ability}.log",
     conda:
@@ -24,8 +24,8 @@ rule merge:
     input:
         backbone=BACKBONE,
         r_a=ability_delta("{ability}"),
-        r_lang=R_LANG,
-        similarity="results/similarity/{ability}.tsv",
+        r_lang=r_lang(),
+        similarity=similarity_table("{ability}"),
     output:
         weights=merged_weights("{ability}"),
         model=directory(merged_model_dir("{ability}")),

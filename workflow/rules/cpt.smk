@@ -8,7 +8,7 @@ rule masked_cpt:
         tokens=get_run_tokens,
         mask=get_run_mask,
     output:
-        directory("results/cpt/{run}"),
+        directory(cpt_dir("{run}")),
     log:
         "logs/cpt/{run}.log",
     conda:
@@ -19,6 +19,6 @@ rule masked_cpt:
     params:
         training=training_params(config["masked_cpt"]["tokens"]),
         weights=get_run_mixture,
-        resume_dir="results/.resume/cpt/{run}",
+        resume_dir=resume_dir(cpt_dir("{run}")),
     script:
         "../scripts/train.py"

@@ -5,7 +5,7 @@ rule ability_weights:
     input:
         unpack(get_ability_delta_inputs),
     output:
-        "results/{deltas}/ability/{ability}.safetensors",
+        ability_delta("{ability}", "{deltas}"),
     log:
         "logs/{deltas}/ability_{ability}.log",
     conda:
@@ -16,7 +16,7 @@ rule ability_weights:
     params:
         alpha=config["ability_weights"]["alpha"],
         beta=config["ability_weights"]["beta"],
-        dtype=config["deltas"].get("dtype", "float32"),
+        dtype=config["deltas"]["dtype"],
     script:
         "../scripts/ability_weights.py"
 
@@ -25,7 +25,7 @@ rule language_weights:
     input:
         unpack(get_language_delta_inputs),
     output:
-        "results/{deltas}/language/{lang}.safetensors",
+        language_delta("{lang}", "{deltas}"),
     log:
         "logs/{deltas}/language_{lang}.log",
     conda:
@@ -36,8 +36,8 @@ rule language_weights:
     params:
         alpha=config["language_weights"]["alpha"],
         beta=config["language_weights"]["beta"],
-        mode=config["language_weights"].get("mode", "eq2"),
-        dtype=config["deltas"].get("dtype", "float32"),
+        mode=config["language_weights"]["mode"],
+        dtype=config["deltas"]["dtype"],
     script:
         "../scripts/language_weights.py"
 
@@ -46,7 +46,7 @@ rule r_lang:
     input:
         get_language_deltas,
     output:
-        "results/{deltas}/r_lang.safetensors",
+        r_lang("{deltas}"),
     log:
         "logs/{deltas}/r_lang.log",
     conda:

@@ -8,10 +8,8 @@ rule evaluate_mgsm:
         questions=[mgsm_questions(lang) for lang in MGSM_LANGUAGES],
         exemplars=config["evaluation"]["mgsm"]["exemplars"],
     output:
-        examples=[
-            f"results/eval/{{model}}/mgsm_{lang}.jsonl" for lang in MGSM_LANGUAGES
-        ],
-        scores=[f"results/eval/{{model}}/mgsm_{lang}.json" for lang in MGSM_LANGUAGES],
+        examples=[eval_records("{model}", "mgsm", lang) for lang in MGSM_LANGUAGES],
+        scores=[eval_scores("{model}", "mgsm", lang) for lang in MGSM_LANGUAGES],
     log:
         "logs/eval/{model}/mgsm.log",
     conda:
@@ -21,11 +19,11 @@ rule evaluate_mgsm:
         **job_resources("evaluate"),
     params:
         languages=MGSM_LANGUAGES,
-        n_shots=config["evaluation"]["mgsm"].get("n_shots", 8),
-        chain_of_thought=config["evaluation"]["mgsm"].get("chain_of_thought", True),
+        n_shots=config["evaluation"]["mgsm"]["n_shots"],
+        chain_of_thought=config["evaluation"]["mgsm"]["chain_of_thought"],
         max_new_tokens=config["evaluation"]["mgsm"]["max_new_tokens"],
         batch_size=config["evaluation"]["mgsm"]["batch_size"],
-        limit=config["evaluation"]["mgsm"].get("limit"),
+        limit=config["evaluation"]["mgsm"]["limit"],
     script:
         "../scripts/evaluate_mgsm.py"
 
@@ -36,10 +34,8 @@ rule evaluate_mmlu:
         test=[mmlu_file("test", lang) for lang in MMLU_LANGUAGES],
         dev=[mmlu_file("dev", lang) for lang in MMLU_LANGUAGES],
     output:
-        examples=[
-            f"results/eval/{{model}}/mmlu_{lang}.jsonl" for lang in MMLU_LANGUAGES
-        ],
-        scores=[f"results/eval/{{model}}/mmlu_{lang}.json" for lang in MMLU_LANGUAGES],
+        examples=[eval_records("{model}", "mmlu", lang) for lang in MMLU_LANGUAGES],
+        scores=[eval_scores("{model}", "mmlu", lang) for lang in MMLU_LANGUAGES],
     log:
         "logs/eval/{model}/mmlu.log",
     conda:
@@ -49,8 +45,8 @@ rule evaluate_mmlu:
         **job_resources("evaluate"),
     params:
         languages=MMLU_LANGUAGES,
-        n_shots=config["evaluation"]["mmlu"].get("n_shots", 5),
+        n_shots=config["evaluation"]["mmlu"]["n_shots"],
         batch_size=config["evaluation"]["mmlu"]["batch_size"],
-        limit=config["evaluation"]["mmlu"].get("limit"),
+        limit=config["evaluation"]["mmlu"]["limit"],
     script:
         "../scripts/evaluate_mmlu.py"

@@ -1,6 +1,7 @@
-# The paper's experiments, each one target: Table 2 baselines, Figure 3 ablations, Figure 4
-# (k2 sweep), Table 8 (tensor types), Figure 5b (per-layer cosine), and a hyper-parameter
-# selection on dev data. Merge variants reuse every trained checkpoint.
+# The models of the paper's experiments: Table 2 baselines (full and LoRA CPT, task vectors),
+# the deltas of the Figure 3 ablations, merge variants (ablations, k2 sweep, tensor types,
+# selection grid), and their scores on the selection's dev split. Merge variants reuse every
+# trained checkpoint. Their tables and figures: experiment_tables.smk.
 
 
 use rule masked_cpt as full_cpt with:
@@ -8,13 +9,13 @@ use rule masked_cpt as full_cpt with:
         backbone=BACKBONE,
         tokens=get_run_tokens,
     output:
-        directory("results/cpt-full/{run}"),
+        directory(cpt_dir("{run}", "deltas-full")),
     log:
         "logs/cpt-full/{run}.log",
     params:
         training=training_params(config["masked_cpt"]["tokens"]),
         weights=get_run_mixture,
-        resume_dir="results/.resume/cpt-full/{run}",
+        resume_dir=resume_dir(cpt_dir("{run}", "deltas-full")),
 
 
 use rule masked_cpt as baseline_full_cpt with:
@@ -22,13 +23,13 @@ use rule masked_cpt as baseline_full_cpt with:
         backbone=BACKBONE,
         tokens=get_run_tokens,
     output:
-        directory("results/baselines/full/{run}"),
+        directory(baseline_dir("full", "{run}")),
     log:
         "logs/baselines/full/{run}.log",
     params:
         training=training_params(EXPERIMENTS["baselines"]["tokens"]),
         weights=get_run_mixture,
-        resume_dir="results/.resume/baselines/full/{run}",
+        resume_dir=resume_dir(baseline_dir("full", "{run}")),
 
 
 use rule masked_cpt as baseline_lora_cpt with:
@@ -36,29 +37,29 @@ use rule masked_cpt as baseline_lora_cpt with:
         backbone=BACKBONE,
         tokens=get_run_tokens,
     output:
-        directory("results/baselines/lora/{run}"),
+        directory(baseline_dir("lora", "{run}")),
     log:
         "logs/baselines/lora/{run}.log",
     params:
         training=get_lora_training_params(),
         weights=get_run_mixture,
-        resume_dir="results/.resume/baselines/lora/{run}",
+        resume_dir=resume_dir(baseline_dir("lora", "{run}")),
 
 
 use rule ability_weights as ability_weights_plain with:
     output:
-        "results/{deltas}/ability-plain/{ability}.safetensors",
+        ability_delta("{ability}", "{deltas}", "ability-plain"),
     log:
         "logs/{deltas}/ability_plain_{ability}.log",
     params:
         alpha=1.0,
         beta=0.0,
-        dtype=config["deltas"].get("dtype", "float32"),
+        dtype=config["deltas"]["dtype"],
 
 
 use rule r_lang as r_lang_uniform_mu with:
     output:
-        "results/{deltas}/r_lang-mu-{mu}.safetensors",
+        r_lang("{deltas}", "{mu}"),
     log:
         "logs/{deltas}/r_lang_mu_{mu}.log",
     params:
@@ -70,9 +71,9 @@ rule merge_variant:
     input:
         unpack(get_variant_inputs),
     output:
-        weights="results/merged/{ability}/{variant}.safetensors",
-        model=directory("results/merged/{ability}/{variant}.hf"),
-        similarity="results/merged/{ability}/{variant}.tsv",
+        weights=merged_weights("{ability}", "{variant}"),
+        model=directory(merged_model_dir("{ability}", "{variant}")),
+        similarity=similarity_table("{ability}", "{variant}"),
     log:
         "logs/merge/{ability}/{variant}.log",
     conda:
@@ -92,8 +93,8 @@ rule task_vector:
         ability_model=get_task_vector_ability_model,
         language_model=get_task_vector_language_model,
     output:
-        weights="results/baselines/tv/{method}_{ability}.safetensors",
-        model=directory("results/baselines/tv/{method}_{ability}.hf"),
+        weights=task_vector_weights("{method}", "{ability}"),
+        model=directory(task_vector_model_dir("{method}", "{ability}")),
     log:
         "logs/baselines/tv/{method}_{ability}.log",
     conda:
@@ -114,10 +115,10 @@ use rule evaluate_mgsm as evaluate_mgsm_dev with:
         exemplars=config["evaluation"]["mgsm"]["exemplars"],
     output:
         examples=[
-            f"results/eval-dev/{{model}}/mgsm_{lang}.jsonl" for lang in MGSM_LANGUAGES
+            eval_records("{model}", "mgsm", lang, dev=True) for lang in MGSM_LANGUAGES
         ],
         scores=[
-            f"results/eval-dev/{{model}}/mgsm_{lang}.json" for lang in MGSM_LANGUAGES
+            eval_scores("{model}", "mgsm", lang, dev=True) for lang in MGSM_LANGUAGES
         ],
     log:
         "logs/eval-dev/{model}/mgsm.log",
@@ -130,10 +131,10 @@ use rule evaluate_mmlu as evaluate_mmlu_dev with:
         dev=[mmlu_file("dev", lang) for lang in MMLU_LANGUAGES],
     output:
         examples=[
-            f"results/eval-dev/{{model}}/mmlu_{lang}.jsonl" for lang in MMLU_LANGUAGES
+            eval_records("{model}", "mmlu", lang, dev=True) for lang in MMLU_LANGUAGES
         ],
         scores=[
-            f"results/eval-dev/{{model}}/mmlu_{lang}.json" for lang in MMLU_LANGUAGES
+            eval_scores("{model}", "mmlu", lang, dev=True) for lang in MMLU_LANGUAGES
         ],
     log:
         "logs/eval-dev/{model}/mmlu.log",
@@ -143,7 +144,7 @@ checkpoint select_hyperparameters:
     input:
         get_selection_dev_scores,
     output:
-        "results/selection/{ability}.json",
+        selection_choice("{ability}"),
     log:
         "logs/selection/{ability}.log",
     conda:

@@ -5,9 +5,9 @@
 rule importance_cpt:
     input:
         backbone=BACKBONE,
-        tokens=["results/tokens/{corpus}.npy"],
+        tokens=[token_blocks("{corpus}")],
     output:
-        directory("results/importance/{corpus}"),
+        directory(importance_dir("{corpus}")),
     log:
         "logs/importance/{corpus}.log",
     conda:
@@ -18,7 +18,6 @@ rule importance_cpt:
     params:
         training=training_params(config["importance_cpt"]["tokens"]),
         weights=[1.0],
-        mask=None,
-        resume_dir="results/.resume/importance/{corpus}",
+        resume_dir=resume_dir(importance_dir("{corpus}")),
     script:
         "../scripts/train.py"

@@ -5,10 +5,10 @@
 rule key_neurons:
     input:
         backbone=BACKBONE,
-        tuned="results/importance/{corpus}",
+        tuned=importance_dir("{corpus}"),
     output:
-        mask="results/masks/{corpus}.safetensors",
-        summary="results/masks/{corpus}.json",
+        mask=mask_file("{corpus}"),
+        summary=mask_summary("{corpus}"),
     log:
         "logs/masks/{corpus}.log",
     conda:
@@ -18,9 +18,9 @@ rule key_neurons:
         **job_resources("stream"),
     params:
         k1=config["key_neurons"]["k1"],
-        scope=config["key_neurons"].get("scope", "global"),
-        include=config["key_neurons"].get("include", [".*"]),
-        exclude=config["key_neurons"].get("exclude", []),
+        scope=config["key_neurons"]["scope"],
+        include=config["key_neurons"]["include"],
+        exclude=config["key_neurons"]["exclude"],
         lr=config["training"]["lr"],
     script:
         "../scripts/key_neurons.py"
@@ -30,7 +30,7 @@ rule mask_union:
     input:
         get_union_members,
     output:
-        "results/masks/union/{run}.safetensors",
+        union_mask("{run}"),
     log:
         "logs/masks/union/{run}.log",
     conda:

@@ -6,8 +6,8 @@ rule tokenize:
         corpus=get_corpus_source,
         tokenizer=get_tokenizer_dir(),
     output:
-        blocks="results/tokens/{corpus}.npy",
-        meta="results/tokens/{corpus}.json",
+        blocks=token_blocks("{corpus}"),
+        meta=token_summary("{corpus}"),
     log:
         "logs/tokenize/{corpus}.log",
     conda:
@@ -18,6 +18,6 @@ rule tokenize:
     params:
         corpus=get_corpus_params,
         block_size=config["tokenize"]["block_size"],
-        max_tokens=config["tokenize"].get("max_tokens"),
+        max_tokens=config["tokenize"]["max_tokens"],
     script:
         "../scripts/tokenize_corpus.py"

@@ -25,7 +25,7 @@ rule train_tokenizer:
     input:
         corpora=[corpus_config(c)["source"] for c in all_corpora()],
     output:
-        directory("results/tokenizer"),
+        directory(TOKENIZER),
     log:
         "logs/world/tokenizer.log",
     conda:
@@ -42,9 +42,9 @@ rule train_tokenizer:
 
 rule init_backbone:
     input:
-        tokenizer="results/tokenizer",
+        tokenizer=TOKENIZER,
     output:
-        directory("results/backbone_init"),
+        directory(BACKBONE_INIT),
     log:
         "logs/world/init_backbone.log",
     conda:
@@ -61,8 +61,8 @@ rule init_backbone:
 
 rule pretrain_backbone:
     input:
-        backbone="results/backbone_init",
-        tokens=[tokens_of(general_corpus(lang)) for lang in [L0, *LANGUAGES]],
+        backbone=BACKBONE_INIT,
+        tokens=[token_blocks(general_corpus(lang)) for lang in [L0, *LANGUAGES]],
     output:
         directory(BACKBONE),
     log:
@@ -75,7 +75,6 @@ rule pretrain_backbone:
     params:
         training=get_pretrain_params(),
         weights=[1.0 for _ in [L0, *LANGUAGES]],
-        mask=None,
-        resume_dir="results/.resume/backbone",
+        resume_dir=resume_dir(BACKBONE),
     script:
         "../scripts/train.py"

@@ -1,0 +1,205 @@
+"""The names of evaluated models and of merge variants, parsed and formatted in one place.
+
+A **model name** is `backbone`, or `{kind}_{ability}` with a kind of `MODEL_KINDS`
+(`maec_math`, `fcpt_la_science`), and, for a kind that has variants, `.{variant}` after it
+(`maec_math.k2-0.6`). An ability name is letters and digits, so the last `_` splits kind
+from ability and the first `.` starts the variant.
+
+A **merge-variant name** is `,`-joined parts, each a key of `VARIANT_KEYS` alone (`full`)
+or `key-value` (`k2-0.6`, `types-mlp`, `plain-ra`), every key at most once; e.g.
+`gamma-0.5,eta-1.0,k2-0.8,mu-1.2`. Values keep their spelling, so parsing a name and
+formatting it back gives the same name; `fmt` spells the numbers the workflow writes.
+
+A new kind of model or a new variant key is one entry in `MODEL_KINDS` or `VARIANT_KEYS`.
+Pure Python: the workflow imports this while it builds the DAG.
+"""
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A kind of evaluated model: `per_ability` names end in `_{ability}`; `variants`
+    allows a `.{variant}` suffix."""
+
+    description: str
+    per_ability: bool = True
+    variants: bool = False
+
+
+MODEL_KINDS: dict[str, ModelKind] = {
+    "backbone": ModelKind("the backbone Θ_o", per_ability=False),
+    "maec": ModelKind("the MAEC merge (Eq. 5), or a variant of it", variants=True),
+    "fcpt_la": ModelKind("F-CPT_{L&A}: full CPT on the ability and every general corpus"),
+    "fcpt_a": ModelKind("F-CPT_A: full CPT on the ability corpus"),
+    "fcpt_l": ModelKind("F-CPT_L: full CPT on every general corpus"),
+    "lcpt_la": ModelKind("L-CPT_{L&A}: LoRA CPT on the ability and every general corpus"),
+    "lcpt_a": ModelKind("L-CPT_A: LoRA CPT on the ability corpus"),
+    "lcpt_l": ModelKind("L-CPT_L: LoRA CPT on every general corpus"),
+    "ftv": ModelKind("F-TV: task vectors of F-CPT_A and F-CPT_L added to the backbone"),
+    "ltv": ModelKind("L-TV: task vectors of L-CPT_A and L-CPT_L added to the backbone"),
+}
+
+NUMBER, NAME, FLAG = "number", "name", "flag"
+
+
+@dataclass(frozen=True)
+class VariantKey:
+    """A key of a merge-variant name and what follows its `-`: a `NUMBER`, a `NAME`
+    (letters, digits, `_`, `.`, `-`), nothing (`FLAG`), or one of the `choices`."""
+
+    description: str
+    value: str
+    choices: tuple[str, ...] = ()
+
+
+VARIANT_KEYS: dict[str, VariantKey] = {
+    "gamma": VariantKey("γ of Eq. 5 instead of merge.gamma", NUMBER),
+    "eta": VariantKey("η of Eq. 5 instead of merge.eta", NUMBER),
+    "k2": VariantKey("k2 of Eq. 4 instead of the ability's", NUMBER),
+    "mu": VariantKey("one μ for every language in Eq. 3 (R_Lang)", NUMBER),
+    "types": VariantKey("T = the tensors of these types (experiments.tensor_types)", NAME),
+    "plain": VariantKey("R(A) = Θ_{A,L0} − Θ_o (no β term)", NAME, choices=("ra",)),
+    "full": VariantKey("the masked CPT runs trained on every entry", FLAG),
+}
+
+_NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def fmt(value: float) -> str:
+    """A number as names spell it: `0.2`, `1.0`, `0.05`."""
+    value = float(value)
+    return f"{value:g}" if value != int(value) else f"{value:.1f}"
+
+
+def is_ability_name(name: str) -> bool:
+    """Letters and digits only: an ability joins with `_` into corpus and model names."""
+    return name.isalnum()
+
+
+# ---- merge variants -----------------------------------------------------------------------
+
+
+def _value_problem(key: str, value: str | None) -> str | None:
+    """Why `value` cannot follow `key` (None when it can)."""
+    spec = VARIANT_KEYS[key]
+    if spec.value == FLAG:
+        return None if value is None else f"{key} takes no value"
+    if value is None or value == "":
+        return f"{key} needs a value ({spec.value})"
+    if spec.choices and value not in spec.choices:
+        return f"{key} takes {' or '.join(spec.choices)}"
+    if spec.value == NUMBER and not (_NUMBER.fullmatch(value) and math.isfinite(float(value))):
+        return f"{key} takes a number"
+    if spec.value == NAME and not _NAME.fullmatch(value):
+        return f"{key} takes a name of letters, digits, _, . and -"
+    return None
+
+
+def parse_variant(variant: str) -> dict[str, str | None]:
+    """A merge-variant name's parts, in its order: key -> value as written (None for a
+    flag). Raises ValueError naming the variant and the part it cannot read."""
+    parts: dict[str, str | None] = {}
+    for part in variant.split(","):
+        key, dash, value = part.partition("-")
+        if key not in VARIANT_KEYS:
+            problem = f"keys are {', '.join(VARIANT_KEYS)}"
+        elif key in parts:
+            problem = f"{key} is given twice"
+        else:
+            problem = _value_problem(key, value if dash else None)
+        if problem:
+            raise ValueError(f"merge variant {variant!r}: cannot read {part!r} ({problem})")
+        parts[key] = value if dash else None
+    return parts
+
+
+def format_variant(parts: Mapping[str, float | str | bool | None]) -> str:
+    """The name of a merge variant: {key: value} in order; a number is spelled by `fmt`,
+    a string as it is; True or None for a flag. `format_variant({"k2": 0.6})` is `k2-0.6`."""
+    if not parts:
+        raise ValueError("a merge variant needs at least one part")
+    text = []
+    for key, value in parts.items():
+        if value is None or value is True:
+            text.append(key)
+        elif isinstance(value, str):
+            text.append(f"{key}-{value}")
+        else:
+            text.append(f"{key}-{fmt(value)}")
+    variant = ",".join(text)
+    parse_variant(variant)
+    return variant
+
+
+def variant_values(variant: str) -> dict[str, float | str | bool]:
+    """A merge variant's settings by key: float for a number, str for a name, True for a
+    flag. `variant_values("gamma-0.5,full")` is `{"gamma": 0.5, "full": True}`."""
+    values: dict[str, float | str | bool] = {}
+    for key, value in parse_variant(variant).items():
+        kind = VARIANT_KEYS[key].value
+        values[key] = True if kind == FLAG else float(value) if kind == NUMBER else value
+    return values
+
+
+# ---- model names --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelName:
+    """A parsed model name; `str()` formats it back."""
+
+    kind: str
+    ability: str | None = None
+    variant: str | None = None
+
+    def __str__(self) -> str:
+        name = self.kind if self.ability is None else f"{self.kind}_{self.ability}"
+        return name if self.variant is None else f"{name}.{self.variant}"
+
+
+def parse_model(name: str) -> ModelName:
+    """`backbone`, `{kind}_{ability}` or `{kind}_{ability}.{variant}` as a ModelName.
+    Raises ValueError naming the model and the part it cannot read."""
+
+    def bad(part: str, problem: str) -> ValueError:
+        return ValueError(f"model name {name!r}: cannot read {part!r} ({problem})")
+
+    base, dot, variant = name.partition(".")
+    if base in MODEL_KINDS and not MODEL_KINDS[base].per_ability:
+        kind, ability = base, None
+    else:
+        kind, _, ability = base.rpartition("_")
+        if kind not in MODEL_KINDS or not MODEL_KINDS[kind].per_ability:
+            per_ability = [k for k, spec in MODEL_KINDS.items() if spec.per_ability]
+            raise bad(base, f"a name is {{kind}}_{{ability}}, kinds {', '.join(per_ability)}")
+        if not is_ability_name(ability):
+            raise bad(ability, "an ability is letters and digits")
+    if dot:
+        if not MODEL_KINDS[kind].variants:
+            raise bad(variant, f"a {kind} model has no variants")
+        try:
+            parse_variant(variant)
+        except ValueError as error:
+            raise ValueError(f"model name {name!r}: {error}") from None
+    return ModelName(kind, ability, variant if dot else None)
+
+
+def format_model(
+    kind: str,
+    ability: str | None = None,
+    variant: str | Mapping[str, float | str | bool | None] | None = None,
+) -> str:
+    """A model's name: `format_model("maec", "math", {"k2": 0.6})` is `maec_math.k2-0.6`.
+    A variant is a name or parts for `format_variant`."""
+    if isinstance(variant, Mapping):
+        variant = format_variant(variant)
+    name = str(ModelName(kind, ability, variant))
+    parsed = parse_model(name)
+    if parsed != ModelName(kind, ability, variant):
+        raise ValueError(f"model name {name!r}: kind {kind!r}, ability {ability!r} do not fit")
+    return name

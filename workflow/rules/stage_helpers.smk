@@ -1,0 +1,186 @@
+# Input functions and params of the method's stages, one section per rule file (world.smk
+# to report.smk). Rule files hold rules only (snakemake --lint); what they all share is in
+# common.smk.
+
+
+# ---- world.smk ---------------------------------------------------------------------------
+
+
+def world_outputs():
+    """Every file the world generator writes that a later rule reads."""
+    corpora = [corpus_config(c)["source"] for c in all_corpora()]
+    mgsm = config["evaluation"]["mgsm"]
+    mmlu = config["evaluation"]["mmlu"]
+    selection = config["experiments"]["selection"]
+    benchmarks = [mgsm["exemplars"]]
+    for lang in mgsm["languages"]:
+        benchmarks.append(mgsm["questions"].format(lang=lang))
+    for lang in mmlu["languages"]:
+        benchmarks += [mmlu["test"].format(lang=lang), mmlu["dev"].format(lang=lang)]
+    benchmarks += [
+        selection["mgsm_dev"].format(lang=lang) for lang in mgsm["languages"]
+    ]
+    benchmarks += [
+        selection["mmlu_dev"].format(lang=lang) for lang in mmlu["languages"]
+    ]
+    outputs = sorted(set(corpora + benchmarks))
+    outside = [p for p in outputs if not p.startswith(f"{WORLD}/")]
+    if outside:
+        raise ValueError(
+            f"config: with `world` set, corpora and benchmarks must lie under {WORLD}/; "
+            f"these do not: {outside}"
+        )
+    return outputs
+
+
+def get_pretrain_params():
+    pretrain = config["world"]["pretrain"]
+    params = training_params(pretrain["tokens"])
+    params.update(
+        lr=pretrain["lr"],
+        batch_tokens=pretrain["batch_tokens"],
+        micro_batch_size=pretrain["micro_batch_size"],
+        warmup_steps=pretrain["warmup_steps"],
+        lr_schedule=pretrain["lr_schedule"],
+    )
+    return params
+
+
+# ---- tokenize.smk ------------------------------------------------------------------------
+
+
+def is_local_path(source):
+    return (
+        os.path.isabs(source)
+        or source.startswith(("results/", "./", "../"))
+        or Path(source).exists()
+    )
+
+
+def get_corpus_source(wildcards):
+    """The corpus file when it is local (so the DAG connects it), else nothing (a hub id)."""
+    source = corpus_config(wildcards.corpus)["source"]
+    return [source] if is_local_path(source) else []
+
+
+def get_corpus_params(wildcards):
+    corpus = corpus_config(wildcards.corpus)
+    return {key: corpus[key] for key in ("source", "name", "split", "text_field")}
+
+
+def get_tokenizer_dir():
+    return TOKENIZER if IS_DEMO else BACKBONE
+
+
+# ---- deltas.smk --------------------------------------------------------------------------
+
+
+def get_ability_delta_inputs(wildcards):
+    return dict(
+        backbone=BACKBONE,
+        ability_model=cpt_dir(ability_run(wildcards.ability), wildcards.deltas),
+        general_model=cpt_dir(reference_run(), wildcards.deltas),
+    )
+
+
+def get_language_delta_inputs(wildcards):
+    inputs = dict(
+        backbone=BACKBONE,
+        language_model=cpt_dir(language_run(wildcards.lang), wildcards.deltas),
+    )
+    if config["language_weights"]["mode"] == "eq2":
+        inputs["general_model"] = cpt_dir(reference_run(), wildcards.deltas)
+    return inputs
+
+
+def get_language_deltas(wildcards):
+    return [language_delta(lang, wildcards.deltas) for lang in LANGUAGES]
+
+
+def get_mu():
+    """μ_i of Eq. 3 per language; a language that language_weights.mu leaves out gets 1.0."""
+    mu = config["language_weights"]["mu"]
+    return {lang: float(mu.get(lang, 1.0)) for lang in LANGUAGES}
+
+
+# ---- combine.smk -------------------------------------------------------------------------
+
+
+def get_k2(wildcards):
+    return config["abilities"][wildcards.ability]["k2"]
+
+
+# ---- evaluate.smk ------------------------------------------------------------------------
+
+
+def bench_scores(models, bench, dev=False):
+    """The score files of models on a benchmark: one per language it is scored in."""
+    return [
+        eval_scores(model, bench, lang, dev)
+        for model in models
+        for lang in config["evaluation"][bench]["languages"]
+    ]
+
+
+def model_dir(model):
+    """Where an evaluated model lives; its name follows maec.naming (the backbone, MAEC and
+    its merge variants here, the baselines in experiments.smk)."""
+    name = parse_model(model)
+    if name.kind == "backbone":
+        return BACKBONE
+    if name.ability not in ABILITIES:
+        raise ValueError(f"model name {model!r}: {name.ability!r} is not in abilities")
+    if name.kind != "maec":
+        return baseline_model_dir(name.kind, name.ability)
+    if name.variant is not None:
+        variant_settings(name.ability, name.variant)  # the config knows what it names
+    return merged_model_dir(name.ability, name.variant)
+
+
+def get_model_dir(wildcards):
+    return model_dir(wildcards.model)
+
+
+# ---- report.smk --------------------------------------------------------------------------
+
+
+def eval_models():
+    return ["backbone"] + [format_model("maec", a) for a in ABILITIES]
+
+
+def eval_scores_of(model):
+    """The score files a model is evaluated on: the backbone on every benchmark, a merged
+    model on the benchmark of its ability."""
+    if model == "backbone":
+        benches = {benchmark_of(a) for a in ABILITIES}
+    else:
+        benches = {benchmark_of(parse_model(model).ability)}
+    return [path for bench in sorted(benches) for path in bench_scores([model], bench)]
+
+
+def get_all_scores():
+    return [path for model in eval_models() for path in eval_scores_of(model)]
+
+
+def maec_training_runs(ability):
+    """Every CPT run whose tokens MAEC spends for one ability (for ICER)."""
+    importance = [ability_corpus(ability)] + [
+        general_corpus(lang) for lang in [L0, *LANGUAGES]
+    ]
+    masked = [ability_run(ability), reference_run()] + [
+        language_run(lang) for lang in LANGUAGES
+    ]
+    return [importance_dir(c) for c in importance] + [cpt_dir(r) for r in masked]
+
+
+def get_model_labels():
+    """Table rows: one MAEC row holds each ability's merged model on its own benchmark."""
+    return {"backbone": "backbone"} | {
+        format_model("maec", a): "MAEC" for a in ABILITIES
+    }
+
+
+def get_training_dirs():
+    """Training runs per table row, for ICER: MAEC counts every run of every ability once."""
+    runs = [run for a in ABILITIES for run in maec_training_runs(a)]
+    return {"MAEC": sorted(set(runs))}
