@@ -2,7 +2,6 @@
 base + γα(Θ_A − Θ_o); checked against plain torch and, where installed, mergekit."""
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,14 +9,15 @@ import pytest
 import torch
 from checkpoints_factory import load_checkpoint
 from tiny import llama
+from workflow_helpers import installed_tool
 
 from maec.ability import write_ability_weights
 from maec.io.reader import open_checkpoint
 from maec.merge import write_merge
 
 GAMMA, ALPHA = 0.2, 0.8
-# MAEC_MERGEKIT_YAML names a mergekit-yaml outside PATH; otherwise the one on PATH, if any.
-MERGEKIT = os.environ.get("MAEC_MERGEKIT_YAML") or shutil.which("mergekit-yaml")
+# mergekit is a test dependency; MAEC_MERGEKIT_YAML may name another installation.
+MERGEKIT = os.environ.get("MAEC_MERGEKIT_YAML") or installed_tool("mergekit-yaml")
 
 
 def _tiny_models(tmp_path, dtype):

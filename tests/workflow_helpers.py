@@ -1,6 +1,7 @@
 """Running the workflow from tests: real `snakemake` subprocesses in a scratch directory."""
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,12 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+
+def installed_tool(name: str) -> str | None:
+    """An executable of this environment (next to the running Python), else one on PATH."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.is_file() else shutil.which(name)
 
 
 def load_config(name: str) -> dict:
