@@ -39,7 +39,7 @@ from maec.io.atomic import write_text  # noqa: E402
 from maec.training.backends import PlainBackend  # noqa: E402
 from maec.training.optimizer import make_optimizer  # noqa: E402
 from maec.training.plan import PRECISIONS, lr_factor  # noqa: E402
-from maec.training.trainable import check_mask, confine_to_mask  # noqa: E402
+from maec.training.trainable import check_mask, confine_to_mask, parameter_shapes  # noqa: E402
 
 # Published shapes (config.json of the Hugging Face checkpoints); weights are random.
 MODEL_SHAPES = {
@@ -198,7 +198,7 @@ def bench_run(config, *, masked: bool, args, device: torch.device) -> dict:
     model = build_model(config, args.seed)
     mask = random_mask(model, args.density, args.seed + 1) if masked else None
     if mask is not None:
-        check_mask(mask, dict(model.named_parameters()), "random")
+        check_mask(mask, parameter_shapes(model), "random")
     model.to(device)
     model.train()
     counts = confine_to_mask(model, mask, device)

@@ -13,8 +13,10 @@ from maec.io.writer import CheckpointWriter
 from maec.masks import (
     build_key_neuron_mask,
     kept_count,
+    mask_index,
     radix_threshold,
     read_mask,
+    read_mask_indices,
     union_masks,
 )
 
@@ -185,6 +187,23 @@ def test_union_intersection_and_fingerprint(tmp_path):
             [tmp_path / "g.safetensors", tmp_path / "o.safetensors"], tmp_path / "bad.safetensors"
         )
     assert not (tmp_path / "bad.safetensors").exists()
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+def test_mask_as_positions(tmp_path, shards):
+    """The same key neurons as flat positions per tensor (int32), from a file or booleans."""
+    base, tuned = _pair(tmp_path, shards=shards)
+    build_key_neuron_mask(base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=1.0)
+    indices = read_mask_indices(tmp_path / "m.safetensors", expect_model=fingerprint(base))
+    assert indices["a.weight"].index.tolist() == [0, 2, 3]  # [[T, F, T], [T, F, F]]
+    assert indices["b.weight"].index.tolist() == [0, 1]
+    assert indices["c.bias"].index.tolist() == [1] and indices["c.bias"].shape == (2, 1)
+    assert {key.index.dtype for key in indices.values()} == {torch.int32}
+    for name, bits in read_mask(tmp_path / "m.safetensors").items():
+        assert torch.equal(mask_index(bits).index, indices[name].index)
+        assert mask_index(bits).shape == indices[name].shape
+    with pytest.raises(CheckpointError, match="another model"):
+        read_mask_indices(tmp_path / "m.safetensors", expect_model="0" * 16)
 
 
 def test_packed_format_is_numpy_packbits(tmp_path):

@@ -17,6 +17,7 @@ import math
 import re
 import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -323,6 +324,42 @@ def read_mask(path, expect_model: str | None = None) -> dict[str, torch.Tensor]:
         packed = ckpt.read(name).numpy()
         bits = np.unpackbits(packed, count=math.prod(shape), bitorder="little").astype(bool)
         out[name] = torch.from_numpy(bits).reshape(shape)
+    return out
+
+
+@dataclass(frozen=True)
+class MaskIndex:
+    """One tensor's key neurons as flat positions in ascending order: 4 bytes per kept entry
+    (8 past 2**31 entries) instead of one byte per entry of the tensor."""
+
+    shape: tuple[int, ...]
+    index: torch.Tensor
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+
+def index_dtype(numel: int) -> torch.dtype:
+    """int32 addresses every entry of a tensor below 2**31 entries; int64 beyond."""
+    return torch.int32 if numel < 2**31 else torch.int64
+
+
+def mask_index(bits: torch.Tensor) -> MaskIndex:
+    """The flat positions of the True entries of a boolean mask tensor."""
+    flat = bits.reshape(-1).nonzero().reshape(-1)
+    return MaskIndex(tuple(bits.shape), flat.to(index_dtype(bits.numel())))
+
+
+def read_mask_indices(path, expect_model: str | None = None) -> dict[str, MaskIndex]:
+    """The mask as flat positions per tensor, unpacked one tensor at a time (the whole mask
+    is never held one byte per entry)."""
+    ckpt, _, shapes = _open_mask(path, expect_model)
+    out = {}
+    for name, shape in shapes.items():
+        bits = np.unpackbits(ckpt.read(name).numpy(), count=math.prod(shape), bitorder="little")
+        index = torch.from_numpy(np.flatnonzero(bits)).to(index_dtype(math.prod(shape)))
+        out[name] = MaskIndex(tuple(shape), index)
     return out
 
 

@@ -121,19 +121,29 @@ class PlainBackend:
         """One optimizer step over ``rows`` in micro-batches; returns the mean loss."""
         micro_batches = rows.to(self.device).split(self.micro_batch_size)
         total = torch.zeros((), device=self.device)
-        for micro in micro_batches:
+        for i, micro in enumerate(micro_batches):
+            self.begin_micro_batch(last=i == len(micro_batches) - 1)
             with torch.autocast(
                 self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"
             ):
                 loss = self.module(input_ids=micro, labels=micro).loss
             (loss / len(micro_batches)).backward()
             total += loss.detach().float()
+        self.optimizer_step()
+        self.scheduler.step()
+        return self.mean_loss(total, len(micro_batches))
+
+    def begin_micro_batch(self, last: bool) -> None:
+        """Nothing to prepare: autograd accumulates the gradients in the parameters."""
+
+    def optimizer_step(self) -> None:
         if self.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(list(self.trainable.values()), self.max_grad_norm)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        self.scheduler.step()
-        return total.item() / len(micro_batches)
+
+    def mean_loss(self, total: torch.Tensor, micro_batches: int) -> float:
+        return total.item() / micro_batches
 
     def save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file
@@ -157,12 +167,7 @@ class PlainBackend:
     def load_state(self, directory: Path) -> None:
         from safetensors.torch import load_file
 
-        values = load_file(directory / "trainable.safetensors")
-        if set(values) != set(self.trainable):
-            raise ValueError(f"resume state {directory}: trainable tensors differ from this run's")
-        with torch.no_grad():
-            for name, param in self.trainable.items():
-                param.copy_(values[name])
+        self.load_trainable(load_file(directory / "trainable.safetensors"), directory)
         saved = torch.load(directory / "optimizer.pt", map_location="cpu", weights_only=True)
         self.optimizer.load_state_dict(saved["optimizer"])
         self.scheduler.load_state_dict(saved["scheduler"])
@@ -170,8 +175,15 @@ class PlainBackend:
         if "cuda" in saved["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
 
+    def load_trainable(self, values: dict[str, torch.Tensor], directory: Path) -> None:
+        if set(values) != set(self.trainable):
+            raise ValueError(f"resume state {directory}: trainable tensors differ from this run's")
+        with torch.no_grad():
+            for name, param in self.trainable.items():
+                param.copy_(values[name])
+
     def full_state_dict(self, dtypes: dict[str, torch.dtype]) -> dict[str, torch.Tensor] | None:
-        return _cast_state_dict(self.module.state_dict().items(), dtypes)
+        return cast_state_dict(self.module.state_dict().items(), dtypes)
 
     def barrier(self) -> None:
         pass
@@ -234,7 +246,7 @@ class DeepSpeedBackend:
 
         if self.zero_stage < 3:
             items = self.module.state_dict().items() if self.rank == 0 else []
-            return _cast_state_dict(items, dtypes) if self.rank == 0 else None
+            return cast_state_dict(items, dtypes) if self.rank == 0 else None
         state = {}
         for name, param in self.module.named_parameters():
             with deepspeed.zero.GatheredParameters([param]):
@@ -243,7 +255,7 @@ class DeepSpeedBackend:
         if self.rank != 0:
             return None
         buffers = [(n, b) for n, b in self.module.state_dict().items() if n not in state]
-        return _cast_state_dict([*state.items(), *buffers], dtypes)
+        return cast_state_dict([*state.items(), *buffers], dtypes)
 
     def barrier(self) -> None:
         import deepspeed.comm as dist
@@ -251,7 +263,7 @@ class DeepSpeedBackend:
         dist.barrier()
 
 
-def _cast_state_dict(items, dtypes: dict[str, torch.dtype]) -> dict[str, torch.Tensor]:
+def cast_state_dict(items, dtypes: dict[str, torch.dtype]) -> dict[str, torch.Tensor]:
     """The backbone's tensors (a tied copy that its files do not hold is left out), on the
     CPU, each in its stored dtype."""
     state = {name: t.detach().to("cpu", dtypes[name]) for name, t in items if name in dtypes}

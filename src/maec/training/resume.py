@@ -19,6 +19,7 @@ import torch
 
 from maec.io.atomic import publish, remove, temporary_sibling
 from maec.io.format import header_bytes
+from maec.masks import MaskIndex
 from maec.tokens import TokenBlocks
 
 STATE_PREFIX = "state-"
@@ -43,15 +44,24 @@ def backbone_fingerprint(
     return digest.hexdigest()
 
 
-def mask_fingerprint(mask: Mapping[str, torch.Tensor] | None) -> str | None:
-    """Hash of the mask's tensor names, shapes and bits (``None`` without a mask)."""
+def mask_fingerprint(mask: Mapping[str, torch.Tensor | MaskIndex] | None) -> str | None:
+    """Hash of the mask's tensor names, shapes and bits (``None`` without a mask), the same
+    whether a tensor's mask is held as booleans or as positions (one tensor unpacked at a
+    time)."""
     if mask is None:
         return None
     digest = hashlib.sha256()
     for name in sorted(mask):
-        bits = mask[name].detach().to("cpu", torch.bool).contiguous()
-        digest.update(f"{name}:{tuple(bits.shape)}".encode())
-        digest.update(np.packbits(bits.numpy().reshape(-1)).tobytes())
+        held = mask[name]
+        if isinstance(held, MaskIndex):
+            bits = np.zeros(held.numel, dtype=bool)
+            bits[held.index.to("cpu", torch.int64).numpy()] = True
+            shape = held.shape
+        else:
+            bits = held.detach().to("cpu", torch.bool).contiguous().numpy().reshape(-1)
+            shape = tuple(held.shape)
+        digest.update(f"{name}:{shape}".encode())
+        digest.update(np.packbits(bits).tobytes())
     return digest.hexdigest()
 
 

@@ -29,7 +29,21 @@ from maec.training.backends import DeepSpeedBackend, PlainBackend, init_distribu
 from maec.training.optimizer import make_optimizer
 from maec.training.resume import save_state, saved_step
 from maec.training.setup import Options, Run, identify, validate
-from maec.training.trainable import check_mask, confine_to_mask, lora_counts, with_lora_adapters
+from maec.training.sparse import (
+    SparseBackend,
+    SparseMaskedState,
+    check_mask_indices,
+    join_processes,
+    weights_dtype,
+    widen_outside_linear_layers,
+)
+from maec.training.trainable import (
+    check_mask,
+    confine_to_mask,
+    lora_counts,
+    parameter_shapes,
+    with_lora_adapters,
+)
 
 log = logging.getLogger(__package__)  # "maec.training", the logger that log_path receives
 
@@ -58,18 +72,59 @@ def _attach_log_file(log_path) -> logging.Handler | None:
     return handler
 
 
+def _load_model(run: Run, dtype: torch.dtype):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(run.backbone, dtype=dtype)
+    _check_vocabulary(run.sources, model.config.vocab_size, run.backbone)
+    return model
+
+
+def _build_sparse_backend(opts: Options, run: Run):
+    """Step 3 with the sparse optimizer state: the weights in their training dtype, state
+    for the mask's entries only. Returns (backend, entry counts)."""
+    rank, world_size, run.device = join_processes(run.device)
+    model = _load_model(run, weights_dtype(opts.precision, run.dtypes))
+    widen_outside_linear_layers(model)
+    check_mask_indices(run.mask, parameter_shapes(model), run.mask_source)
+    model.to(run.device)
+    model.train()
+    if run.checkpointing:
+        model.activation_checkpointing_enable()
+    state = SparseMaskedState(
+        model, run.mask, lr=opts.lr, weight_decay=opts.weight_decay, world_size=world_size
+    )
+    backend = SparseBackend(
+        model,
+        state,
+        run.schedule,
+        opts.max_grad_norm,
+        opts.micro_batch_size,
+        opts.precision,
+        run.device,
+        rank,
+    )
+    total = sum(p.numel() for p in model.parameters())
+    counts = {
+        "trainable": state.entries,
+        "total": total,
+        "density": state.entries / total,
+        "trainable_tensors": len(state.tensors),
+    }
+    return backend, counts
+
+
 def _build_backend(opts: Options, run: Run):
     """Step 3: the model on its device, its trainable entries, the optimizer and the
     backend around them. Returns (backend, entry counts)."""
-    from transformers import AutoModelForCausalLM
-
     torch.manual_seed(opts.seed)
+    if opts.optimizer_state == "sparse":
+        return _build_sparse_backend(opts, run)
     distributed = run.deepspeed is not None
     load_dtype = torch.bfloat16 if distributed and opts.precision == "bf16" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(run.backbone, dtype=load_dtype)
-    _check_vocabulary(run.sources, model.config.vocab_size, run.backbone)
+    model = _load_model(run, load_dtype)
     if run.mask is not None:
-        check_mask(run.mask, dict(model.named_parameters()), run.mask_source)
+        check_mask(run.mask, parameter_shapes(model), run.mask_source)
     if distributed:
         init_distributed()
         from deepspeed.accelerator import get_accelerator
@@ -77,6 +132,8 @@ def _build_backend(opts: Options, run: Run):
         run.device = torch.device(get_accelerator().current_device_name())
     model.to(run.device)
     model.train()
+    if run.checkpointing and not distributed:
+        model.activation_checkpointing_enable()
     if opts.lora is not None:
         model = with_lora_adapters(model, opts.lora)
         counts = lora_counts(model)
@@ -103,6 +160,12 @@ def _build_backend(opts: Options, run: Run):
     return backend, counts
 
 
+def _engine_note(opts: Options) -> str:
+    if opts.deepspeed_config is not None:
+        return f", DeepSpeed {opts.deepspeed_config}"
+    return ", sparse optimizer state" if opts.optimizer_state == "sparse" else ""
+
+
 def _start(opts: Options, run: Run, backend, counts: dict) -> int:
     """Restore the saved state found by `identify`, if any, and log the plan; returns the
     step to start from."""
@@ -125,7 +188,7 @@ def _start(opts: Options, run: Run, backend, counts: dict) -> int:
         counts["density"],
         run.device,
         opts.precision,
-        "" if opts.deepspeed_config is None else f", DeepSpeed {opts.deepspeed_config}",
+        _engine_note(opts),
     )
     return start_step
 
@@ -256,6 +319,8 @@ def train(
     deepspeed_config=None,
     device=None,
     lora: Mapping | None = None,
+    optimizer_state: str = "dense",
+    gradient_checkpointing: bool = False,
 ) -> dict:
     """Continual pre-training of ``backbone`` on a weighted mixture of packed corpora.
 
@@ -268,6 +333,11 @@ def train(
     ``training.json``; returns the same summary.
     ``lora``: train low-rank adapters instead (keys ``r``, ``alpha``, ``dropout``,
     ``target_modules``), merged into the weights when saving (the L-CPT baselines).
+    ``optimizer_state``: ``"dense"`` (AdamW state for every entry of a trained tensor) or
+    ``"sparse"`` (a mask's entries only, `maec.training.sparse`; one process or every
+    process of a torchrun launch, without DeepSpeed; same result as dense).
+    ``gradient_checkpointing``: recompute activations in the backward pass (the plain and
+    sparse paths; under DeepSpeed the config file's key also switches it on).
     """
     opts = Options(
         lr=lr,
@@ -283,6 +353,8 @@ def train(
         precision=precision,
         deepspeed_config=deepspeed_config,
         lora=lora,
+        optimizer_state=optimizer_state,
+        gradient_checkpointing=gradient_checkpointing,
     )
     run = validate(opts, backbone, corpora, out_dir, resume_dir, mask, device)
     identify(opts, run, mask)

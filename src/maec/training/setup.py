@@ -24,6 +24,7 @@ from maec.training.resume import (
     find_state,
     mask_fingerprint,
 )
+from maec.training.sparse import OPTIMIZER_STATES, load_mask_indices
 from maec.training.trainable import load_mask
 
 
@@ -44,6 +45,8 @@ class Options:
     precision: str
     deepspeed_config: str | os.PathLike | None
     lora: Mapping | None
+    optimizer_state: str
+    gradient_checkpointing: bool
 
 
 @dataclass
@@ -60,8 +63,8 @@ class Run:
     device: torch.device
     dtypes: dict[str, torch.dtype]
     deepspeed: dict | None = None  # the DeepSpeed config with train()'s values filled in
-    checkpointing: bool = False
-    mask: dict[str, torch.Tensor] | None = None
+    checkpointing: bool = False  # activation checkpointing
+    mask: dict | None = None  # name -> BoolTensor, or name -> MaskIndex (sparse state)
     mask_source: str | None = None
     identity: dict = field(default_factory=dict)
     state_dir: Path | None = None
@@ -120,10 +123,12 @@ def validate(opts: Options, backbone, corpora, out_dir, resume_dir, mask, device
             "lora trains adapters on the whole model in one process: it takes "
             "neither a mask nor a deepspeed_config"
         )
+    check_optimizer_state(opts, mask)
     check_outputs(out_dir, resume_dir)
     sources = open_corpora(corpora)
-    distributed = opts.deepspeed_config is not None
-    world_size = int(os.environ.get("WORLD_SIZE", "1")) if distributed else 1
+    # DeepSpeed and the sparse state run in every process of a launch; the others alone
+    several = opts.deepspeed_config is not None or opts.optimizer_state == "sparse"
+    world_size = int(os.environ.get("WORLD_SIZE", "1")) if several else 1
     plan = plan_steps(
         opts.total_tokens,
         opts.batch_tokens,
@@ -141,9 +146,10 @@ def validate(opts: Options, backbone, corpora, out_dir, resume_dir, mask, device
         schedule=lr_factor(opts.lr_schedule, opts.warmup_steps, plan.steps),
         device=resolve_device(device),
         dtypes=stored_dtypes(backbone),
+        checkpointing=opts.gradient_checkpointing,
     )
-    if distributed:
-        run.deepspeed, run.checkpointing = deepspeed_settings(
+    if opts.deepspeed_config is not None:
+        run.deepspeed, in_config = deepspeed_settings(
             opts.deepspeed_config,
             micro_batch_size=opts.micro_batch_size,
             accumulation=plan.accumulation,
@@ -151,6 +157,7 @@ def validate(opts: Options, backbone, corpora, out_dir, resume_dir, mask, device
             precision=opts.precision,
             max_grad_norm=opts.max_grad_norm,
         )
+        run.checkpointing = run.checkpointing or in_config
         if (
             opts.precision == "bf16"
             and mask is not None
@@ -164,11 +171,28 @@ def validate(opts: Options, backbone, corpora, out_dir, resume_dir, mask, device
     return run
 
 
+def check_optimizer_state(opts: Options, mask) -> None:
+    """The sparse optimizer state is a way to train a mask, in place of DeepSpeed."""
+    if opts.optimizer_state not in OPTIMIZER_STATES:
+        raise ValueError(
+            f"optimizer_state must be one of {OPTIMIZER_STATES}, got {opts.optimizer_state!r}"
+        )
+    if opts.optimizer_state == "sparse" and (
+        mask is None or opts.deepspeed_config is not None or opts.lora is not None
+    ):
+        raise ValueError(
+            "optimizer_state='sparse' keeps state for the entries of a mask: it needs a mask, "
+            "and takes neither a deepspeed_config (it replaces DeepSpeed) nor lora"
+        )
+
+
 def identify(opts: Options, run: Run, mask) -> None:
     """Step 2: the mask, the run's identity (backbone, mask, arguments) and the saved
-    state of this same run to resume from, if any."""
+    state of this same run to resume from, if any. The sparse optimizer state reads the
+    mask as positions per tensor, never one byte per entry."""
     run.mask_source = str(mask) if mask is not None and not isinstance(mask, Mapping) else "dict"
-    run.mask = load_mask(mask)
+    sparse = opts.optimizer_state == "sparse"
+    run.mask = load_mask_indices(mask) if sparse else load_mask(mask)
     run.identity = {
         "backbone": backbone_fingerprint(run.backbone),
         "mask": mask_fingerprint(run.mask),
@@ -187,6 +211,7 @@ def identify(opts: Options, run: Run, mask) -> None:
             "deepspeed": run.deepspeed,
             "world_size": run.world_size,
             "lora": None if opts.lora is None else dict(opts.lora),
+            "optimizer_state": opts.optimizer_state,
         },
     }
     run.state_dir = find_state(run.resume_dir, run.identity)

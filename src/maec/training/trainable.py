@@ -16,17 +16,25 @@ def load_mask(mask) -> dict[str, torch.Tensor] | None:
     return read_mask(mask)
 
 
+def parameter_shapes(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:
+    """Each parameter's full shape, also where ZeRO-3 holds only a partition of it."""
+    return {
+        name: tuple(getattr(param, "ds_shape", param.shape))
+        for name, param in model.named_parameters()
+    }
+
+
 def check_mask(
-    mask: Mapping[str, torch.Tensor], parameters: Mapping[str, torch.Tensor], source: str
+    mask: Mapping[str, torch.Tensor], shapes: Mapping[str, tuple[int, ...]], source: str
 ) -> None:
     """Every mask tensor names a parameter of the model, with its shape, as booleans."""
     for name, bits in mask.items():
-        if name not in parameters:
+        if name not in shapes:
             raise KeyError(f"mask {source}: tensor {name!r} is not a parameter of the backbone")
-        if tuple(bits.shape) != tuple(parameters[name].shape):
+        if tuple(bits.shape) != tuple(shapes[name]):
             raise ValueError(
                 f"mask {source}: tensor {name!r} has shape {tuple(bits.shape)}, "
-                f"the backbone's is {tuple(parameters[name].shape)}"
+                f"the backbone's is {tuple(shapes[name])}"
             )
         if bits.dtype != torch.bool:
             raise TypeError(f"mask {source}: tensor {name!r} is {bits.dtype}, not torch.bool")

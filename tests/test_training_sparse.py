@@ -1,0 +1,324 @@
+"""Masked CPT with the sparse optimizer state: by hand, against the dense masked path (bit for
+bit, fp32 and bf16), the invariant, kill + resume, and two processes against one."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from test_training import (  # noqa: F401  (world: the tiny backbones and corpora)
+    ARGS,
+    VOCAB,
+    bits,
+    partial_mask,
+    weights,
+    world,
+)
+
+from maec.masks import mask_index
+from maec.training import run as training_run
+from maec.training import train
+from maec.training.backends import free_port
+from maec.training.resume import mask_fingerprint
+from maec.training.sparse import SparseMaskedState, load_mask_indices, masked_norm
+
+torch.set_num_threads(1)
+
+
+def mask_with_embedding_rows(backbone):
+    """`partial_mask` (a partly masked, a fully masked and an empty tensor) plus the
+    embedding rows of the tokens that occur (so entries inside the mask do move)."""
+    mask = partial_mask(backbone)
+    mask["model.embed_tokens.weight"] = torch.zeros(96, 32, dtype=torch.bool)
+    mask["model.embed_tokens.weight"][: len(VOCAB), ::3] = True
+    return mask
+
+
+# --------------------------------------------------------------------------- by hand
+
+
+class Scaled(torch.nn.Module):
+    """loss = Σ W ⊙ C, so dL/dW = C: gradients known by heart."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.tensor([[1.0, -2.0, 3.0], [0.5, -0.0, 4.0]]))
+        self.other = torch.nn.Parameter(torch.tensor([7.0, 8.0]))
+
+    def forward(self, c):
+        return (self.weight * c).sum() + self.other.sum()
+
+
+def test_sparse_state_step_by_hand():
+    """Two micro-batches accumulate, the norm is of the masked gradient only, clipping,
+    AdamW with gated decay, write-back; dense gradients are freed in the hook."""
+    model = Scaled()
+    bits_ = torch.tensor([[True, False, False], [False, False, True]])
+    lr, wd, max_norm, eps = 0.1, 0.5, 1.0, 1e-8
+    state = SparseMaskedState(model, {"weight": mask_index(bits_)}, lr=lr, weight_decay=wd)
+    assert not model.other.requires_grad  # no entry in the mask: frozen
+    assert state.tensors[0].index.dtype == torch.int32 and state.entries == 2
+    c1 = torch.tensor([[1.0, 5.0, 5.0], [5.0, 5.0, 2.0]])
+    c2 = torch.tensor([[2.0, 5.0, 5.0], [5.0, 5.0, 2.0]])
+    before = model.weight.detach().clone()
+    for c, last in ((c1, False), (c2, True)):
+        state.last_micro_batch = last
+        model(c).backward()
+        assert model.weight.grad is None  # reduced to the masked entries and freed
+    assert state.tensors[0].grad.tolist() == [3.0, 4.0]  # C1 + C2 at (0, 0) and (1, 2)
+    assert state.tensors[0].norm.item() == 5.0  # outside the mask not counted
+    state.step(max_norm)
+    clipped = [3.0 / (5.0 + 1e-6), 4.0 / (5.0 + 1e-6)]  # max_norm / (norm + 1e-6)
+    # first Adam step: m̂ = g, v̂ = g², update = lr · g / (|g| + eps); decay first
+    expected = [w * (1 - lr * wd) - lr * g / (abs(g) + eps) for w, g in zip([1.0, 4.0], clipped)]
+    after = model.weight.detach()
+    assert after[0, 0].item() == pytest.approx(expected[0], abs=1e-7)
+    assert after[1, 2].item() == pytest.approx(expected[1], abs=1e-7)
+    outside = ~bits_
+    assert torch.equal(bits(after)[outside], bits(before)[outside])  # -0.0 included
+    moments = state.optimizer.state[state.tensors[0].values]
+    assert moments["exp_avg"].numel() == moments["exp_avg_sq"].numel() == 2
+
+
+def test_masked_norm_sums_in_the_dense_layout():
+    """A float32 norm depends on the order of its terms: the masked norm equals the norm of
+    the dense path's gradient (zeros outside the mask), for float32 and bf16 gradients."""
+    g = torch.Generator().manual_seed(3)
+    differs = 0
+    for numel in (1000, 65537, 300007):
+        dense = torch.randn(numel, generator=g)
+        index = torch.randperm(numel, generator=g)[: numel // 20].sort().values.int()
+        masked = dense[index.long()].clone()
+        expected = torch.zeros(numel).index_put_((index.long(),), masked)
+        want = torch._foreach_norm([expected], 2.0)[0]
+        got = masked_norm(dense.clone(), index, masked, spare=None)
+        got_bf16 = masked_norm(dense.bfloat16(), index, masked, spare=lambda n: torch.empty(n))
+        assert got.item() == want.item() == got_bf16.item()
+        differs += torch.linalg.vector_norm(masked).item() != want.item()
+    assert differs  # the packed values alone would sum in another order
+
+
+# --------------------------------------------------------------------------- vs dense
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_sparse_state_equals_the_dense_masked_path(world, precision):  # noqa: F811
+    """Accumulation (2 micro-batches), clipping, gated weight decay, a warmup schedule: the
+    same weights bit for bit, in fp32 and in bf16 (bf16 autocast), and the invariant."""
+    tmp, cats, dogs = world
+    backbone_dir = tmp / ("fp32" if precision == "fp32" else "bf16")
+    backbone = weights(backbone_dir)
+    mask = mask_with_embedding_rows(backbone)
+    args = dict(
+        mask=mask,
+        weight_decay=0.1,
+        precision=precision,
+        warmup_steps=2,
+        lr_schedule="cosine",
+        **ARGS,
+    )
+    corpora = [(cats, 0.5), (dogs, 0.5)]
+    dense = train(backbone_dir, corpora, tmp / "dense", **args)
+    sparse = train(backbone_dir, corpora, tmp / "sparse", optimizer_state="sparse", **args)
+    assert sparse["gradient_accumulation"] == 2 and sparse["final_loss"] == dense["final_loss"]
+    for key in ("trainable_entries", "total_entries", "trainable_tensors", "mask_density"):
+        assert sparse[key] == dense[key], key
+    assert sparse["args"]["optimizer_state"] == "sparse"
+    got, expected = weights(tmp / "sparse"), weights(tmp / "dense")
+    assert set(got) == set(backbone)
+    for name, before in backbone.items():
+        assert got[name].dtype == before.dtype, name
+        assert torch.equal(bits(got[name]), bits(expected[name])), name
+        inside = mask.get(name, torch.zeros(before.shape, dtype=torch.bool))
+        assert torch.equal(bits(got[name])[~inside], bits(before)[~inside]), name
+        if inside.any():
+            assert (bits(got[name]) != bits(before))[inside].float().mean() > 0.5, name
+
+
+def test_only_one_dense_gradient_exists_at_a_time(world, monkeypatch):  # noqa: F811
+    """Each hook finds only its own tensor's dense gradient: the others were freed."""
+    tmp, cats, _ = world
+    live = []
+    real_reduce = SparseMaskedState._reduce
+
+    def counting_reduce(self, entry):
+        live.append(sum(t.param.grad is not None for t in self.tensors))
+        real_reduce(self, entry)
+
+    monkeypatch.setattr(SparseMaskedState, "_reduce", counting_reduce)
+    mask = mask_with_embedding_rows(weights(tmp / "fp32"))
+    train(tmp / "fp32", [(cats, 1.0)], tmp / "o", mask=mask, optimizer_state="sparse", **ARGS)
+    assert live and max(live) == 1
+
+
+def test_sparse_state_refuses_what_it_cannot_train(world):  # noqa: F811
+    tmp, cats, _ = world
+    with pytest.raises(ValueError, match="needs a mask"):
+        train(tmp / "fp32", [(cats, 1.0)], tmp / "o", optimizer_state="sparse", **ARGS)
+    mask = partial_mask(weights(tmp / "fp32"))
+    with pytest.raises(ValueError, match="replaces DeepSpeed"):
+        train(
+            tmp / "fp32",
+            [(cats, 1.0)],
+            tmp / "o",
+            mask=mask,
+            optimizer_state="sparse",
+            deepspeed_config="config/deepspeed/zero2.json",
+            **ARGS,
+        )
+    with pytest.raises(ValueError, match="optimizer_state must be one of"):
+        train(tmp / "fp32", [(cats, 1.0)], tmp / "o", mask=mask, optimizer_state="x", **ARGS)
+    with pytest.raises(ValueError, match="'lm_head.weight' has shape"):
+        train(
+            tmp / "fp32",
+            [(cats, 1.0)],
+            tmp / "o",
+            mask={"lm_head.weight": torch.ones(96, 33, dtype=torch.bool)},
+            optimizer_state="sparse",
+            **ARGS,
+        )
+    assert not (tmp / "o").exists()
+
+
+def test_dense_resume_state_is_refused_by_the_sparse_path(world, monkeypatch):  # noqa: F811
+    tmp, cats, _ = world
+    mask = partial_mask(weights(tmp / "fp32"))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("crashed before saving")
+
+    args = dict(mask=mask, resume_dir=tmp / "r", save_every_steps=2, **ARGS)
+    with monkeypatch.context() as m:
+        m.setattr(training_run, "save_model", crash)
+        with pytest.raises(RuntimeError, match="crashed"):
+            train(tmp / "fp32", [(cats, 1.0)], tmp / "o", **args)
+    # the same mask, held as positions, has the same identity: only the arguments differ
+    assert mask_fingerprint(load_mask_indices(mask)) == mask_fingerprint(mask)
+    with pytest.raises(ValueError, match=r"differs in: args\)"):
+        train(tmp / "fp32", [(cats, 1.0)], tmp / "o", optimizer_state="sparse", **args)
+
+
+# --------------------------------------------------------------------------- resume
+
+RUN_SCRIPT = """
+import sys, torch
+torch.set_num_threads(1)
+from maec.training import train
+mask = torch.load(sys.argv[6])
+train(sys.argv[1], [(sys.argv[2], 0.7), (sys.argv[3], 0.3)], sys.argv[4], resume_dir=sys.argv[5],
+      mask=mask, optimizer_state="sparse", precision="bf16", lr=3e-3, total_tokens={total},
+      batch_tokens=64, micro_batch_size=2, seed=5, weight_decay=0.05, lr_schedule="linear",
+      warmup_steps=3, save_every_steps=3, device="cpu")
+"""
+
+
+def test_killed_sparse_run_resumes_to_the_dense_result(world):  # noqa: F811
+    """SIGKILL during a sparse bf16 run, then a restart: the weights of an uninterrupted
+    dense run, bit for bit."""
+    tmp, cats, dogs = world
+    steps = 60
+    mask = mask_with_embedding_rows(weights(tmp / "bf16"))
+    torch.save(mask, tmp / "mask.pt")
+    reference = train(
+        tmp / "bf16",
+        [(cats, 0.7), (dogs, 0.3)],
+        tmp / "reference",
+        mask=mask,
+        precision="bf16",
+        lr=3e-3,
+        total_tokens=steps * 64,
+        batch_tokens=64,
+        micro_batch_size=2,
+        seed=5,
+        weight_decay=0.05,
+        lr_schedule="linear",
+        warmup_steps=3,
+        device="cpu",
+    )
+    script = tmp / "run.py"
+    script.write_text(RUN_SCRIPT.format(total=steps * 64))
+    argv = [sys.executable, str(script), str(tmp / "bf16"), cats, dogs, str(tmp / "out")]
+    argv += [str(tmp / "resume"), str(tmp / "mask.pt")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list((tmp / "resume").glob("state-*")):
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process.stderr.close()
+    assert not (tmp / "out").exists(), "the run finished before it was killed"
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    resumed = json.loads((tmp / "out" / "training.json").read_text())
+    assert 0 < resumed["resumed_from_step"] < steps and not (tmp / "resume").exists()
+    expected, got = weights(tmp / "reference"), weights(tmp / "out")
+    for name in expected:
+        assert torch.equal(bits(got[name]), bits(expected[name])), name
+    assert resumed["final_loss"] == reference["final_loss"]
+
+
+# --------------------------------------------------------------------------- processes
+
+TWO_PROCESS_SCRIPT = """
+import json, sys, torch
+torch.set_num_threads(1)
+from maec.training import train
+args = json.loads(sys.argv[1])
+mask = torch.load(args.pop("mask"))
+train(args.pop("backbone"), args.pop("corpora"), args.pop("out_dir"), mask=mask, **args)
+"""
+
+
+def test_sparse_two_processes_match_one(world):  # noqa: F811
+    """torchrun with 2 processes (gloo; masked gradients all-reduced) gives the weights of
+    one process accumulating twice as many micro-batches, and keeps the invariant."""
+    tmp, cats, dogs = world
+    mask = mask_with_embedding_rows(weights(tmp / "fp32"))
+    torch.save(mask, tmp / "mask.pt")
+    args = dict(
+        lr=1e-2,
+        total_tokens=4 * 128,
+        batch_tokens=128,
+        micro_batch_size=2,
+        seed=2,
+        weight_decay=0.1,
+        optimizer_state="sparse",
+        device="cpu",
+    )
+    corpora = [[cats, 0.5], [dogs, 0.5]]
+    script = tmp / "two.py"
+    script.write_text(TWO_PROCESS_SCRIPT)
+    payload = {"backbone": str(tmp / "fp32"), "corpora": corpora, "out_dir": str(tmp / "two")}
+    payload.update(mask=str(tmp / "mask.pt"), **args)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+    }
+    env["OMP_NUM_THREADS"] = "1"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    command += ["--master-port", str(free_port()), str(script), json.dumps(payload)]
+    subprocess.run(
+        command,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=300,
+    )
+    two = json.loads((tmp / "two" / "training.json").read_text())
+    assert two["args"]["world_size"] == 2 and two["gradient_accumulation"] == 2
+    one = train(tmp / "fp32", [tuple(c) for c in corpora], tmp / "one", mask=mask, **args)
+    assert one["gradient_accumulation"] == 4
+    assert two["final_loss"] == pytest.approx(one["final_loss"], rel=1e-5)
+    before, got, expected = (weights(tmp / d) for d in ("fp32", "two", "one"))
+    for name in before:
+        inside = mask.get(name, torch.zeros(before[name].shape, dtype=torch.bool))
+        assert torch.equal(bits(got[name])[~inside], bits(before[name])[~inside]), name
+        torch.testing.assert_close(got[name], expected[name], rtol=1e-5, atol=1e-6)
