@@ -12,7 +12,9 @@ import logging
 import torch
 
 from maec.io.format import DEFAULT_CHUNK_BYTES
-from maec.io.reader import as_checkpoint, check_compatible, fingerprint
+from maec.io.reader import as_checkpoint, check_compatible, content_fingerprint, fingerprint
+from maec.io.sparse import is_sparse
+from maec.packs import BACKBONE_KEY
 from maec.stream import write_elementwise
 
 log = logging.getLogger(__name__)
@@ -55,10 +57,12 @@ def write_ability_weights(
     alpha: float,
     beta: float,
     dtype: str = "float32",
+    delta_format: str = "dense",
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     max_shard_bytes: int | None = None,
 ) -> None:
-    """Write R(A) (Eq. 2) as a delta checkpoint with the backbone's names and shapes."""
+    """Write R(A) (Eq. 2) as a delta checkpoint with the backbone's names and shapes;
+    ``delta_format="sparse"`` stores its non-zero entries (`maec.io.sparse`)."""
     base, ability, general = (as_checkpoint(p) for p in (backbone, ability_model, general_model))
     check_compatible(base, ability, general)
     metadata = {
@@ -67,6 +71,7 @@ def write_ability_weights(
         "beta": json.dumps(beta),
         "model": fingerprint(base),
         "backbone": str(base.path),
+        BACKBONE_KEY: content_fingerprint(base),
         "ability_model": str(ability.path),
         "general_model": str(general.path),
     }
@@ -92,4 +97,5 @@ def write_ability_weights(
         max_shard_bytes=max_shard_bytes,
         input_labels=["backbone", "ability model", "general model"],
         desc="R(A)",
+        sparse=is_sparse(delta_format),
     )

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 
 from maec.ability import eq2_weights_into
 from maec.io.format import DEFAULT_CHUNK_BYTES
-from maec.io.reader import as_checkpoint, check_compatible, fingerprint
+from maec.io.reader import as_checkpoint, check_compatible, content_fingerprint, fingerprint
+from maec.io.sparse import is_sparse
+from maec.packs import BACKBONE_KEY, recorded_backbone
 from maec.stream import write_elementwise
 
 log = logging.getLogger(__name__)
@@ -33,11 +35,13 @@ def write_language_weights(
     beta: float,
     mode: str = "eq2",
     dtype: str = "float32",
+    delta_format: str = "dense",
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     max_shard_bytes: int | None = None,
 ) -> None:
     """Write R(Li): α(Θ_{Li,L0} − Θ_o) − β(Θ_{L0} − Θ_o) (eq2) or Θ_Li − Θ_o (plain; α, β and
-    `general_model` are not used and `general_model` may be None)."""
+    `general_model` are not used and `general_model` may be None); ``delta_format="sparse"``
+    stores its non-zero entries (`maec.io.sparse`)."""
     if mode not in LANGUAGE_WEIGHT_MODES:
         raise ValueError(
             f"language weights mode must be one of {LANGUAGE_WEIGHT_MODES}, got mode={mode!r}"
@@ -54,6 +58,7 @@ def write_language_weights(
         "mode": mode,
         "model": fingerprint(base),
         "backbone": str(base.path),
+        BACKBONE_KEY: content_fingerprint(base),
         "language_model": str(language.path),
     }
     if mode == "eq2":
@@ -80,6 +85,7 @@ def write_language_weights(
         max_shard_bytes=max_shard_bytes,
         input_labels=["backbone", "language model", "general model"],
         desc="R(Li)",
+        sparse=is_sparse(delta_format),
     )
 
 
@@ -89,12 +95,14 @@ def write_r_lang(
     out_path,
     *,
     dtype: str = "float32",
+    delta_format: str = "dense",
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     max_shard_bytes: int | None = None,
 ) -> None:
     """Write R_Lang = Σ_i μ_i R(Li) (Eq. 3); a language without a μ gets 1.0.
 
-    Languages are summed in name order so that the float result is reproducible.
+    Languages are summed in name order so that the float result is reproducible;
+    ``delta_format="sparse"`` stores the non-zero entries (`maec.io.sparse`).
     """
     if not language_deltas:
         raise ValueError("R_Lang needs at least one language delta")
@@ -111,6 +119,9 @@ def write_r_lang(
         "languages": json.dumps({lang: str(d.path) for lang, d in zip(languages, deltas)}),
         "model": deltas[0].metadata.get("model", fingerprint(deltas[0])),
     }
+    backbone = recorded_backbone(deltas)
+    if backbone is not None:
+        metadata[BACKBONE_KEY] = backbone
 
     def combine(chunks, acc, name):
         acc.zero_()
@@ -132,4 +143,5 @@ def write_r_lang(
         max_shard_bytes=max_shard_bytes,
         input_labels=[f"R({lang})" for lang in languages],
         desc="R_Lang",
+        sparse=is_sparse(delta_format),
     )

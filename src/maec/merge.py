@@ -10,6 +10,7 @@ import torch
 
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
 from maec.io.reader import as_checkpoint, check_compatible, fingerprint
+from maec.packs import check_backbone
 from maec.stream import write_elementwise
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def write_merge(
                 f"{delta.path}: delta was made for another model (fingerprint "
                 f"{delta.metadata['model']}, backbone {base.path} has {model})"
             )
+    check_backbone(base, deltas)
     metadata = {
         "kind": "merge",
         "gamma": json.dumps(gamma),

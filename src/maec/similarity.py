@@ -19,6 +19,7 @@ import torch
 from maec.io.atomic import atomic_file
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
 from maec.io.reader import as_checkpoint, check_compatible
+from maec.packs import recorded_backbone
 from maec.stream import aligned_row_chunks, check_finite, progress
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ def similarity_rows(
         and r_a.metadata["model"] != r_lang.metadata["model"]
     ):
         raise CheckpointError(f"{r_a.path} and {r_lang.path} were made for different models")
+    recorded_backbone([r_a, r_lang])  # the same backbone, where they record it
     rows = []
     for name in progress(r_a.names, "S(τ)"):
         acc = CosineAccumulator()

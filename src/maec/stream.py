@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError, nbytes, typed_view
 from maec.io.reader import Checkpoint, layout_like
+from maec.io.sparse import SparseCheckpointWriter
 from maec.io.writer import WRITE_DEPTH, CheckpointWriter
 
 
@@ -131,6 +132,7 @@ def write_elementwise(
     max_shard_bytes: int | None = None,
     input_labels: Sequence[str] | None = None,
     desc: str = "tensors",
+    sparse: bool = False,
 ) -> None:
     """Stream out[τ] = combine(inputs[τ]) for every tensor τ, chunk by chunk.
 
@@ -142,7 +144,8 @@ def write_elementwise(
     `out_dtype` (None: the first input's dtype of each tensor) and written; when it is not
     finite the inputs of that chunk are checked first, so the message names the input file
     that caused it. Writing runs on a background thread, overlapping the next chunk's reads
-    and arithmetic.
+    and arithmetic. With `sparse`, each tensor is stored as its non-zero entries where that
+    is smaller (`maec.io.sparse`).
     """
     inputs = list(inputs)
     ref_index = next(i for i, c in enumerate(inputs) if c is not None)
@@ -154,7 +157,8 @@ def write_elementwise(
     free_slots: queue.Queue[int] = queue.Queue()
     for slot in range(WRITE_DEPTH):
         free_slots.put(slot)
-    with CheckpointWriter(out_path, layout, metadata, max_shard_bytes, background=True) as writer:
+    writer_class = SparseCheckpointWriter if sparse else CheckpointWriter
+    with writer_class(out_path, layout, metadata, max_shard_bytes, background=True) as writer:
         for name in progress(ref.names, desc):
             dtype = layout[name][1]
             for start, chunks in aligned_row_chunks(

@@ -31,6 +31,7 @@ from maec.io.format import (
     torch_dtype,
     typed_view,
 )
+from maec.io.sparse import SparseEntry, assemble_sparse, scatter_rows
 
 
 class _TensorEntry:
@@ -84,6 +85,7 @@ class Checkpoint:
         self.names = sorted(entries)
         self.metadata = metadata
         self._handles: dict[Path, int] = {}
+        self._row_offsets: dict[str, torch.Tensor] = {}  # of tensors stored sparse, when read
 
     def __repr__(self) -> str:
         return f"Checkpoint({str(self.path)!r}, {len(self.names)} tensors)"
@@ -145,9 +147,29 @@ class Checkpoint:
         """The whole tensor (use `iter_rows` for large tensors)."""
         entry = self._entry(name)
         out = torch.empty(entry.shape, dtype=entry.dtype)
+        if isinstance(entry, SparseEntry):
+            return self._read_sparse(name, entry, 0, out)
         if out.numel():
             self._read_into(entry, 0, out)
         return out
+
+    def _read_sparse(self, name: str, entry: SparseEntry, start: int, out: torch.Tensor):
+        """Rows of a tensor stored sparse (`maec.io.sparse`) from ``start``, into ``out``."""
+        offsets = self._row_offsets.get(name)
+        if offsets is None:
+            offsets = torch.empty(entry.row_offsets.shape, dtype=torch.int64)
+            self._read_into(entry.row_offsets, 0, offsets)
+            self._row_offsets[name] = offsets
+        rows = out.shape[0] if out.dim() else 1
+        first, last = int(offsets[start]), int(offsets[start + rows])
+        if not 0 <= first <= last <= entry.values.shape[0]:
+            raise CheckpointError(f"{entry.file}: tensor {name}: corrupt sparse row offsets")
+        indices = torch.empty(last - first, dtype=entry.indices.dtype)
+        values = torch.empty(last - first, dtype=entry.dtype)
+        if last > first:
+            self._read_into(entry.indices, first * indices.element_size(), indices)
+            self._read_into(entry.values, first * values.element_size(), values)
+        return scatter_rows(out, start, indices, values)
 
     def row_count(self, name: str) -> int:
         shape = self._entry(name).shape
@@ -182,6 +204,8 @@ class Checkpoint:
             out = out[:count] if out.shape[0] > count else out
         else:
             out = typed_view(out, entry.dtype, (count, *row_shape))
+        if isinstance(entry, SparseEntry):
+            return self._read_sparse(name, entry, start, out)
         if out.numel():
             self._read_into(entry, start * row_bytes, out)
         return out
@@ -256,7 +280,7 @@ def _open_files(
                 f"{path / expected[missing[0]]}: tensor {missing[0]} listed in {INDEX_NAME} "
                 "is not in the shard"
             )
-    return Checkpoint(path, entries, metadata)
+    return Checkpoint(path, assemble_sparse(entries, metadata, path), metadata)
 
 
 def _open_sharded(directory: Path, index: Path) -> Checkpoint:
@@ -312,6 +336,21 @@ def fingerprint(checkpoint, *, include_dtypes: bool = False) -> str:
         for name in ckpt.names
     ]
     return hashlib.sha256(json.dumps(items, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def content_fingerprint(checkpoint, sample_bytes: int = 64) -> str:
+    """A hash of the tensor names, shapes, dtypes and a few bytes of each tensor's data
+    (start, middle, end): two checkpoints of one architecture with different weights (two
+    backbones) differ, at the cost of three small reads per tensor."""
+    ckpt = as_checkpoint(checkpoint)
+    digest = hashlib.sha256()
+    for name in ckpt.names:
+        digest.update(f"{name}:{list(ckpt.shape(name))}:{ckpt.dtype(name)}".encode())
+        rows = ckpt.row_count(name)
+        for row in sorted({0, rows // 2, rows - 1}) if rows else ():
+            chunk = ckpt.read_rows(name, row, row + 1) if ckpt.shape(name) else ckpt.read(name)
+            digest.update(chunk.reshape(-1).view(torch.uint8)[:sample_bytes].numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def layout_like(ckpt: Checkpoint, dtype: str | torch.dtype | None = None) -> dict:
