@@ -151,7 +151,8 @@ def summary(result: dict) -> str:
         f"Qwen2.5-0.5B shape{' (tiny)' if result['tiny'] else ''}, density "
         f"{result['density']}, {result['precision']}, micro-batch {result['micro_batch']} x "
         f"{result['seq_len']} tokens x accumulation {result['accumulation']}, "
-        f"{result['threads']} thread(s), load average before {result['load_average']}",
+        f"{result['threads']} thread(s), glibc mmap threshold "
+        f"{result['mmap_threshold'] or 'default'}, load average before {result['load_average']}",
         f"{'run':<7} {'peak RSS':>10} {'median step':>12} {'build':>8}",
     ]
     for name, run in (("dense", dense), ("sparse", sparse)):
@@ -190,6 +191,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--max-grad-norm", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--mmap-threshold",
+        type=int,
+        help="glibc MALLOC_MMAP_THRESHOLD_ for both children (freed blocks above it go back "
+        "to the system at once instead of staying in the heap); default: glibc's own",
+    )
     parser.add_argument("--child", choices=("dense", "sparse"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -199,6 +206,8 @@ def child_argv(settings: dict, state: str) -> list[str]:
     argv = ["--child", state]
     for key, value in settings.items():
         flag = "--" + key.replace("_", "-")
+        if value is None:
+            continue
         if value is True:
             argv.append(flag)
         elif value is not False:
@@ -220,9 +229,11 @@ def main(argv=None) -> dict:
         "runs": {},
     }
     for state in ("dense", "sparse"):
-        run = run_child(
-            [sys.executable, str(Path(__file__).resolve()), *child_argv(settings, state)]
-        )
+        env = {}
+        if args.mmap_threshold is not None:
+            env["MALLOC_MMAP_THRESHOLD_"] = str(args.mmap_threshold)
+        command = [sys.executable, str(Path(__file__).resolve()), *child_argv(settings, state)]
+        run = run_child(command, env)
         run["step_time_median_s"] = statistics.median(run["step_times_s"])
         result["runs"][state] = run
     dense, sparse = result["runs"]["dense"], result["runs"]["sparse"]

@@ -4,7 +4,7 @@ import pytest
 import torch
 from test_training import ARGS, world  # noqa: F401  (the tiny backbone and corpora fixture)
 
-from maec.launch import check_batch, check_gpus, launch_training
+from maec.launch import check_batch, check_gpus, launch_training, node_launch_command
 
 
 def test_a_gpu_job_without_a_visible_gpu_stops_at_once(monkeypatch):
@@ -35,3 +35,40 @@ def test_several_gpus_need_deepspeed(world, monkeypatch):  # noqa: F811
     with pytest.raises(ValueError, match="deepspeed_config"):
         launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", **args)
     assert not (tmp / "out").exists()
+
+
+def test_several_nodes_need_a_slurm_job(world, monkeypatch):  # noqa: F811
+    tmp, cats, _ = world
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    args = {k: v for k, v in ARGS.items() if k != "device"}
+    with pytest.raises(RuntimeError, match="inside a Slurm job"):
+        launch_training(
+            0, tmp / "fp32", [(cats, 1.0)], tmp / "out", nodes=2, optimizer_state="sparse", **args
+        )
+    assert not (tmp / "out").exists() and not list(tmp.glob(".out.*"))
+
+
+def test_node_launch_command_by_hand(tmp_path):
+    """One torchrun per node, a c10d rendezvous on the first host, the task's SLURM_PROCID
+    as node rank; on one host, tasks that each act as a node."""
+    command = node_launch_command(2, 4, 16, "1234", ["gpu-a", "gpu-b"], tmp_path / "args.json")
+    assert command[:8] == [
+        "srun",
+        "--overlap",
+        "--nodes=2",
+        "--ntasks=2",
+        "--ntasks-per-node=1",
+        "--cpus-per-task=16",
+        "--kill-on-bad-exit=1",
+        "bash",
+    ]
+    per_task = command[-1]
+    for part in (
+        "-m torch.distributed.run --nnodes=2 --nproc-per-node=4 --rdzv-backend=c10d",
+        "--rdzv-endpoint=gpu-a:29634 --rdzv-id=maec-1234",  # 29400 + 1234 % 1000
+        '--node-rank="$SLURM_PROCID" -m maec.launch',
+        str(tmp_path / "args.json"),
+    ):
+        assert part in per_task, (part, per_task)
+    one_host = node_launch_command(2, 1, 1, "7", ["local"], tmp_path / "args.json")
+    assert "--nodes=1" in one_host and "--ntasks-per-node=2" in one_host

@@ -62,6 +62,21 @@ def test_paper_config_plans_evaluation_and_tables(tmp_path):
     assert plan["download_mgsm"] == 1 and plan["download_mmlu"] == 6
 
 
+def test_ability_pack_plans_the_ability_side_only(tmp_path):
+    configfile = write_config(PAPER, tmp_path)
+    plan = planned_jobs(tmp_path, configfile, "results/packs/math.safetensors")
+    assert plan == {
+        "download_backbone": 1,
+        "tokenize": 2,  # math_en and general_en
+        "importance_cpt": 2,
+        "key_neurons": 2,
+        "mask_union": 1,
+        "masked_cpt": 2,  # Θ_{A,L0} and Θ_{L0}
+        "ability_weights": 1,
+        "ability_pack": 1,
+    }
+
+
 def _broken(mutate):
     config = copy.deepcopy(PAPER)
     mutate(config)
@@ -88,6 +103,18 @@ INVALID = {
     "language with no corpus": (
         _broken(lambda c: c["general_corpora"].pop("bn")),
         r"general_corpora\.bn",
+    ),
+    "no nodes": (
+        _broken(lambda c: c["resources"]["train"].update(nodes=0)),
+        r"nodes",
+    ),
+    "unknown optimizer state": (
+        _broken(lambda c: c["training"].update(optimizer_state="compressed")),
+        r"optimizer_state|compressed",
+    ),
+    "unknown delta format": (
+        _broken(lambda c: c["deltas"].update(format="coo")),
+        r"format|coo",
     ),
     "ability with no corpus": (
         _broken(lambda c: c["abilities"]["math"].pop("corpus")),

@@ -1,26 +1,34 @@
-"""Starting a training job on the GPUs a workflow job was given.
+"""Starting a training job on the GPUs (and nodes) a workflow job was given.
 
-One GPU or none: `train` runs in this process. Several: `torchrun` starts one process per
-GPU on this node, each running `python -m maec.launch ARGS.json`, and DeepSpeed (ZeRO) joins
-them. Everything that can be checked before hours are spent is checked here first: the GPUs
-are visible, and the batch divides over them.
+One GPU or none on one node: `train` runs in this process. Several GPUs: `torchrun` starts
+one process per GPU on this node, each running `python -m maec.launch ARGS.json`, and
+DeepSpeed (ZeRO) or the sparse optimizer state joins them. Several nodes (a Slurm job of one
+task per node): `srun` starts `torchrun` on every node, which meet at a c10d rendezvous on
+the job's first node. Everything that can be checked before hours are spent is checked
+here first: the GPUs are visible, the batch divides over the processes, the job is a Slurm
+job.
 """
 
 import json
 import logging
 import os
+import shlex
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
+from maec.io.atomic import remove, temporary_sibling
 from maec.tokens import TokenBlocks
 from maec.training import train
 from maec.training.plan import plan_steps
 
 log = logging.getLogger(__name__)
+
+# torchrun's own default rendezvous port, offset by the job id so that two jobs that share a
+# node do not meet each other.
+RENDEZVOUS_PORT = 29400
 
 
 def check_gpus(gpus: int) -> None:
@@ -41,8 +49,66 @@ def check_batch(args: dict, processes: int) -> None:
     )
 
 
-def launch_training(gpus: int, backbone, corpora, out_dir, **kwargs) -> None:
-    """Run `train` on `gpus` GPUs of this node (0 or 1: in this process)."""
+def slurm_hosts() -> tuple[str, list[str]]:
+    """This Slurm job's id and the host names of its nodes, in order (the first is the
+    head). The node list comes from the environment, or from squeue where the job step
+    that runs this process left it out."""
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job:
+        raise RuntimeError(
+            "training on several nodes runs inside a Slurm job (SLURM_JOB_ID is not set); "
+            "set resources.train.nodes to 1 for a local run"
+        )
+    nodelist = (
+        os.environ.get("SLURM_JOB_NODELIST")
+        or subprocess.run(
+            ["squeue", "-h", "-j", job, "-o", "%N"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    hosts = subprocess.run(
+        ["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return job, hosts
+
+
+def node_launch_command(
+    nodes: int, processes: int, threads: int, job: str, hosts: list[str], args_file: Path
+) -> list[str]:
+    """srun starting one torchrun per node (``nodes`` tasks over the job's hosts; on one
+    host, tasks that each act as a node), joined by a c10d rendezvous on the first host;
+    each task's ``SLURM_PROCID`` is its node rank."""
+    port = RENDEZVOUS_PORT + int(job) % 1000
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nnodes={nodes}",
+        f"--nproc-per-node={processes}",
+        "--rdzv-backend=c10d",
+        f"--rdzv-endpoint={hosts[0]}:{port}",
+        f"--rdzv-id=maec-{job}",
+    ]
+    per_task = f'exec {shlex.join(torchrun)} --node-rank="$SLURM_PROCID" '
+    per_task += f"-m maec.launch {shlex.quote(str(args_file))}"
+    return [
+        "srun",
+        "--overlap",
+        f"--nodes={len(hosts)}",
+        f"--ntasks={nodes}",
+        f"--ntasks-per-node={-(-nodes // len(hosts))}",
+        f"--cpus-per-task={threads}",
+        "--kill-on-bad-exit=1",
+        "bash",
+        "-c",
+        per_task,
+    ]
+
+
+def launch_training(
+    gpus: int, backbone, corpora, out_dir, *, nodes: int = 1, threads: int = 1, **kwargs
+) -> None:
+    """Run `train` on `gpus` GPUs of each of `nodes` nodes (one node, 0 or 1 GPU: in this
+    process); `threads`: CPUs of a node's task."""
     args = dict(
         backbone=str(backbone),
         corpora=[[str(p), w] for p, w in corpora],
@@ -52,29 +118,30 @@ def launch_training(gpus: int, backbone, corpora, out_dir, **kwargs) -> None:
     if gpus > 0:
         check_gpus(gpus)
     processes = max(gpus, 1)
-    check_batch(args, processes)
-    if processes == 1:
+    check_batch(args, processes * nodes)
+    if processes * nodes == 1:
         train(**args, device="cuda" if gpus else None)
         return
-    if not args.get("deepspeed_config"):
-        raise ValueError(f"{gpus} GPUs need a deepspeed_config (training.deepspeed_config)")
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(args, handle)
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc_per_node={processes}",
-        "-m",
-        "maec.launch",
-        handle.name,
-    ]
-    log.info("starting %s", " ".join(command))
+    if not args.get("deepspeed_config") and args.get("optimizer_state") != "sparse":
+        raise ValueError(
+            f"{processes * nodes} processes need a deepspeed_config (training.deepspeed_config) "
+            "or the sparse optimizer state (training.optimizer_state: sparse)"
+        )
+    # beside the output: every node reads it (the working directory is shared)
+    args_file = temporary_sibling(out_dir, f"{os.getpid()}-launch")
+    if nodes == 1:
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+        command += [f"--nproc_per_node={processes}", "-m", "maec.launch", str(args_file)]
+    else:
+        job, hosts = slurm_hosts()
+        command = node_launch_command(nodes, processes, threads, job, hosts, args_file)
+    log.info("starting %s", shlex.join(command))
+    args_file.parent.mkdir(parents=True, exist_ok=True)
     try:
+        args_file.write_text(json.dumps(args))
         subprocess.run(command, check=True)
     finally:
-        Path(handle.name).unlink(missing_ok=True)
+        remove(args_file)
 
 
 if __name__ == "__main__":

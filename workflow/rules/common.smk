@@ -148,6 +148,10 @@ def ability_delta(ability, deltas="deltas", kind="ability"):
     return f"results/{deltas}/{kind}/{ability}.safetensors"
 
 
+def ability_pack(ability):
+    return f"results/packs/{ability}.safetensors"
+
+
 def language_delta(lang, deltas="deltas"):
     return f"results/{deltas}/language/{lang}.safetensors"
 
@@ -257,6 +261,19 @@ def training_params(tokens):
     )
 
 
+def masked_training_params(tokens):
+    """The masked CPT runs: the shared settings, the optimizer state and activation
+    checkpointing; the sparse state takes the place of DeepSpeed."""
+    params = training_params(tokens)
+    params.update(
+        optimizer_state=config["training"]["optimizer_state"],
+        gradient_checkpointing=config["training"]["gradient_checkpointing"],
+    )
+    if params["optimizer_state"] == "sparse":
+        params["deepspeed_config"] = None
+    return params
+
+
 def ability_run(ability):
     """Θ_{A,L0}: masked CPT on the ability corpus mixed with the reference general corpus."""
     return f"{ability_corpus(ability)}+{general_corpus(L0)}"
@@ -317,11 +334,20 @@ def mmlu_file(split, lang):
 
 def job_resources(kind):
     """Resources of a kind of job (train, evaluate, stream, light) for the `resources:`
-    directive: gpu, gpu_model (when set), mem_mb and runtime in minutes."""
+    directive: gpu (of all nodes), gpu_model (when set), mem_mb (per node) and runtime in
+    minutes. On several nodes, one task per node, and `mpi` so that the Slurm plugin runs
+    the job's script once, in the batch step, where maec.launch starts torchrun on every
+    node with srun; tasks_per_gpu 0 keeps the plugin from asking for a task per GPU."""
     spec = config["resources"][kind]
-    resources = dict(gpu=spec["gpu"], mem_mb=spec["mem_mb"], runtime=spec["runtime"])
+    resources = dict(
+        gpu=spec["gpu"] * spec["nodes"], mem_mb=spec["mem_mb"], runtime=spec["runtime"]
+    )
     if spec["gpu_model"]:
         resources["gpu_model"] = spec["gpu_model"]
+    if spec["nodes"] > 1:
+        resources.update(
+            nodes=spec["nodes"], tasks=spec["nodes"], tasks_per_gpu=0, mpi="srun"
+        )
     return resources
 
 

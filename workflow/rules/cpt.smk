@@ -17,7 +17,7 @@ rule masked_cpt:
     resources:
         **job_resources("train"),
     params:
-        training=training_params(config["masked_cpt"]["tokens"]),
+        training=masked_training_params(config["masked_cpt"]["tokens"]),
         weights=get_run_mixture,
         resume_dir=resume_dir(cpt_dir("{run}")),
     script:

@@ -1,4 +1,5 @@
-# Ability weights R(A) (Eq. 2), language weights R(Li), and R_Lang (Eq. 3).
+# Ability weights R(A) (Eq. 2), language weights R(Li), and R_Lang (Eq. 3); ability packs
+# (R(A) stored sparse with what it was made of, mergeable on its backbone).
 
 
 rule ability_weights:
@@ -17,6 +18,7 @@ rule ability_weights:
         alpha=config["ability_weights"]["alpha"],
         beta=config["ability_weights"]["beta"],
         dtype=config["deltas"]["dtype"],
+        delta_format=config["deltas"]["format"],
     script:
         "../scripts/ability_weights.py"
 
@@ -38,6 +40,7 @@ rule language_weights:
         beta=config["language_weights"]["beta"],
         mode=config["language_weights"]["mode"],
         dtype=config["deltas"]["dtype"],
+        delta_format=config["deltas"]["format"],
     script:
         "../scripts/language_weights.py"
 
@@ -57,5 +60,25 @@ rule r_lang:
     params:
         languages=LANGUAGES,
         mu=get_mu(),
+        delta_format=config["deltas"]["format"],
     script:
         "../scripts/r_lang.py"
+
+
+rule ability_pack:
+    input:
+        unpack(get_ability_pack_inputs),
+    output:
+        ability_pack("{ability}"),
+    log:
+        "logs/packs/{ability}.log",
+    conda:
+        "../../envs/stream.yaml"
+    threads: get_threads("stream")
+    resources:
+        **job_resources("stream"),
+    params:
+        k1=config["key_neurons"]["k1"],
+        corpora=get_ability_pack_corpora,
+    script:
+        "../scripts/ability_pack.py"

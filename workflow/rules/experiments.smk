@@ -55,6 +55,7 @@ use rule ability_weights as ability_weights_plain with:
         alpha=1.0,
         beta=0.0,
         dtype=config["deltas"]["dtype"],
+        delta_format=config["deltas"]["format"],
 
 
 use rule r_lang as r_lang_uniform_mu with:
@@ -65,6 +66,7 @@ use rule r_lang as r_lang_uniform_mu with:
     params:
         languages=LANGUAGES,
         mu=get_uniform_mu,
+        delta_format=config["deltas"]["format"],
 
 
 rule merge_variant:

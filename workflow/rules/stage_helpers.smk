@@ -93,6 +93,23 @@ def get_language_delta_inputs(wildcards):
     return inputs
 
 
+def get_ability_pack_inputs(wildcards):
+    """R(A), its backbone, and the two masked CPT runs it came from (their training.json
+    gives the tokens and mask densities the pack records)."""
+    return dict(
+        r_a=ability_delta(wildcards.ability),
+        backbone=BACKBONE,
+        ability_run=cpt_dir(ability_run(wildcards.ability)),
+        reference_run=cpt_dir(reference_run()),
+    )
+
+
+def get_ability_pack_corpora(wildcards):
+    """The sources of the corpora of the ability's masked CPT runs, by corpus name."""
+    corpora = run_corpora(ability_run(wildcards.ability))
+    return {corpus: corpus_config(corpus)["source"] for corpus in corpora}
+
+
 def get_language_deltas(wildcards):
     return [language_delta(lang, wildcards.deltas) for lang in LANGUAGES]
 

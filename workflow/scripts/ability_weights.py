@@ -10,4 +10,5 @@ write_ability_weights(
     alpha=snakemake.params.alpha,
     beta=snakemake.params.beta,
     dtype=snakemake.params.dtype,
+    delta_format=snakemake.params.delta_format,
 )

@@ -11,4 +11,5 @@ write_language_weights(
     beta=snakemake.params.beta,
     mode=snakemake.params.mode,
     dtype=snakemake.params.dtype,
+    delta_format=snakemake.params.delta_format,
 )

@@ -6,4 +6,5 @@ write_r_lang(
     dict(zip(snakemake.params.languages, snakemake.input)),
     snakemake.params.mu,
     snakemake.output[0],
+    delta_format=snakemake.params.delta_format,
 )

@@ -1,5 +1,5 @@
 """Continual pre-training: the importance CPT, the masked CPT runs, baselines and the demo
-pretraining, on the GPUs this job was given (torchrun over several)."""
+pretraining, on the GPUs and nodes this job was given (torchrun over several)."""
 
 from maec.joblog import log_job_to
 from maec.launch import launch_training
@@ -7,12 +7,15 @@ from maec.launch import launch_training
 log_job_to(snakemake.log[0])
 tokens = snakemake.input.tokens
 tokens = [tokens] if isinstance(tokens, str) else list(tokens)
+nodes = snakemake.resources.get("nodes", 1)
 launch_training(
-    snakemake.resources.gpu,
+    snakemake.resources.gpu // nodes,  # the job's GPUs, over its nodes
     snakemake.input.backbone,
     [(t.removesuffix(".npy"), w) for t, w in zip(tokens, snakemake.params.weights)],
     snakemake.output[0],
     mask=snakemake.input.get("mask"),
     resume_dir=snakemake.params.resume_dir,
+    nodes=nodes,
+    threads=snakemake.threads,
     **snakemake.params.training,
 )
