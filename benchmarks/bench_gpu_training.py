@@ -1,17 +1,28 @@
-"""Benchmark of masked continual pre-training on one GPU against the same run unmasked.
+"""Benchmark of masked continual pre-training on one GPU: unmasked, masked with dense
+optimizer state, and masked with the sparse optimizer state.
 
-Builds a randomly initialised model with the shape of Qwen2.5-0.5B or LLaMA-3.2-1B (from a
-config, nothing downloaded) and trains it twice on random token ids with the project's own
-training step (``maec.training.PlainBackend``: float32 master weights, bf16 autocast, AdamW,
-gradient clipping): once unmasked, once restricted to a random mask holding 5 % of the
-entries of every parameter tensor (``confine_to_mask`` + ``make_optimizer(masked=True)``,
-i.e. ``GradientGatedAdamW``). Same micro-batch, sequence length and data for both.
+Builds a randomly initialised model with the shape of Qwen2.5-0.5B, LLaMA-3.2-1B or
+LLaMA-3-8B (from a config, nothing downloaded) and trains it on random token ids with the
+project's own training steps, same micro-batch, sequence length and data for every run:
+
+- ``unmasked``: ``PlainBackend`` (float32 master weights, bf16 autocast, AdamW, clipping);
+- ``masked``: the same restricted to a random mask holding 5 % of the entries of every
+  parameter tensor (``confine_to_mask`` + ``GradientGatedAdamW``: dense optimizer state);
+- ``sparse``: the same mask as positions, ``SparseMaskedState`` + ``SparseBackend``
+  (``optimizer_state="sparse"``: bf16 linear-layer weights, float32 master values and AdamW
+  moments of the masked entries only);
+- ``gradients``: forward and backward with bf16 weights, every gradient computed and
+  dropped, no optimizer: the floor of any training step, and the reference where an
+  unmasked run does not fit one GPU (LLaMA-3-8B: about 16 bytes per parameter).
 
 Reports per run the median step time, tokens/s, model FLOPs utilisation, peak GPU memory,
-and the masked/unmasked step-time ratio; after the masked run it checks that entries
-outside the mask are bit-identical to their initial values in a sample of tensors. Prints a
-table and writes every number to ``--out`` (JSON, rewritten after each run).
+and the step-time ratios masked/unmasked, sparse/unmasked and sparse/gradients; after each
+masked run it checks that entries outside the mask are bit-identical to their initial
+values in a sample of tensors. Prints a table and writes every number to ``--out`` (JSON,
+rewritten after each run).
 
+    PYTHONPATH=src python3 benchmarks/bench_gpu_training.py --model llama-3-8b \
+        --out bench-out/gpu_bench_8b.json
     PYTHONPATH=src python3 benchmarks/bench_gpu_training.py --model qwen2.5-0.5b \
         --out bench-out/gpu_bench.json
     .venv/bin/python benchmarks/bench_gpu_training.py --device cpu --tiny \
@@ -36,9 +47,15 @@ sys.path.insert(0, str(REPO / "src"))
 
 from maec.device import resolve_device  # noqa: E402
 from maec.io.atomic import write_text  # noqa: E402
+from maec.masks import MaskIndex, index_dtype  # noqa: E402
 from maec.training.backends import PlainBackend  # noqa: E402
 from maec.training.optimizer import make_optimizer  # noqa: E402
 from maec.training.plan import PRECISIONS, lr_factor  # noqa: E402
+from maec.training.sparse import (  # noqa: E402
+    SparseBackend,
+    SparseMaskedState,
+    widen_outside_linear_layers,
+)
 from maec.training.trainable import check_mask, confine_to_mask, parameter_shapes  # noqa: E402
 
 # Published shapes (config.json of the Hugging Face checkpoints); weights are random.
@@ -69,6 +86,28 @@ MODEL_SHAPES = {
             max_position_embeddings=131072,
         ),
     ),
+    "llama-3-8b": (
+        "LlamaConfig",
+        dict(
+            hidden_size=4096,
+            intermediate_size=14336,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            vocab_size=128256,
+            tie_word_embeddings=False,
+            max_position_embeddings=8192,
+            rope_theta=500000.0,
+        ),
+    ),
+}
+RUNS = ("unmasked", "masked", "sparse", "gradients")
+# What fits one 80 GB GPU: LLaMA-3-8B trains only with the sparse state (a dense state is
+# about 16 bytes per parameter), with activation checkpointing and 2 x 4096 tokens a step.
+MODEL_DEFAULTS = {
+    "llama-3-8b": dict(
+        runs=["gradients", "sparse"], micro_batch=2, seq_len=4096, gradient_checkpointing=True
+    ),
 }
 TINY_SHAPE = dict(
     hidden_size=64,
@@ -88,6 +127,7 @@ RUN_DEFAULTS = {
 H100_SXM_BF16_DENSE_TFLOPS = 989.0
 TARGET_MASKED_RATIO = 1.05  # masking costs under 5 % step time
 TARGET_MFU = 0.35  # unmasked run
+TARGET_8B_PEAK_BYTES = 60 * 10**9  # the sparse run of LLaMA-3-8B, with checkpointing
 
 
 # --------------------------------------------------------------------------- model
@@ -192,34 +232,104 @@ def timed_steps(
 # --------------------------------------------------------------------------- one run
 
 
-def bench_run(config, *, masked: bool, args, device: torch.device) -> dict:
-    """Warm-up and timed steps of one training run; with ``masked``, a random mask of
-    density ``args.density`` and the invariant check."""
-    model = build_model(config, args.seed)
-    mask = random_mask(model, args.density, args.seed + 1) if masked else None
-    if mask is not None:
-        check_mask(mask, parameter_shapes(model), "random")
-    model.to(device)
+def random_positions(model: torch.nn.Module, density: float, seed: int) -> dict[str, MaskIndex]:
+    """name -> MaskIndex (on the model's device), each entry kept with probability
+    ``density``: the sparse run's mask, drawn on the device in chunks (an 8B model's mask
+    drawn on the host would take minutes)."""
+    out = {}
+    for i, (name, param) in enumerate(model.named_parameters()):
+        generator = torch.Generator(device=param.device).manual_seed(seed * 100003 + i)
+        parts = []
+        for start in range(0, param.numel(), 1 << 26):
+            size = min(1 << 26, param.numel() - start)
+            kept = torch.rand(size, generator=generator, device=param.device) < density
+            parts.append(kept.nonzero().reshape(-1).add_(start).to(index_dtype(param.numel())))
+        out[name] = MaskIndex(tuple(param.shape), torch.cat(parts))
+    return out
+
+
+def as_booleans(key: MaskIndex) -> torch.Tensor:
+    bits = torch.zeros(key.numel, dtype=torch.bool)
+    bits[key.index.to("cpu", torch.int64)] = True
+    return bits.reshape(key.shape)
+
+
+def gradients_step(model, micro_batch_size: int, precision: str, device: torch.device):
+    """Forward and backward with every gradient computed, then dropped: no optimizer."""
+
+    def train_step(rows: torch.Tensor) -> float:
+        micro_batches = rows.to(device).split(micro_batch_size)
+        total = torch.zeros((), device=device)
+        for micro in micro_batches:
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                loss = model(input_ids=micro, labels=micro).loss
+            (loss / len(micro_batches)).backward()
+            total += loss.detach().float()
+        for param in model.parameters():
+            param.grad = None
+        return total.item() / len(micro_batches)
+
+    return train_step
+
+
+def build_run(run: str, config, args, device: torch.device):
+    """The model of one run on its device, its step and, for the masked runs, the mask (as
+    booleans on the CPU or as positions) for the invariant check."""
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(args.seed)
+    if run in ("unmasked", "masked"):  # float32 master weights (PlainBackend)
+        model = build_model(config, args.seed)
+        mask = random_mask(model, args.density, args.seed + 1) if run == "masked" else None
+        if mask is not None:
+            check_mask(mask, parameter_shapes(model), "random")
+        model.to(device)
+    else:  # the training dtype: bf16 linear-layer weights for bf16
+        dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
+        with torch.device(device):
+            model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+        widen_outside_linear_layers(model)
+        mask = random_positions(model, args.density, args.seed + 1) if run == "sparse" else None
     model.train()
+    if args.gradient_checkpointing:
+        model.activation_checkpointing_enable()
+    schedule = lr_factor("constant", 0, 1)
+    if run == "gradients":
+        counts = confine_to_mask(model, None, device)
+        return model, gradients_step(model, args.micro_batch, args.precision, device), None, counts
+    if run == "sparse":
+        state = SparseMaskedState(model, mask, lr=args.lr, weight_decay=args.weight_decay)
+        backend = SparseBackend(
+            model, state, schedule, args.max_grad_norm, args.micro_batch, args.precision, device
+        )
+        total = sum(p.numel() for p in model.parameters())
+        counts = {
+            "trainable": state.entries,
+            "total": total,
+            "density": state.entries / total,
+            "trainable_tensors": len(state.tensors),
+        }
+        return model, backend.train_step, mask, counts
     counts = confine_to_mask(model, mask, device)
-    parameters = dict(model.named_parameters())
-    checked = sample_names(list(parameters), args.check_tensors) if masked else []
-    initial = {name: parameters[name].detach().to("cpu", copy=True) for name in checked}
     optimizer = make_optimizer(
         [p for p in model.parameters() if p.requires_grad],
         args.lr,
         args.weight_decay,
-        masked=masked,
+        masked=mask is not None,
     )
     backend = PlainBackend(
-        model,
-        optimizer,
-        lr_factor("constant", 0, 1),
-        args.max_grad_norm,
-        args.micro_batch,
-        args.precision,
-        device,
+        model, optimizer, schedule, args.max_grad_norm, args.micro_batch, args.precision, device
     )
+    return model, backend.train_step, mask, counts
+
+
+def bench_run(config, *, run: str, args, device: torch.device) -> dict:
+    """Warm-up and timed steps of one run (one of RUNS); for the masked runs, a random mask
+    of density ``args.density`` and the invariant check."""
+    model, train_step, mask, counts = build_run(run, config, args, device)
+    parameters = dict(model.named_parameters())
+    checked = sample_names(list(parameters), args.check_tensors) if mask is not None else []
+    initial = {name: parameters[name].detach().to("cpu", copy=True) for name in checked}
 
     generator = torch.Generator(device=device).manual_seed(args.seed)
     rows_shape = (args.micro_batch * args.accumulation, args.seq_len)
@@ -227,14 +337,11 @@ def bench_run(config, *, masked: bool, args, device: torch.device) -> dict:
     def next_rows():
         return torch.randint(config.vocab_size, rows_shape, generator=generator, device=device)
 
-    name = "masked" if masked else "unmasked"
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    timed_steps(backend.train_step, next_rows, args.warmup, device, float("inf"), f"{name} warm-up")
-    seconds, losses = timed_steps(
-        backend.train_step, next_rows, args.steps, device, args.max_seconds, name
-    )
+    timed_steps(train_step, next_rows, args.warmup, device, float("inf"), f"{run} warm-up")
+    seconds, losses = timed_steps(train_step, next_rows, args.steps, device, args.max_seconds, run)
 
     tokens_per_step = rows_shape[0] * rows_shape[1]
     weights = matmul_parameters(model)
@@ -263,8 +370,11 @@ def bench_run(config, *, masked: bool, args, device: torch.device) -> dict:
     if device.type == "cuda":
         result["peak_memory_allocated_bytes"] = torch.cuda.max_memory_allocated()
         result["peak_memory_reserved_bytes"] = torch.cuda.max_memory_reserved()
-    if masked:
-        result["invariant"] = check_invariant(parameters, initial, mask)
+    if mask is not None:
+        booleans = {
+            name: as_booleans(mask[name]) if run == "sparse" else mask[name] for name in checked
+        }
+        result["invariant"] = check_invariant(parameters, initial, booleans)
     return result
 
 
@@ -302,16 +412,28 @@ def write_json(path: Path, data: dict) -> None:
     write_text(path, json.dumps(data, indent=2) + "\n")
 
 
-def targets(runs: dict) -> dict:
+def step_ratio(runs: dict, run: str, reference: str) -> float:
+    return runs[run]["step_time_median_s"] / runs[reference]["step_time_median_s"]
+
+
+def targets(runs: dict, model: str, tiny: bool) -> dict:
     report = {}
     if "masked" in runs and "unmasked" in runs:
-        ratio = runs["masked"]["step_time_median_s"] / runs["unmasked"]["step_time_median_s"]
+        ratio = step_ratio(runs, "masked", "unmasked")
         report["masked_unmasked_step_time_ratio"] = ratio
         report["masking_cost_target_met"] = ratio < TARGET_MASKED_RATIO
+    if "sparse" in runs and "unmasked" in runs:
+        report["sparse_unmasked_step_time_ratio"] = step_ratio(runs, "sparse", "unmasked")
+    if "sparse" in runs and "gradients" in runs:
+        report["sparse_gradients_step_time_ratio"] = step_ratio(runs, "sparse", "gradients")
     if "unmasked" in runs:
         report["mfu_target_met"] = runs["unmasked"]["mfu"] > TARGET_MFU
-    if "masked" in runs:
-        report["invariant_holds"] = runs["masked"]["invariant"]["holds"]
+    peak = runs.get("sparse", {}).get("peak_memory_allocated_bytes")
+    if model == "llama-3-8b" and not tiny and peak is not None:
+        report["sparse_peak_memory_target_met"] = peak <= TARGET_8B_PEAK_BYTES
+    for run in ("masked", "sparse"):
+        if run in runs:
+            report[f"{run}_invariant_holds"] = runs[run]["invariant"]["holds"]
     return report
 
 
@@ -319,9 +441,9 @@ def table(result: dict) -> str:
     lines = [
         f"{result['model']}{' (tiny)' if result['tiny'] else ''} on {result['device_name']}: "
         f"micro-batch {result['micro_batch']} x {result['seq_len']} tokens x accumulation "
-        f"{result['accumulation']}, {result['precision']} (float32 weights, "
-        f"{'bf16 autocast' if result['precision'] == 'bf16' else 'float32 compute'}), "
-        f"peak {result['peak_tflops']:g} TFLOP/s",
+        f"{result['accumulation']}, {result['precision']}, activation checkpointing "
+        f"{'on' if result['gradient_checkpointing'] else 'off'}, peak "
+        f"{result['peak_tflops']:g} TFLOP/s",
         f"{'run':<9} {'steps':>5} {'median step':>11} {'tokens/s':>10} {'TFLOP/s':>8} "
         f"{'MFU':>6} {'peak mem':>9}",
     ]
@@ -342,19 +464,33 @@ def table(result: dict) -> str:
             f"(target < {TARGET_MASKED_RATIO}): "
             f"{'met' if t['masking_cost_target_met'] else 'NOT met'}"
         )
+    for key, label in (
+        ("sparse_unmasked_step_time_ratio", "sparse/unmasked"),
+        ("sparse_gradients_step_time_ratio", "sparse/gradients"),
+    ):
+        if key in t:
+            lines.append(f"{label} step time {t[key]:.4f}")
     if "mfu_target_met" in t:
         lines.append(
             f"unmasked MFU {result['runs']['unmasked']['mfu']:.1%} "
             f"(target > {TARGET_MFU:.0%}): {'met' if t['mfu_target_met'] else 'NOT met'}"
         )
-    if "invariant_holds" in t:
-        inv = result["runs"]["masked"]["invariant"]
+    if "sparse_peak_memory_target_met" in t:
+        peak = result["runs"]["sparse"]["peak_memory_allocated_bytes"]
         lines.append(
-            f"invariant: {inv['changed_outside']} of {inv['entries_outside']:,} entries "
-            f"outside the mask changed in {len(inv['tensors'])} sampled tensors "
-            f"({inv['changed_inside']:,} of {inv['entries_inside']:,} inside changed): "
-            f"{'holds' if inv['holds'] else 'BROKEN'}"
+            f"sparse peak memory {peak / 1e9:.1f} GB (target <= "
+            f"{TARGET_8B_PEAK_BYTES / 1e9:.0f} GB): "
+            f"{'met' if t['sparse_peak_memory_target_met'] else 'NOT met'}"
         )
+    for run in ("masked", "sparse"):
+        if f"{run}_invariant_holds" in t:
+            inv = result["runs"][run]["invariant"]
+            lines.append(
+                f"{run} invariant: {inv['changed_outside']} of {inv['entries_outside']:,} "
+                f"entries outside the mask changed in {len(inv['tensors'])} sampled tensors "
+                f"({inv['changed_inside']:,} of {inv['entries_inside']:,} inside changed): "
+                f"{'holds' if inv['holds'] else 'BROKEN'}"
+            )
     return "\n".join(lines)
 
 
@@ -407,11 +543,21 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--check-tensors", type=int, default=12, help="tensors sampled for the invariant check"
     )
     parser.add_argument(
-        "--runs", nargs="+", choices=("unmasked", "masked"), default=["unmasked", "masked"]
+        "--runs",
+        nargs="+",
+        choices=RUNS,
+        help="(unmasked masked sparse; llama-3-8b: gradients sparse)",
+    )
+    parser.add_argument(
+        "--gradient-checkpointing",
+        action=argparse.BooleanOptionalAction,
+        help="recompute activations in the backward pass (llama-3-8b: on; others: off)",
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    for key, value in RUN_DEFAULTS[args.tiny].items():
+    model_defaults = {} if args.tiny else MODEL_DEFAULTS.get(args.model, {})
+    defaults = {"runs": ["unmasked", "masked", "sparse"], "gradient_checkpointing": False}
+    for key, value in {**defaults, **RUN_DEFAULTS[args.tiny], **model_defaults}.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     if min(args.steps, args.micro_batch, args.seq_len, args.accumulation) < 1 or args.warmup < 0:
@@ -448,7 +594,7 @@ def main(argv=None) -> dict:
             for k in (TINY_SHAPE if args.tiny else MODEL_SHAPES[args.model][1])
         },
         "precision": args.precision,
-        "master_weights": "float32",
+        "gradient_checkpointing": args.gradient_checkpointing,
         "micro_batch_requested": args.micro_batch,
         "seq_len": args.seq_len,
         "accumulation": args.accumulation,
@@ -469,10 +615,8 @@ def main(argv=None) -> dict:
         out_of_memory = False
         try:
             for name in args.runs:
-                result["runs"][name] = bench_run(
-                    config, masked=name == "masked", args=args, device=device
-                )
-                result["targets"] = targets(result["runs"])
+                result["runs"][name] = bench_run(config, run=name, args=args, device=device)
+                result["targets"] = targets(result["runs"], args.model, args.tiny)
                 write_json(args.out, result)
                 free_memory(device)
         except torch.OutOfMemoryError:  # raised by the CUDA allocator
@@ -481,7 +625,7 @@ def main(argv=None) -> dict:
             out_of_memory = True
         if not out_of_memory:
             break
-        # Both runs at the same micro-batch: start again at half of it.
+        # Every run at the same micro-batch: start again at half of it.
         result["out_of_memory_at_micro_batch"].append(args.micro_batch)
         result["runs"] = {}
         free_memory(device)
@@ -491,7 +635,7 @@ def main(argv=None) -> dict:
             flush=True,
         )
         args.micro_batch //= 2
-    result["targets"] = targets(result["runs"])
+    result["targets"] = targets(result["runs"], args.model, args.tiny)
     write_json(args.out, result)
     print(table(result), flush=True)
     print(f"wrote {args.out}", flush=True)

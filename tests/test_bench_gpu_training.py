@@ -1,5 +1,6 @@
-"""The GPU training benchmark's core on a tiny model on the CPU: both runs, the FLOPs
-formula, the invariant check and the out-of-memory retry."""
+"""The GPU training benchmark's core on a tiny model on the CPU: every run (dense and
+sparse optimizer state), the FLOPs formula, the invariant check and the out-of-memory
+retry."""
 
 import importlib.util
 import json
@@ -86,7 +87,8 @@ def test_tiny_run_on_cpu(tmp_path):
     flops = bench.model_flops_per_token(
         bench.model_config("qwen2.5-0.5b", tiny=True), TINY_MATMUL_PARAMETERS, 32
     )
-    for name in ("unmasked", "masked"):
+    assert list(result["runs"]) == ["unmasked", "masked", "sparse"]
+    for name in ("unmasked", "masked", "sparse"):
         run = result["runs"][name]
         assert run["steps_timed"] == 3 and len(run["step_times_s"]) == 3
         assert run["matmul_parameters"] == TINY_MATMUL_PARAMETERS
@@ -94,27 +96,58 @@ def test_tiny_run_on_cpu(tmp_path):
         assert run["tokens_per_s"] == pytest.approx(64 / run["step_time_median_s"])
         assert run["mfu"] == pytest.approx(flops["total"] * 64 / run["step_time_median_s"] / 989e12)
         assert math.isfinite(run["loss_first"]) and math.isfinite(run["loss_last"])
-    unmasked, masked = result["runs"]["unmasked"], result["runs"]["masked"]
+    unmasked, masked, sparse = (result["runs"][r] for r in ("unmasked", "masked", "sparse"))
     assert unmasked["counts"]["density"] == 1.0
-    assert masked["counts"]["density"] == pytest.approx(0.05, abs=0.01)
-    invariant = masked["invariant"]
-    assert invariant["holds"] and invariant["changed_outside"] == 0
-    assert invariant["entries_outside"] > 0 and invariant["changed_inside"] > 0
-    assert len(invariant["tensors"]) == 12
+    for run in (masked, sparse):
+        assert run["counts"]["density"] == pytest.approx(0.05, abs=0.01)
+        invariant = run["invariant"]
+        assert invariant["holds"] and invariant["changed_outside"] == 0
+        assert invariant["entries_outside"] > 0 and invariant["changed_inside"] > 0
+        assert len(invariant["tensors"]) == 12
     assert result["targets"]["masked_unmasked_step_time_ratio"] == pytest.approx(
         masked["step_time_median_s"] / unmasked["step_time_median_s"]
     )
+    assert result["targets"]["sparse_unmasked_step_time_ratio"] == pytest.approx(
+        sparse["step_time_median_s"] / unmasked["step_time_median_s"]
+    )
+    assert result["targets"]["sparse_invariant_holds"]
+
+
+def test_tiny_llama_3_8b_runs_on_cpu(tmp_path):
+    """The 8B configuration's runs (gradients only, sparse) and options, on a tiny LLaMA."""
+    result = bench.main(
+        ["--device", "cpu", "--tiny", "--model", "llama-3-8b", "--runs", "gradients", "sparse"]
+        + ["--gradient-checkpointing", "--steps", "2", "--out", str(tmp_path / "b.json")]
+    )
+    assert result["gradient_checkpointing"] and list(result["runs"]) == ["gradients", "sparse"]
+    assert result["runs"]["gradients"]["counts"]["density"] == 1.0
+    assert result["runs"]["sparse"]["invariant"]["holds"]
+    ratio = result["targets"]["sparse_gradients_step_time_ratio"]
+    assert ratio == pytest.approx(
+        result["runs"]["sparse"]["step_time_median_s"]
+        / result["runs"]["gradients"]["step_time_median_s"]
+    )
+    assert "sparse/gradients step time" in bench.table(result)
+
+
+def test_llama_3_8b_defaults():
+    """One command away from a GPU: the 8B run's defaults fit one 80 GB GPU."""
+    args = bench.parse_args(["--model", "llama-3-8b"])
+    assert args.runs == ["gradients", "sparse"] and args.gradient_checkpointing
+    assert (args.micro_batch, args.seq_len, args.steps) == (2, 4096, 300)
+    config = bench.model_config("llama-3-8b", tiny=False)
+    assert (config.hidden_size, config.num_hidden_layers, config.vocab_size) == (4096, 32, 128256)
 
 
 def test_out_of_memory_halves_the_micro_batch_for_both_runs(tmp_path, monkeypatch):
     real_run = bench.bench_run
     seen = []
 
-    def run_that_fits_one_row(config, *, masked, args, device):
-        seen.append((masked, args.micro_batch))
-        if args.micro_batch > 1 and masked:
+    def run_that_fits_one_row(config, *, run, args, device):
+        seen.append((run, args.micro_batch))
+        if args.micro_batch > 1 and run == "masked":
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return real_run(config, masked=masked, args=args, device=device)
+        return real_run(config, run=run, args=args, device=device)
 
     monkeypatch.setattr(bench, "bench_run", run_that_fits_one_row)
     result = bench.main(
@@ -128,11 +161,14 @@ def test_out_of_memory_halves_the_micro_batch_for_both_runs(tmp_path, monkeypatc
             "0",
             "--micro-batch",
             "2",
+            "--runs",
+            "unmasked",
+            "masked",
             "--out",
             str(tmp_path / "b.json"),
         ]
     )
-    assert seen == [(False, 2), (True, 2), (False, 1), (True, 1)]
+    assert seen == [("unmasked", 2), ("masked", 2), ("unmasked", 1), ("masked", 1)]
     assert result["out_of_memory_at_micro_batch"] == [2] and result["micro_batch"] == 1
     assert {run["tokens_per_step"] for run in result["runs"].values()} == {32}
 

@@ -91,6 +91,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def load_partitioned(backbone: Path, config: dict, dtype: torch.dtype) -> torch.nn.Module:
+    """The backbone under ZeRO-3, partitioned as it is built, so that no process holds the
+    whole model: with transformers' DeepSpeed integration switched on (`HfDeepSpeedConfig`,
+    alive while the model is built) the model is built inside ``deepspeed.zero.Init``; then
+    its weights are read in row chunks (`maec.io.reader`) into each gathered parameter on
+    process 0, which DeepSpeed partitions again. Every process holds its partition and one
+    gathered tensor at a time."""
+    import deepspeed
+    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers.integrations import HfDeepSpeedConfig
+
+    from maec.io.reader import open_checkpoint
+
+    integration = HfDeepSpeedConfig(config)  # zero.Init for from_config while it is alive
+    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(backbone), dtype=dtype)
+    del integration
+    ckpt = open_checkpoint(backbone)
+    parameters = dict(model.named_parameters())
+    missing = sorted(set(parameters) - set(ckpt.names))
+    if missing:
+        raise KeyError(f"backbone {backbone}: no weights for parameter {missing[0]}")
+    rank = torch.distributed.get_rank()
+    for name in ckpt.names:
+        param = parameters.get(name)
+        if param is None:
+            raise KeyError(f"backbone {backbone}: tensor {name} is not a parameter of the model")
+        with deepspeed.zero.GatheredParameters([param], modifier_rank=0), torch.no_grad():
+            if rank == 0:
+                target = param.data.view(ckpt.shape(name))
+                for start, chunk in ckpt.iter_rows(name, reuse_buffer=True):
+                    (target[start : start + chunk.shape[0]] if chunk.dim() else target).copy_(chunk)
+    return model
+
+
 class PlainBackend:
     """One process: micro-batches, gradient clipping, the optimizer step."""
 

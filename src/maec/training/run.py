@@ -25,7 +25,12 @@ from tqdm.auto import tqdm
 from maec.io.atomic import atomic_directory
 from maec.io.hf_dir import copy_model_files
 from maec.tokens import mixture_batches
-from maec.training.backends import DeepSpeedBackend, PlainBackend, init_distributed
+from maec.training.backends import (
+    DeepSpeedBackend,
+    PlainBackend,
+    init_distributed,
+    load_partitioned,
+)
 from maec.training.optimizer import make_optimizer
 from maec.training.resume import save_state, saved_step
 from maec.training.setup import Options, Run, identify, validate
@@ -122,15 +127,20 @@ def _build_backend(opts: Options, run: Run):
         return _build_sparse_backend(opts, run)
     distributed = run.deepspeed is not None
     load_dtype = torch.bfloat16 if distributed and opts.precision == "bf16" else torch.float32
-    model = _load_model(run, load_dtype)
-    if run.mask is not None:
-        check_mask(run.mask, parameter_shapes(model), run.mask_source)
+    partitioned = distributed and run.deepspeed.get("zero_optimization", {}).get("stage") == 3
     if distributed:
-        init_distributed()
+        init_distributed()  # before loading: ZeRO-3 partitions the model as it is built
         from deepspeed.accelerator import get_accelerator
 
         run.device = torch.device(get_accelerator().current_device_name())
-    model.to(run.device)
+    if partitioned:
+        model = load_partitioned(run.backbone, run.deepspeed, load_dtype)
+        _check_vocabulary(run.sources, model.config.vocab_size, run.backbone)
+    else:
+        model = _load_model(run, load_dtype)
+        model.to(run.device)
+    if run.mask is not None:
+        check_mask(run.mask, parameter_shapes(model), run.mask_source)
     model.train()
     if run.checkpointing and not distributed:
         model.activation_checkpointing_enable()

@@ -24,6 +24,11 @@ def parameter_shapes(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:
     }
 
 
+def parameter_numel(param: torch.Tensor) -> int:
+    """A parameter's number of entries, also where ZeRO-3 holds only a partition of it."""
+    return getattr(param, "ds_numel", param.numel())
+
+
 def check_mask(
     mask: Mapping[str, torch.Tensor], shapes: Mapping[str, tuple[int, ...]], source: str
 ) -> None:
@@ -50,7 +55,7 @@ def confine_to_mask(
     zeroes the frozen entries of partly masked tensors before the gradient is accumulated
     (and, under DeepSpeed, before it is reduced and partitioned). Returns entry counts."""
     parameters = dict(model.named_parameters())
-    total = sum(p.numel() for p in parameters.values())
+    total = sum(parameter_numel(p) for p in parameters.values())
     if mask is None:
         return {
             "trainable": total,
@@ -64,7 +69,7 @@ def confine_to_mask(
         n = int(bits.sum()) if bits is not None else 0
         kept += n
         param.requires_grad_(n > 0)
-        if 0 < n < param.numel():
+        if 0 < n < parameter_numel(param):
             frozen = (~bits).to(device)
             param.register_hook(lambda grad, frozen=frozen: grad.masked_fill(frozen, 0))
     trainable_tensors = sum(p.requires_grad for p in parameters.values())
