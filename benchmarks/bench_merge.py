@@ -9,12 +9,18 @@ bf16 deltas R(A) = Θ_A − Θ_o and R_Lang = Θ_B − Θ_o, then measures in ch
 - mergekit's task_arithmetic on the same inputs (base + γ(Θ_A − Θ_o) + η(Θ_B − Θ_o)), with
   `--lazy-unpickle` off and on, when `mergekit-yaml` is found.
 
+With `--delta-density d` only a fraction d of the entries of Θ_A and Θ_B move (as after masked
+CPT: R(A) is zero outside N_A ∪ N_L0), and `--delta-formats dense sparse` writes the deltas
+in each format (`deltas.format`) and measures their size on disk and the merge from each.
+
 Wall time is the child's whole run (interpreter start-up and imports included, as for the
 mergekit command); peak RSS is the child's maximum resident set size (wait4). Every child
 runs with OMP_NUM_THREADS=1, after an os.sync() so that no run pays for the write-back of an
 earlier one. Inputs are read from the page cache (they were just written).
 
     .venv/bin/python benchmarks/bench_merge.py --out bench-out --layers 12 6
+    .venv/bin/python benchmarks/bench_merge.py --out bench-out --layers 12 --delta-density 0.1 \
+        --delta-formats dense sparse --repeats 3 --mergekit-repeats 0
 """
 
 from __future__ import annotations
@@ -80,8 +86,9 @@ def llama_config(layers: int) -> dict:
     }
 
 
-def generate(root: Path, layers: int, seed: int = 0) -> dict[str, Path]:
-    """Θ_o, Θ_A, Θ_B as sharded HF directories, streamed row chunk by row chunk."""
+def generate(root: Path, layers: int, seed: int = 0, density: float = 1.0) -> dict[str, Path]:
+    """Θ_o, Θ_A, Θ_B as sharded HF directories, streamed row chunk by row chunk; a fraction
+    ``density`` of the entries of Θ_A and Θ_B differ from Θ_o."""
     from maec.io.writer import CheckpointWriter
 
     paths = {tag: root / tag for tag in ("base", "model_a", "model_b")}
@@ -99,11 +106,12 @@ def generate(root: Path, layers: int, seed: int = 0) -> dict[str, Path]:
             base = torch.randn((rows, *shape[1:]), generator=gen).mul_(0.02)
             writers[0].write(name, start, base.bfloat16())
             for w in writers[1:]:
-                w.write(
-                    name,
-                    start,
-                    (base + torch.randn(base.shape, generator=gen).mul_(1e-3)).bfloat16(),
-                )
+                moved = base + torch.randn(base.shape, generator=gen).mul_(1e-3)
+                if density < 1:
+                    moved = torch.where(
+                        torch.rand(base.shape, generator=gen) < density, moved, base
+                    )
+                w.write(name, start, moved.bfloat16())
     for w in writers:
         w.__exit__(None, None, None)
     for p in paths.values():
@@ -190,21 +198,23 @@ print(json.dumps({"read_bytes": read, "read_s": t1 - t0,
 """
 
 
-def make_deltas(paths: dict[str, Path], root: Path) -> dict:
-    """R(A) = Θ_A − Θ_o and R_Lang = Θ_B − Θ_o in bf16 (the engine's plain language delta)."""
+def make_deltas(paths: dict[str, Path], root: Path, delta_format: str = "dense") -> dict:
+    """R(A) = Θ_A − Θ_o and R_Lang = Θ_B − Θ_o in bf16 (the engine's plain language delta),
+    in ``delta_format``; ``paths`` gains r_a and r_lang (suffixed with a sparse format)."""
     timings = {}
+    suffix = "" if delta_format == "dense" else f"_{delta_format}"
     for tag, model in (("r_a", paths["model_a"]), ("r_lang", paths["model_b"])):
-        out = root / tag
+        out = root / f"{tag}{suffix}"
         if not (out / "model.safetensors.index.json").exists():
             script = (
                 "import sys; from maec.language import write_language_weights as w; "
                 "w(sys.argv[1], sys.argv[2], None, sys.argv[3], alpha=1, beta=0, mode='plain', "
-                f"dtype='bfloat16', max_shard_bytes={SHARD_BYTES})"
+                f"dtype='bfloat16', delta_format='{delta_format}', max_shard_bytes={SHARD_BYTES})"
             )
             timings[tag] = run_child(
                 [sys.executable, "-c", script, str(paths["base"]), str(model), str(out)]
             )
-        paths[tag] = out
+        paths[f"{tag}{suffix}"] = out
     return timings
 
 
@@ -237,22 +247,41 @@ def dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.glob("*.safetensors"))
 
 
+def merge_runs(paths: dict[str, Path], root: Path, suffix: str, repeats: int) -> list[dict]:
+    """The MAEC merge from the deltas r_a{suffix} and r_lang{suffix}, ``repeats`` times."""
+    out = root / "merged"
+    runs = []
+    for _ in range(repeats):
+        shutil.rmtree(out, ignore_errors=True)
+        inputs = [paths["base"], paths[f"r_a{suffix}"], paths[f"r_lang{suffix}"]]
+        command = [sys.executable, "-c", CHILD_MERGE, *map(str, inputs), str(out)]
+        runs.append(run_child([*command, str(GAMMA), str(ETA), str(SHARD_BYTES)]))
+    return runs
+
+
 def bench_size(
-    root: Path, layers: int, repeats: int, mergekit: str | None, mergekit_repeats: int
+    root: Path,
+    layers: int,
+    repeats: int,
+    mergekit: str | None,
+    mergekit_repeats: int,
+    density: float = 1.0,
+    delta_formats: tuple[str, ...] = ("dense",),
 ) -> dict:
     root.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    paths = generate(root, layers)
+    paths = generate(root, layers, density=density)
     generate_s = time.perf_counter() - t
-    delta_timings = make_deltas(paths, root)
-    inputs = [paths["base"], paths["r_a"], paths["r_lang"]]
-    out = root / "merged"
     result = {
         "layers": layers,
+        "delta_density": density,
         "checkpoint_bytes": dir_bytes(paths["base"]),
         "generate_s": generate_s,
-        "delta_runs": delta_timings,
+        "delta_runs": {},
     }
+    for delta_format in delta_formats:
+        result["delta_runs"][delta_format] = make_deltas(paths, root, delta_format)
+    inputs = [paths["base"], paths["r_a"], paths["r_lang"]]
     read_bytes = sum(dir_bytes(p) for p in inputs)
     io = run_child(
         [
@@ -266,25 +295,15 @@ def bench_size(
     result["io"] = io
     read_tp, write_tp = io["read_bytes"] / io["read_s"], io["write_bytes"] / io["write_s"]
     result["io_floor_s"] = read_bytes / read_tp + result["checkpoint_bytes"] / write_tp
-    result["maec_runs"] = []
-    for _ in range(repeats):
-        shutil.rmtree(out, ignore_errors=True)
-        result["maec_runs"].append(
-            run_child(
-                [
-                    sys.executable,
-                    "-c",
-                    CHILD_MERGE,
-                    *map(str, inputs),
-                    str(out),
-                    str(GAMMA),
-                    str(ETA),
-                    str(SHARD_BYTES),
-                ]
-            )
-        )
-    result["merged_bytes"] = dir_bytes(out)
-    shutil.rmtree(out, ignore_errors=True)
+    for delta_format in delta_formats:
+        suffix = "" if delta_format == "dense" else f"_{delta_format}"
+        result[f"delta_bytes_{delta_format}"] = {
+            tag: dir_bytes(paths[f"{tag}{suffix}"]) for tag in ("r_a", "r_lang")
+        }
+        runs = merge_runs(paths, root, suffix, repeats)
+        result["maec_runs" if delta_format == "dense" else f"maec_runs_{delta_format}"] = runs
+    result["merged_bytes"] = dir_bytes(root / "merged")
+    shutil.rmtree(root / "merged", ignore_errors=True)
     if mergekit:
         for lazy in (False, True):
             result[f"mergekit_{'lazy' if lazy else 'eager'}_runs"] = [
@@ -306,14 +325,35 @@ def main() -> None:
     )
     parser.add_argument("--mergekit", default=shutil.which("mergekit-yaml"))
     parser.add_argument("--keep", action="store_true", help="keep the generated checkpoints")
+    parser.add_argument(
+        "--delta-density",
+        type=float,
+        default=1.0,
+        help="fraction of the entries that differ from the backbone (masked CPT: about 0.1)",
+    )
+    parser.add_argument(
+        "--delta-formats", nargs="+", choices=("dense", "sparse"), default=["dense"]
+    )
     args = parser.parse_args()
+    if "dense" not in args.delta_formats:
+        parser.error("--delta-formats must include dense (the reference)")
     mergekit = args.mergekit if args.mergekit and Path(args.mergekit).exists() else None
     if mergekit is None:
         print("mergekit-yaml not found: measuring the MAEC merge only", file=sys.stderr)
     results = []
     for layers in args.layers:
-        root = args.out / f"llama_{layers}l"
-        results.append(bench_size(root, layers, args.repeats, mergekit, args.mergekit_repeats))
+        root = args.out / f"llama_{layers}l_d{args.delta_density:g}"
+        results.append(
+            bench_size(
+                root,
+                layers,
+                args.repeats,
+                mergekit,
+                args.mergekit_repeats,
+                args.delta_density,
+                tuple(args.delta_formats),
+            )
+        )
         print(json.dumps(results[-1], indent=2), flush=True)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

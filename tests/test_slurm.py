@@ -2,12 +2,20 @@
 job) on the local single-node Slurm that .ci/slurm starts, compared with a local run."""
 
 import copy
+import json
 import shutil
 import subprocess
+import sys
 
+import numpy as np
 import pytest
-from safetensors.torch import load_file
+import torch
+from safetensors.torch import load_file, save_file
+from test_training import partial_mask, weights, world  # noqa: F401  (world: a fixture)
 from workflow_helpers import REPO, planned_jobs, snakemake, write_config
+
+from maec.io.reader import fingerprint
+from maec.training import train
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -107,3 +115,124 @@ def test_sbatch_options_of_a_gpu_rule(slurm_run, demo_config):
     for option in ("--gpus=h100:2", "-t 2880", "--mem 64000", "--cpus-per-task=16", "-p local"):
         assert option in call, (option, call)
     assert "--gres" not in call
+
+
+def test_sbatch_options_of_a_two_node_training_job(slurm_run, demo_config):
+    """resources.train.nodes 2: the plugin's sbatch call asks for two nodes and one task
+    per node (the job's script runs once; maec.launch starts torchrun on each node)."""
+    workdir, _ = slurm_run
+    config = copy.deepcopy(demo_config)
+    config["resources"]["train"] = {
+        "gpu": 4,
+        "gpu_model": "h100",
+        "nodes": 2,
+        "mem_mb": 64000,
+        "runtime": 2880,
+        "threads": 16,
+    }
+    configfile = write_config(config, workdir, "nodes.yaml")
+    proc = snakemake(
+        workdir,
+        configfile,
+        "results/importance/general_es",
+        "--forcerun",
+        "importance_cpt",
+        "--profile",
+        str(REPO / "slurm"),
+        "--slurm-no-account",
+        "--slurm-status-command",
+        "squeue",
+        "--default-resources",
+        "slurm_partition=local",
+        "--retries",
+        "0",
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    calls = [line for line in output.splitlines() if line.strip().startswith("sbatch --")]
+    assert calls, output[-3000:]
+    call = calls[0]
+    for option in ("--gpus=h100:8", "--nodes=2", "--ntasks=2", "--mem 64000", "--cpus-per-task=16"):
+        assert option in call, (option, call)
+    assert "--ntasks-per-gpu" not in call
+
+
+TWO_NODE_SCRIPT = """
+import json, logging, sys
+from maec.launch import launch_training
+logging.basicConfig(level=logging.INFO)
+args = json.loads(open(sys.argv[1]).read())
+launch_training(0, args.pop("backbone"), args.pop("corpora"), args.pop("out_dir"), nodes=2,
+                threads=1, **args)
+"""
+
+
+def write_mask_file(mask: dict, path, model: str) -> None:
+    """A mask in the package's file format (bit-packed, little bit order), from booleans."""
+    packed = {
+        name: torch.from_numpy(np.packbits(bits.numpy().reshape(-1), bitorder="little"))
+        for name, bits in mask.items()
+    }
+    shapes = {name: list(bits.shape) for name, bits in mask.items()}
+    save_file(
+        packed, str(path), metadata={"model": json.dumps(model), "shapes": json.dumps(shapes)}
+    )
+
+
+def test_two_slurm_tasks_as_two_nodes_match_one_process(world):  # noqa: F811
+    """A Slurm job of 2 tasks on the one node, each acting as a node: srun starts torchrun
+    --nnodes 2 --nproc-per-node 1 in each (c10d rendezvous, gloo), sparse optimizer state;
+    the weights of one process accumulating the same micro-batches."""
+    if not slurm_is_up():
+        pytest.skip("no Slurm here (.ci/slurm start brings one up)")
+    tmp, cats, dogs = world
+    mask = partial_mask(weights(tmp / "fp32"))
+    write_mask_file(mask, tmp / "mask.safetensors", fingerprint(tmp / "fp32"))
+    args = dict(
+        mask=str(tmp / "mask.safetensors"),
+        optimizer_state="sparse",
+        lr=1e-2,
+        total_tokens=4 * 128,
+        batch_tokens=128,
+        micro_batch_size=2,
+        seed=2,
+        weight_decay=0.1,
+    )
+    corpora = [[cats, 0.5], [dogs, 0.5]]
+    (tmp / "job.json").write_text(
+        json.dumps(
+            dict(backbone=str(tmp / "fp32"), corpora=corpora, out_dir=str(tmp / "two"), **args)
+        )
+    )
+    (tmp / "job.py").write_text(TWO_NODE_SCRIPT)
+    proc = subprocess.run(
+        [
+            "sbatch",
+            "--wait",
+            "--nodes=1",
+            "--ntasks=2",
+            "--cpus-per-task=1",
+            f"--output={tmp / 'job.log'}",
+            f"--chdir={tmp}",
+            f"--export=ALL,OMP_NUM_THREADS=1,PYTHONPATH={REPO / 'src'}",
+            "--wrap",
+            f"{sys.executable} {tmp / 'job.py'} {tmp / 'job.json'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    log = (tmp / "job.log").read_text() if (tmp / "job.log").exists() else ""
+    assert proc.returncode == 0, proc.stdout + proc.stderr + log[-4000:]
+    assert "--nnodes=2" in log and "srun" in log  # the launch command is logged
+    two = json.loads((tmp / "two" / "training.json").read_text())
+    assert two["args"]["world_size"] == 2 and two["gradient_accumulation"] == 2
+    one = train(tmp / "fp32", [tuple(c) for c in corpora], tmp / "one", device="cpu", **args)
+    assert one["gradient_accumulation"] == 4
+    before, got, expected = (weights(tmp / d) for d in ("fp32", "two", "one"))
+    for name in before:
+        inside = mask.get(name, torch.zeros(before[name].shape, dtype=torch.bool))
+        assert torch.equal(
+            got[name].view(torch.int32)[~inside], before[name].view(torch.int32)[~inside]
+        ), name
+        torch.testing.assert_close(got[name], expected[name], rtol=1e-5, atol=1e-6)

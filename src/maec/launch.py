@@ -75,21 +75,9 @@ def node_launch_command(
     nodes: int, processes: int, threads: int, job: str, hosts: list[str], args_file: Path
 ) -> list[str]:
     """srun starting one torchrun per node (``nodes`` tasks over the job's hosts; on one
-    host, tasks that each act as a node), joined by a c10d rendezvous on the first host;
-    each task's ``SLURM_PROCID`` is its node rank."""
+    host, tasks that each act as a node), which meet at a c10d rendezvous on the first host;
+    the rendezvous numbers the nodes itself."""
     port = RENDEZVOUS_PORT + int(job) % 1000
-    torchrun = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        f"--nnodes={nodes}",
-        f"--nproc-per-node={processes}",
-        "--rdzv-backend=c10d",
-        f"--rdzv-endpoint={hosts[0]}:{port}",
-        f"--rdzv-id=maec-{job}",
-    ]
-    per_task = f'exec {shlex.join(torchrun)} --node-rank="$SLURM_PROCID" '
-    per_task += f"-m maec.launch {shlex.quote(str(args_file))}"
     return [
         "srun",
         "--overlap",
@@ -98,9 +86,17 @@ def node_launch_command(
         f"--ntasks-per-node={-(-nodes // len(hosts))}",
         f"--cpus-per-task={threads}",
         "--kill-on-bad-exit=1",
-        "bash",
-        "-c",
-        per_task,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nnodes={nodes}",
+        f"--nproc-per-node={processes}",
+        "--rdzv-backend=c10d",
+        f"--rdzv-endpoint={hosts[0]}:{port}",
+        f"--rdzv-id=maec-{job}",
+        "-m",
+        "maec.launch",
+        str(args_file),
     ]
 
 

@@ -86,6 +86,7 @@ class Checkpoint:
         self.metadata = metadata
         self._handles: dict[Path, int] = {}
         self._row_offsets: dict[str, torch.Tensor] = {}  # of tensors stored sparse, when read
+        self._sparse_buffers: dict[str, torch.Tensor] = {}  # reused by every sparse chunk
 
     def __repr__(self) -> str:
         return f"Checkpoint({str(self.path)!r}, {len(self.names)} tensors)"
@@ -164,12 +165,23 @@ class Checkpoint:
         first, last = int(offsets[start]), int(offsets[start + rows])
         if not 0 <= first <= last <= entry.values.shape[0]:
             raise CheckpointError(f"{entry.file}: tensor {name}: corrupt sparse row offsets")
-        indices = torch.empty(last - first, dtype=entry.indices.dtype)
-        values = torch.empty(last - first, dtype=entry.dtype)
-        if last > first:
+        n = last - first
+        indices = self._sparse_buffer("indices", entry.indices.dtype, n)
+        values = self._sparse_buffer("values", entry.dtype, n)
+        if n:
             self._read_into(entry.indices, first * indices.element_size(), indices)
             self._read_into(entry.values, first * values.element_size(), values)
-        return scatter_rows(out, start, indices, values)
+        positions = self._sparse_buffer("positions", torch.int64, n)
+        return scatter_rows(out, start, indices, values, positions)
+
+    def _sparse_buffer(self, key: str, dtype: torch.dtype, n: int) -> torch.Tensor:
+        """The first ``n`` entries of a reused buffer (fresh memory per chunk costs as much as
+        reading it)."""
+        buffer = self._sparse_buffers.get(key)
+        size = n * dtype.itemsize
+        if buffer is None or buffer.numel() < size:
+            buffer = self._sparse_buffers[key] = torch.empty(max(size, 1), dtype=torch.uint8)
+        return buffer[:size].view(dtype)
 
     def row_count(self, name: str) -> int:
         shape = self._entry(name).shape

@@ -115,14 +115,24 @@ def assemble_sparse(entries: dict, metadata: Mapping[str, str], path) -> dict:
 
 
 def scatter_rows(
-    out: torch.Tensor, start: int, indices: torch.Tensor, values: torch.Tensor
+    out: torch.Tensor,
+    start: int,
+    indices: torch.Tensor,
+    values: torch.Tensor,
+    positions: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Rows of a sparse tensor from ``start``: zeros, then each stored entry in its place."""
+    """Rows of a sparse tensor from ``start``: zeros, then each stored entry in its place,
+    bit for bit. ``positions``: an int64 scratch of at least ``len(indices)`` entries."""
     flat = out.view(-1)
     flat.zero_()
-    if indices.numel():
+    n = indices.numel()
+    if n:
         cols = out[0].numel() if out.dim() else 1
-        flat.index_put_((indices.long() - start * cols,), values)
+        positions = torch.empty(n, dtype=torch.int64) if positions is None else positions[:n]
+        positions.copy_(indices).sub_(start * cols)
+        # numpy's integer-array assignment is several times faster than index_put_ here
+        as_int = _INT_OF_SIZE[out.element_size()]
+        flat.view(as_int).numpy()[positions.numpy()] = values.view(as_int).numpy()
     return out
 
 
