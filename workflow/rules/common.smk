@@ -274,6 +274,7 @@ def training_params(tokens):
         save_every_steps=t["save_every_steps"],
         seed=t["seed"],
         deepspeed_config=t["deepspeed_config"],
+        device=t["device"],
     )
 
 
