@@ -175,6 +175,42 @@ def test_mgsm_repository_gives_the_shared_exemplars(rehearsal_inputs, tmp_path):
     assert json.loads((tmp_path / "ex.json").read_text()) == expected
 
 
+def test_hub_ids_go_through_huggingface_hub_as_local_stand_ins_do(
+    rehearsal_inputs, tmp_path, monkeypatch
+):
+    """The hub branch of the downloads, its calls answered from the stand-ins: the same
+    files come out as from the local directories."""
+    import fnmatch
+
+    import huggingface_hub
+
+    out, _ = rehearsal_inputs
+    hub = {
+        "meta-llama/Meta-Llama-3-8B": out / "inputs/models/llama-3-tiny",
+        "juletxara/mgsm": out / "inputs/datasets/juletxara/mgsm",
+    }
+
+    def snapshot_download(repo, *, local_dir, allow_patterns):
+        for path in hub[repo].iterdir():
+            if any(fnmatch.fnmatch(path.name, p) for p in allow_patterns):
+                shutil.copy(path, local_dir)
+
+    def hf_hub_download(repo, filename, repo_type):
+        assert repo_type == "dataset"
+        return str(hub[repo] / filename)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
+    fetch_model("meta-llama/Meta-Llama-3-8B", tmp_path / "backbone")
+    local = sorted(p.name for p in hub["meta-llama/Meta-Llama-3-8B"].iterdir())
+    assert sorted(p.name for p in (tmp_path / "backbone").iterdir()) == local
+    langs = ["en", "te"]
+    questions = [str(tmp_path / f"mgsm_{lang}.tsv") for lang in langs]
+    fetch_mgsm("juletxara/mgsm", langs, questions, str(tmp_path / "ex.json"), "evaluation.mgsm.hub")
+    for lang, path in zip(langs, questions):
+        assert open(path).read() == (hub["juletxara/mgsm"] / f"mgsm_{lang}.tsv").read_text()
+
+
 # ---- bad input: one message naming the config key and the file, nothing written ---------
 
 
