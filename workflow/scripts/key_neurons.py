@@ -11,4 +11,5 @@ build_key_neuron_mask(
     scope=snakemake.params.scope,
     include=snakemake.params.include,
     exclude=snakemake.params.exclude,
+    tie_seed=snakemake.params.tie_seed,
 )
