@@ -1,4 +1,4 @@
-"""The tie rule: keys against a pure-Python reference, exact counts, seeds, and no tensor favoured."""
+"""The tie rule: keys against a pure-Python reference, exact counts, seeds, no tensor favoured."""
 
 import hashlib
 import math

@@ -120,9 +120,7 @@ def find_cut(chunks: Chunks, k: int, tie_seed: int) -> Cut:
                 yield name, tie_keys(name, tie_seed, index + start)
 
     key_threshold, key_above, _ = radix_select(keys, tied_kept)
-    return Cut(
-        k, threshold, above, tied, tied_kept, tie_seed, key_threshold, tied_kept - key_above
-    )
+    return Cut(k, threshold, above, tied, tied_kept, tie_seed, key_threshold, tied_kept - key_above)
 
 
 class TopKSelector:
