@@ -59,8 +59,10 @@ def test_plain_loop_saves_fp32_masters(bf16_world, precision):
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
-@pytest.mark.parametrize("stage", ["zero2", "zero3"])
-def test_deepspeed_saves_fp32_masters(bf16_world, monkeypatch, stage):
+@pytest.mark.parametrize(
+    ("stage", "precision"), [("zero2", "bf16"), ("zero3", "bf16"), ("zero2", "fp32")]
+)
+def test_deepspeed_saves_fp32_masters(bf16_world, monkeypatch, stage, precision):
     pytest.importorskip("deepspeed")
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
     monkeypatch.setenv("MASTER_PORT", str(free_port()))
@@ -71,7 +73,7 @@ def test_deepspeed_saves_fp32_masters(bf16_world, monkeypatch, stage):
         tmp_path / "bf16",
         [(cats, 1.0)],
         tmp_path / "out",
-        precision="bf16",
+        precision=precision,
         deepspeed_config=CONFIGS / f"{stage}.json",
         fp32_masters=True,
         **ARGS,
