@@ -51,9 +51,10 @@ from maec.world import backbone_config, train_tokenizer
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 
-# name -> LlamaConfig fields: "default" has 143 M parameters (287 MB in bf16)
+# name -> LlamaConfig fields: "default" has 143 M parameters (287 MB in bf16), "small" 27 M
 SIZES = {
     "default": dict(hidden_size=1024, layers=12, heads=16, kv_heads=4, intermediate_size=2816),
+    "small": dict(hidden_size=512, layers=8, heads=8, kv_heads=2, intermediate_size=1408),
     "tiny": dict(hidden_size=64, layers=2, heads=4, kv_heads=2, intermediate_size=128),
 }
 LR, K1, ALPHA, BETA, GAMMA, ETA, K2, MU_ES = 5e-5, 0.05, 0.8, 0.2, 0.2, 1.0, 0.8, 1.5
@@ -245,7 +246,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--block", type=int, default=64)
-    parser.add_argument("--micro-batch", type=int, default=2)
+    parser.add_argument("--micro-batch", type=int, default=1)
     parser.add_argument("--accumulation", type=int, default=1)
     parser.add_argument("--vocab", type=int, default=4000)
     parser.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
