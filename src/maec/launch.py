@@ -1,14 +1,18 @@
-"""Starting a training job on the GPUs (and nodes) a workflow job was given.
+"""Starting a training job on the processes (and nodes) a workflow job was given.
 
-One GPU or none on one node: `train` runs in this process. Several GPUs: `torchrun` starts
-one process per GPU on this node, each running `python -m maec.launch ARGS.json`, and
-DeepSpeed (ZeRO) or the sparse optimizer state joins them. Several nodes (a Slurm job of one
-task per node): `srun` starts `torchrun` on every node, which meet at a c10d rendezvous on
-the job's first node. Everything that can be checked before hours are spent is checked
-here first: the GPUs are visible, the batch divides over the processes, the job is a Slurm
-job.
+A job given `gpus` GPUs (its `gpu` resource) trains in `gpus` processes on each of its
+nodes, on their GPUs (`device="gpu"`), or on the CPU (`device="cpu"`: the cluster's launch
+rehearsed where there are no GPUs, the processes joined by gloo). One process (none given:
+one on the CPU): `train` runs in this process. Several on one node: `torchrun` starts them,
+each running `python -m maec.launch ARGS.json`; DeepSpeed (ZeRO) or the sparse optimizer
+state joins full-parameter runs, DDP the replicas of a LoRA run. Several nodes (a Slurm job
+of one task per node): `srun` starts `torchrun` on every node, which meet at a c10d
+rendezvous on the job's first node. Everything that can be checked before hours are spent
+is checked here first: the GPUs are visible, the batch divides over the processes, several
+processes have a way to be joined, and several nodes are a Slurm job.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -21,7 +25,6 @@ import torch
 
 from maec.io.atomic import remove, temporary_sibling
 from maec.tokens import TokenBlocks
-from maec.training import train
 from maec.training.plan import plan_steps
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 # node do not meet each other.
 RENDEZVOUS_PORT = 29400
 
+DEVICES = ("gpu", "cpu")
+
 
 def check_gpus(gpus: int) -> None:
     visible = torch.cuda.device_count()
@@ -37,12 +42,13 @@ def check_gpus(gpus: int) -> None:
         raise RuntimeError(
             f"this job was given {gpus} GPU(s) but {visible} are visible "
             f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r}); "
-            "check the rule's `gpu` resource and the cluster's GPU allocation"
+            "check the rule's `gpu` resource and the cluster's GPU allocation "
+            "(training.device: cpu runs them as CPU processes)"
         )
 
 
 def check_batch(args: dict, processes: int) -> None:
-    """The configured tokens per batch must split into whole micro-batches on every GPU."""
+    """The configured tokens per batch must split into whole micro-batches on every process."""
     block_size = TokenBlocks(args["corpora"][0][0]).block_size
     plan_steps(
         args["total_tokens"], args["batch_tokens"], args["micro_batch_size"], block_size, processes
@@ -100,28 +106,53 @@ def node_launch_command(
     ]
 
 
+def _torchrun_env(device: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if device == "cpu":
+        env["DS_ACCELERATOR"] = "cpu"  # DeepSpeed would pick a visible GPU otherwise
+    return env
+
+
 def launch_training(
-    gpus: int, backbone, corpora, out_dir, *, nodes: int = 1, threads: int = 1, **kwargs
+    gpus: int,
+    backbone,
+    corpora,
+    out_dir,
+    *,
+    nodes: int = 1,
+    threads: int = 1,
+    device: str = "gpu",
+    job_log=None,
+    **kwargs,
 ) -> None:
-    """Run `train` on `gpus` GPUs of each of `nodes` nodes (one node, 0 or 1 GPU: in this
-    process); `threads`: CPUs of a node's task."""
+    """Run `train` in `gpus` processes on each of `nodes` nodes (one node, 0 or 1 GPU: in
+    this process), on their GPUs or, with `device="cpu"`, on the CPU. `threads`: CPUs of a
+    node's task. `job_log`: a file the processes' output is appended to (the workflow job's
+    log)."""
+    if device not in DEVICES:
+        raise ValueError(f"training device must be one of {DEVICES}, got {device!r}")
     args = dict(
         backbone=str(backbone),
         corpora=[[str(p), w] for p, w in corpora],
         out_dir=str(out_dir),
+        device="cpu" if device == "cpu" else ("cuda" if gpus else None),
         **kwargs,
     )
-    if gpus > 0:
+    if gpus > 0 and device == "gpu":
         check_gpus(gpus)
     processes = max(gpus, 1)
     check_batch(args, processes * nodes)
     if processes * nodes == 1:
-        train(**args, device="cuda" if gpus else None)
+        from maec.training import train
+
+        train(**args)
         return
-    if not args.get("deepspeed_config") and args.get("optimizer_state") != "sparse":
+    joined = args.get("deepspeed_config") or args.get("lora")
+    if not joined and args.get("optimizer_state") != "sparse":
         raise ValueError(
             f"{processes * nodes} processes need a deepspeed_config (training.deepspeed_config) "
-            "or the sparse optimizer state (training.optimizer_state: sparse)"
+            "or the sparse optimizer state (training.optimizer_state: sparse) to train a full "
+            "model; LoRA runs are joined by DDP"
         )
     # beside the output: every node reads it (the working directory is shared)
     args_file = temporary_sibling(out_dir, f"{os.getpid()}-launch")
@@ -135,11 +166,26 @@ def launch_training(
     args_file.parent.mkdir(parents=True, exist_ok=True)
     try:
         args_file.write_text(json.dumps(args))
-        subprocess.run(command, check=True)
+        with contextlib.ExitStack() as stack:
+            output = None if job_log is None else stack.enter_context(open(job_log, "a"))
+            subprocess.run(
+                command, check=True, env=_torchrun_env(device), stdout=output, stderr=output
+            )
     finally:
         remove(args_file)
 
 
 if __name__ == "__main__":
-    # One rank of a torchrun launch: the arguments come as a JSON file.
+    # One rank of a torchrun launch: the arguments come as a JSON file; its progress lines
+    # go to stderr, which the launcher sends to the job's log.
+    import warnings
+
+    from maec.training import train
+
+    warnings.filterwarnings("once", category=FutureWarning)  # torch's, at every collective
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     train(**json.loads(Path(sys.argv[1]).read_text()))

@@ -99,7 +99,13 @@ def get_variant_inputs(wildcards):
 
 def get_variant_settings(wildcards):
     v = variant_settings(wildcards.ability, wildcards.variant)
-    return dict(k2=v["k2"], gamma=v["gamma"], eta=v["eta"], types=v["types"])
+    return dict(
+        k2=v["k2"],
+        gamma=v["gamma"],
+        eta=v["eta"],
+        types=v["types"],
+        dtype=config["merge"]["dtype"],
+    )
 
 
 def get_uniform_mu(wildcards):

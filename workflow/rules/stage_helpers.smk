@@ -65,11 +65,26 @@ def get_corpus_source(wildcards):
 
 def get_corpus_params(wildcards):
     corpus = corpus_config(wildcards.corpus)
-    return {key: corpus[key] for key in ("source", "name", "split", "text_field")}
+    return {
+        key: corpus[key]
+        for key in ("source", "name", "data_files", "split", "text_field")
+    }
+
+
+def get_corpus_key(wildcards):
+    return corpus_key(wildcards.corpus)
 
 
 def get_tokenizer_dir():
     return TOKENIZER if IS_DEMO else BACKBONE
+
+
+# ---- importance.smk --------------------------------------------------------------------
+
+
+def get_importance_training_params():
+    """The shared training settings, and the float32 master weights that Eq. 1 reads."""
+    return dict(training_params(config["importance_cpt"]["tokens"]), fp32_masters=True)
 
 
 # ---- deltas.smk --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Continual pre-training: the importance CPT, the masked CPT runs, baselines and the demo
-pretraining, on the GPUs and nodes this job was given (torchrun over several)."""
+pretraining, in the processes (and nodes) this job was given (torchrun over several)."""
 
 from maec.joblog import log_job_to
 from maec.launch import launch_training
@@ -17,5 +17,6 @@ launch_training(
     resume_dir=snakemake.params.resume_dir,
     nodes=nodes,
     threads=snakemake.threads,
+    job_log=snakemake.log[0],
     **snakemake.params.training,
 )

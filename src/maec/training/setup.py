@@ -47,6 +47,7 @@ class Options:
     lora: Mapping | None
     optimizer_state: str
     gradient_checkpointing: bool
+    fp32_masters: bool = False
 
 
 @dataclass
@@ -120,15 +121,20 @@ def validate(opts: Options, backbone, corpora, out_dir, resume_dir, mask, device
         raise ValueError(f"save_every_steps must be >= 1, got {opts.save_every_steps}")
     if opts.lora is not None and (mask is not None or opts.deepspeed_config is not None):
         raise ValueError(
-            "lora trains adapters on the whole model in one process: it takes "
-            "neither a mask nor a deepspeed_config"
+            "lora trains adapters on the whole model (several processes: DDP replicas): "
+            "it takes neither a mask nor a deepspeed_config"
+        )
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    distributed = opts.deepspeed_config is not None or opts.optimizer_state == "sparse"
+    if world_size > 1 and not distributed and opts.lora is None:
+        raise ValueError(
+            f"{world_size} processes (WORLD_SIZE) train a full model only under DeepSpeed "
+            "or with the sparse optimizer state: give a deepspeed_config or "
+            "optimizer_state='sparse' (or lora, whose replicas DDP joins)"
         )
     check_optimizer_state(opts, mask)
     check_outputs(out_dir, resume_dir)
     sources = open_corpora(corpora)
-    # DeepSpeed and the sparse state run in every process of a launch; the others alone
-    several = opts.deepspeed_config is not None or opts.optimizer_state == "sparse"
-    world_size = int(os.environ.get("WORLD_SIZE", "1")) if several else 1
     plan = plan_steps(
         opts.total_tokens,
         opts.batch_tokens,
