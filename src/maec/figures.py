@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from maec.io.atomic import atomic_path  # noqa: E402
+from maec.tables import TOKENS_COLUMN, is_average_column  # noqa: E402
 
 
 def _save(fig, out_png, out_pdf) -> None:
@@ -23,8 +24,12 @@ def _save(fig, out_png, out_pdf) -> None:
 
 def domain_columns(frame: pd.DataFrame, domain: str) -> list[str]:
     """The per-language columns of one domain ("Math", "Science") then its average."""
-    columns = [c for c in frame.columns if c.startswith(f"{domain} ") and c != f"{domain} ICER"]
-    return sorted(columns, key=lambda c: c.endswith(" Avg"))
+    columns = [
+        c
+        for c in frame.columns
+        if c.startswith(f"{domain} ") and c != f"{domain} ICER" and not c.endswith(TOKENS_COLUMN)
+    ]
+    return sorted(columns, key=lambda c: is_average_column(c, domain))
 
 
 def plot_grouped_bars(frame: pd.DataFrame, domain: str, title: str, out_png, out_pdf) -> None:
@@ -47,7 +52,7 @@ def plot_against_k2(frame: pd.DataFrame, domain: str, title: str, out_png, out_p
     frame = frame.sort_index()
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for column in domain_columns(frame, domain):
-        average = column.endswith(" Avg")
+        average = is_average_column(column, domain)
         ax.plot(
             frame.index,
             frame[column],
