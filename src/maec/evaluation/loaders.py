@@ -15,10 +15,13 @@ from .extraction import parse_gold
 from .languages import labels_for
 
 CHOICE_LETTERS = ("A", "B", "C", "D")
+# The paper's science subjects: the set that gives its Table 6 counts (1,245 English test
+# questions = the six biology, chemistry and physics subjects' 1,010 + conceptual physics' 235).
 SCIENCE_SUBJECTS = (
     "college_biology",
     "college_chemistry",
     "college_physics",
+    "conceptual_physics",
     "high_school_biology",
     "high_school_chemistry",
     "high_school_physics",
