@@ -22,6 +22,7 @@ from maec.naming import (
     format_model,
     format_variant,
     is_ability_name,
+    is_model_name_part,
     parse_model,
     parse_variant,
     variant_values,
@@ -70,6 +71,59 @@ def check_config_consistency(config):
                 f"config: experiments.selection.abilities names {ability!r}, "
                 "which is not in abilities"
             )
+    check_averages(config)
+    check_experiments(config)
+
+
+def check_averages(config):
+    """Every averaged language is one its benchmark scores; two abilities that share a
+    benchmark share its average."""
+    by_bench = {}
+    for ability, spec in config["abilities"].items():
+        scored = config["evaluation"][spec["benchmark"]]["languages"]
+        for lang in spec["average"] or []:
+            if lang not in scored:
+                raise ValueError(
+                    f"config: abilities.{ability}.average names {lang!r}, which "
+                    f"evaluation.{spec['benchmark']}.languages does not score"
+                )
+        if by_bench.setdefault(spec["benchmark"], spec["average"]) != spec["average"]:
+            raise ValueError(
+                f"config: abilities.{ability}.average differs from another {spec['benchmark']} "
+                "ability's; one benchmark has one average"
+            )
+        for lang in spec["translated_corpora"]:
+            if lang not in config["languages"]:
+                raise ValueError(
+                    f"config: abilities.{ability}.translated_corpora.{lang} names a language "
+                    "not in languages"
+                )
+    for ability, languages in config["experiments"]["tensor_types_average"].items():
+        if ability not in config["abilities"]:
+            raise ValueError(
+                f"config: experiments.tensor_types_average.{ability}: not in abilities"
+            )
+        bench = config["abilities"][ability]["benchmark"]
+        for lang in languages:
+            if lang not in config["evaluation"][bench]["languages"]:
+                raise ValueError(
+                    f"config: experiments.tensor_types_average.{ability} names {lang!r}, "
+                    f"which evaluation.{bench}.languages does not score"
+                )
+
+
+def check_experiments(config):
+    experiments = config["experiments"]
+    for name in experiments["reference_models"]:
+        if not is_model_name_part(name):
+            raise ValueError(
+                f"config: experiments.reference_models.{name}: a name is letters, digits and _"
+            )
+    ood = experiments.get("ood")
+    if ood and ood["ability"] not in config["abilities"]:
+        raise ValueError(
+            f"config: experiments.ood.ability names {ood['ability']!r}, which is not in abilities"
+        )
 
 
 check_config_consistency(config)
@@ -94,6 +148,7 @@ wildcard_constraints:
     split="dev|val|test",
     mu="[0-9.]+",
     method="full|lora",
+    name="[A-Za-z0-9_]+",
 
 
 # ---- paths: one helper per kind of output (a wildcard such as "{ability}" gives a pattern) --
@@ -136,6 +191,15 @@ def cpt_dir(run, deltas="deltas"):
 
 def baseline_dir(method, run):
     return f"results/baselines/{method}/{run}"
+
+
+def adaptation_dir(method, run):
+    """Domain adaptation (DA) on `run` after the method's CPT on the general corpora."""
+    return f"results/baselines/{method}-da/{run}"
+
+
+def reference_download_dir(name):
+    return f"results/reference/{name}"
 
 
 def resume_dir(run_dir):
@@ -197,6 +261,15 @@ def eval_records(model, bench, lang, dev=False):
     return f"results/eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.jsonl"
 
 
+def ood_scores(model):
+    """A model's out-of-domain scores (lm-evaluation-harness tasks, Table 3)."""
+    return f"results/eval-ood/{model}/scores.json"
+
+
+def ood_results(model):
+    return f"results/eval-ood/{model}/lm_eval.json"
+
+
 def selection_choice(ability):
     return f"results/selection/{ability}.json"
 
@@ -220,6 +293,18 @@ def ability_corpus(ability):
     return f"{ability}_{L0}"
 
 
+def translated_corpus(ability, lang):
+    """The ability corpus translated into a target language (F-CPT_{L&T}, F-CPT_T)."""
+    return f"{ability}_{lang}"
+
+
+def translated_corpora(ability):
+    return [
+        translated_corpus(ability, lang)
+        for lang in config["abilities"][ability]["translated_corpora"]
+    ]
+
+
 def all_corpora():
     return [general_corpus(lang) for lang in [L0, *LANGUAGES]] + [
         ability_corpus(a) for a in ABILITIES
@@ -230,6 +315,8 @@ def corpus_config(corpus):
     kind, lang = corpus.split("_", 1)
     if kind == "general":
         return config["general_corpora"][lang]
+    if lang != L0:
+        return config["abilities"][kind]["translated_corpora"][lang]
     return config["abilities"][kind]["corpus"]
 
 

@@ -5,7 +5,7 @@
 rule results_table:
     input:
         scores=get_all_scores(),
-        training=[d for dirs in get_training_dirs().values() for d in dirs],
+        training=training_run_dirs(get_training_dirs()),
     output:
         csv=table("results", "csv"),
         md=table("results", "md"),
@@ -20,6 +20,7 @@ rule results_table:
     params:
         labels=get_model_labels(),
         training_dirs=get_training_dirs(),
+        options=get_table_options(),
     script:
         "../scripts/results_table.py"
 

@@ -6,6 +6,32 @@
 # ---- world.smk ---------------------------------------------------------------------------
 
 
+def world_translations():
+    """The translated ability corpora the demo world writes (its own rule, so that the
+    world's other files stay as they were): ability -> target language -> path."""
+    translations = {
+        ability: {
+            lang: spec["source"]
+            for lang, spec in config["abilities"][ability]["translated_corpora"].items()
+        }
+        for ability in ABILITIES
+    }
+    paths = [path for by_lang in translations.values() for path in by_lang.values()]
+    outside = [p for p in paths if not p.startswith(f"{WORLD}/")]
+    if outside:
+        raise ValueError(
+            f"config: with `world` set, translated corpora must lie under {WORLD}/; "
+            f"these do not: {outside}"
+        )
+    return {ability: by_lang for ability, by_lang in translations.items() if by_lang}
+
+
+def world_translation_outputs():
+    return [
+        path for by_lang in world_translations().values() for path in by_lang.values()
+    ]
+
+
 def world_outputs():
     """Every file the world generator writes that a later rule reads."""
     corpora = [corpus_config(c)["source"] for c in all_corpora()]
@@ -124,10 +150,12 @@ def bench_scores(models, bench, dev=False):
 
 def model_dir(model):
     """Where an evaluated model lives; its name follows maec.naming (the backbone, MAEC and
-    its merge variants here, the baselines in experiments.smk)."""
+    its merge variants here, the baselines and reference models in experiments.smk)."""
     name = parse_model(model)
     if name.kind == "backbone":
         return BACKBONE
+    if name.kind == "reference":
+        return reference_model_dir(name.name)
     if name.ability not in ABILITIES:
         raise ValueError(f"model name {model!r}: {name.ability!r} is not in abilities")
     if name.kind != "maec":
@@ -163,14 +191,15 @@ def get_all_scores():
 
 
 def maec_training_runs(ability):
-    """Every CPT run whose tokens MAEC spends for one ability (for ICER)."""
-    importance = [ability_corpus(ability)] + [
-        general_corpus(lang) for lang in [L0, *LANGUAGES]
-    ]
-    masked = [ability_run(ability), reference_run()] + [
+    """The training runs MAEC's model for one ability is counted to cost (#Tokens, ICER),
+    run directory -> planned tokens: its masked CPT runs (the ability run, the reference run
+    and every language run), each in full, shared or not, as the paper's 12B = 6 runs x 2B.
+    The importance CPT on the sample C' is left out: the paper's 12B leaves no room for it.
+    """
+    runs = [ability_run(ability), reference_run()] + [
         language_run(lang) for lang in LANGUAGES
     ]
-    return [importance_dir(c) for c in importance] + [cpt_dir(r) for r in masked]
+    return {cpt_dir(run): config["masked_cpt"]["tokens"] for run in runs}
 
 
 def get_model_labels():
@@ -181,6 +210,30 @@ def get_model_labels():
 
 
 def get_training_dirs():
-    """Training runs per table row, for ICER: MAEC counts every run of every ability once."""
-    runs = [run for a in ABILITIES for run in maec_training_runs(a)]
-    return {"MAEC": sorted(set(runs))}
+    """Training runs per table row and benchmark, for #Tokens and ICER."""
+    return {"MAEC": {benchmark_of(a): sorted(maec_training_runs(a)) for a in ABILITIES}}
+
+
+def training_run_dirs(training):
+    """Every run directory of a {label: {bench: [dirs]}} table (a rule's input)."""
+    return sorted(
+        {
+            d
+            for by_bench in training.values()
+            for dirs in by_bench.values()
+            for d in dirs
+        }
+    )
+
+
+def get_averaged_languages():
+    """bench -> the languages Avg covers (None: every language the bench scores)."""
+    return {benchmark_of(a): config["abilities"][a]["average"] for a in ABILITIES}
+
+
+def get_table_options():
+    """What every results-style table shares: its averages and how ICER is computed."""
+    return dict(
+        averaged=get_averaged_languages(),
+        icer_decimals=config["tables"]["icer_decimals"],
+    )

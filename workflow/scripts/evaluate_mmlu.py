@@ -17,6 +17,7 @@ for lang, test, dev, examples, score in zip(
         examples,
         score,
         n_shots=snakemake.params.n_shots,
+        subjects=snakemake.params.subjects,
         batch_size=snakemake.params.batch_size,
         limit=snakemake.params.limit,
     )

@@ -7,7 +7,10 @@ from maec.tables import BENCHES, results_frame, scores_from_files, write_frame
 log_job_to(snakemake.log[0])
 labels = snakemake.params.labels
 frame = results_frame(
-    scores_from_files(snakemake.input.scores, labels), {}, backbone=labels["backbone"]
+    scores_from_files(snakemake.input.scores, labels),
+    {},
+    backbone=labels["backbone"],
+    **snakemake.params.options,
 )
 frame = frame.dropna(axis=1, how="all")
 domain = BENCHES[snakemake.params.bench]

@@ -11,6 +11,7 @@ write_similarity_table(
     snakemake.output.similarity,
     k2=settings["k2"],
     types=settings["types"],
+    within=settings["within"],
 )
 write_merge(
     snakemake.input.backbone,

@@ -9,17 +9,20 @@ from maec.tables import (
 )
 
 log_job_to(snakemake.log[0])
-scores = scores_from_files(snakemake.input.scores, snakemake.params.labels)
-order = snakemake.params.get("order")
-if order:  # rows in the paper's order
-    scores.sort(key=lambda score: order.index(score["model"]))
-tokens = {label: training_tokens_of(dirs) for label, dirs in snakemake.params.training_dirs.items()}
+labels = snakemake.params.labels
+scores = scores_from_files(snakemake.input.scores, labels)
+tokens = {
+    label: {bench: training_tokens_of(dirs) for bench, dirs in by_bench.items()}
+    for label, by_bench in snakemake.params.training_dirs.items()
+}
 write_results_table(
     scores,
     tokens,
     snakemake.output.csv,
     snakemake.output.md,
-    backbone=snakemake.params.labels["backbone"],
+    backbone=labels["backbone"],
+    order=snakemake.params.get("order"),
+    **snakemake.params.options,
 )
 if "scores" in snakemake.output.keys():
     write_scores_long(scores, snakemake.output.scores)

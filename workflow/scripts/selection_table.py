@@ -16,7 +16,12 @@ labels = {
     configured: "MAEC (configured settings)",
     selected: f"MAEC (selected on dev: {variant})",
 }
-frame = results_frame(scores_from_files(snakemake.input.scores, labels), {}, backbone="Backbone")
+frame = results_frame(
+    scores_from_files(snakemake.input.scores, labels),
+    {},
+    backbone="Backbone",
+    **snakemake.params.options,
+)
 frame = frame.dropna(axis=1, how="all")
 dev = choice["dev_average"]
 frame.loc[labels[configured], "dev Avg"] = 100 * dev["configured"]
