@@ -396,3 +396,22 @@ def test_token_budget_sums_each_rows_runs_per_ability():
     assert totals.loc["F-CPT_L & DA"].tolist() == [12.0, 12.0]
     assert totals.loc["MAEC", "math #Tokens (B)"] == 12.0
     assert math.isnan(totals.loc["MAEC", "science #Tokens (B)"])
+
+
+def test_select_variant_averages_the_given_languages(tmp_path):
+    def score(model, lang, acc):
+        path = tmp_path / model / f"mmlu_{lang}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps({"bench": "mmlu", "lang": lang, "acc": acc}))
+        return path
+
+    variants = ["k2-0.4", "k2-0.8"]
+    paths = [score("maec_science", "es", 0.5), score("maec_science", "en", 0.5)]
+    paths += [score("maec_science.k2-0.4", "es", 0.6), score("maec_science.k2-0.4", "en", 0.1)]
+    paths += [score("maec_science.k2-0.8", "es", 0.4), score("maec_science.k2-0.8", "en", 0.9)]
+    # Over es and en, k2-0.8 wins (0.65 vs 0.35); over es alone, k2-0.4 (0.6 vs 0.4).
+    assert select_variant(paths, variants, "mmlu", tmp_path / "a.json")["variant"] == "k2-0.8"
+    choice = select_variant(paths, variants, "mmlu", tmp_path / "b.json", languages=["es"])
+    assert choice["variant"] == "k2-0.4" and choice["languages"] == ["es"]
+    with pytest.raises(ValueError, match="no mmlu scores for te to average"):
+        select_variant(paths, variants, "mmlu", tmp_path / "c.json", languages=["te"])

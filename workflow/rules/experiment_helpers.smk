@@ -1,6 +1,7 @@
 # Input functions, params and tables of the experiments, for experiments.smk (the models:
-# baselines, ablation deltas, merge variants, dev scores, the selection) and
-# experiment_tables.smk (tables, figures and the `experiments` target). Rule files hold
+# baselines and their budgets, domain adaptation, reference models, ablation deltas, merge
+# variants, dev scores, the selection, out-of-domain scores) and experiment_tables.smk
+# (tables, figures, the token accounting and the `experiments` target). Rule files hold
 # rules only (snakemake --lint).
 
 import json
