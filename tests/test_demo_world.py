@@ -15,6 +15,14 @@ pytestmark = pytest.mark.slow
 
 DEMO = load_config("demo.yaml")
 TRAINING_RULES = {"pretrain_backbone", "importance_cpt", "masked_cpt", "tokenize"}
+MERGE_AND_LATER = {
+    "merge",
+    "diagnostics",  # reads the merge's rounding report
+    "evaluate_mgsm",
+    "evaluate_mmlu",
+    "results_table",
+    "all",
+}
 
 
 def test_demo_builds_a_loadable_merged_model(demo_run):
@@ -70,7 +78,15 @@ def test_changing_gamma_reruns_only_merge_and_later(demo_run):
     configfile = _changed(lambda c: c["merge"].update(gamma=c["merge"]["gamma"] + 0.1), workdir)
     plan = planned_jobs(workdir, configfile)
     assert plan.get("merge") == len(DEMO["abilities"])
-    assert set(plan) <= {"merge", "evaluate_mgsm", "evaluate_mmlu", "results_table", "all"}
+    assert set(plan) <= MERGE_AND_LATER
+
+
+def test_changing_merge_dtype_reruns_only_merge_and_later(demo_run):
+    workdir, _ = demo_run
+    configfile = _changed(lambda c: c["merge"].update(dtype="bfloat16"), workdir)
+    plan = planned_jobs(workdir, configfile)
+    assert plan.get("merge") == len(DEMO["abilities"])
+    assert set(plan) <= MERGE_AND_LATER
 
 
 def test_changing_k2_reruns_similarity_onwards(demo_run):
@@ -92,6 +108,23 @@ def test_changing_k1_reruns_masks_onwards_but_no_importance_cpt(demo_run):
     assert plan.get("key_neurons") == len(DEMO["languages"]) + 1 + len(DEMO["abilities"])
     assert plan.get("masked_cpt") and plan.get("merge")
     assert not set(plan) & {"importance_cpt", "tokenize", "pretrain_backbone"}
+
+
+def test_changing_the_tie_seed_reruns_masks_onwards_but_no_importance_cpt(demo_run):
+    workdir, _ = demo_run
+    configfile = _changed(lambda c: c["key_neurons"].update(tie_seed=1), workdir)
+    plan = planned_jobs(workdir, configfile)
+    assert plan.get("key_neurons") == len(DEMO["languages"]) + 1 + len(DEMO["abilities"])
+    assert not set(plan) & {"importance_cpt", "tokenize", "pretrain_backbone"}
+
+
+def test_the_diagnostics_report_the_rounding_of_the_merge(demo_run):
+    workdir, _ = demo_run
+    for ability in DEMO["abilities"]:
+        table = pd.read_csv(workdir / f"results/tables/diagnostics_{ability}.csv")
+        assert table["R_A_entries_in_T"].sum() > 0
+        text = (workdir / f"results/tables/diagnostics_{ability}.md").read_text()
+        assert text.startswith("Merged model written in float32")
 
 
 def test_a_complete_run_plans_nothing(demo_run):

@@ -1,5 +1,6 @@
 """Diagnostics of R(A) and R_Lang per family and tensor type, against values by hand."""
 
+import json
 import math
 
 import pytest
@@ -58,3 +59,42 @@ def test_not_a_similarity_table(tmp_path):
     (tmp_path / "x.tsv").write_text("tensor\tcosine\na\t1\n")
     with pytest.raises(ValueError, match="x.tsv"):
         read_similarity_table(tmp_path / "x.tsv")
+
+
+def test_rounding_columns_and_sentence_by_hand(table, tmp_path):
+    """The merge's rounding tallies summed per family and tensor type; T is the three
+    least language-like tensors (norm, q_proj, embed_tokens), two of them with R(A) ≠ 0."""
+    tallies = {
+        "model.norm.weight": dict(entries=2, rounded_away=2, update_l1=0.2, surviving_l1=0.0),
+        "model.layers.0.self_attn.q_proj.weight": dict(
+            entries=1, rounded_away=0, update_l1=0.4, surviving_l1=0.3
+        ),
+        "model.embed_tokens.weight": dict(entries=0, rounded_away=0, update_l1=0, surviving_l1=0),
+    }
+    report = {
+        "dtype": "bfloat16",
+        "gamma": 0.2,
+        "entries": 3,
+        "rounded_away": 2,
+        "rounded_away_share": 2 / 3,
+        "update_l1": 0.6,
+        "surviving_l1": 0.3,
+        "surviving_share": 0.5,
+        "tensors": tallies,
+    }
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    frame = write_diagnostics(table, tmp_path / "d.csv", tmp_path / "d.md", tmp_path / "r.json")
+    frame = frame.set_index(["family", "type"])
+    norms, attention = frame.loc[("norms", "all")], frame.loc[("attention", "all")]
+    assert norms["R_A_entries_in_T"] == 2 and norms["share_rounded_away"] == 1.0
+    assert norms["share_of_gamma_R_A_surviving"] == 0.0
+    assert attention["R_A_entries_in_T"] == 1 and attention["share_rounded_away"] == 0.0
+    assert attention["share_of_gamma_R_A_surviving"] == pytest.approx(0.75)
+    mlp = frame.loc[("mlp", "all")]  # not in T
+    assert mlp["R_A_entries_in_T"] == 0 and math.isnan(mlp["share_rounded_away"])
+    text = (tmp_path / "d.md").read_text()
+    assert text.startswith(
+        "Merged model written in bfloat16: of the 3 entries with R(A) ≠ 0 in T, 2 (66.67 %) "
+        "are rounded away"
+    )
+    assert "50.00 % of ‖γR(A)‖₁ in T survives" in text

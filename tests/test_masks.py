@@ -1,4 +1,4 @@
-"""Key-neuron masks: exact top-k1 with deterministic ties, scopes, regexes, union/intersection."""
+"""Key-neuron masks: exact top-k1 with seeded ties, scopes, regexes, union/intersection."""
 
 import json
 
@@ -6,17 +6,13 @@ import numpy as np
 import pytest
 import torch
 from checkpoints_factory import listing, write_checkpoint
+from test_ties import reference_key
 
 from maec.io.format import CheckpointError
 from maec.io.reader import fingerprint, open_checkpoint
 from maec.io.writer import CheckpointWriter
-from maec.masks import (
-    build_key_neuron_mask,
-    kept_count,
-    radix_threshold,
-    read_mask,
-    union_masks,
-)
+from maec.masks import build_key_neuron_mask, kept_count, read_mask, union_masks
+from maec.topk import radix_threshold
 
 
 def mask_kept(path) -> int:
@@ -81,22 +77,33 @@ def test_kept_count_rounds_half_up():
             kept_count(bad, 10)
 
 
+def kept_ties(candidates, count, seed=0):
+    """The `count` tied entries (tensor, flat index) with the largest reference tie keys."""
+    return set(sorted(candidates, key=lambda c: reference_key(c[0], seed, c[1]))[-count:])
+
+
+def kept_entries(mask) -> set:
+    return {(name, i) for name, bits in mask.items() for i in bits.reshape(-1).nonzero().flatten()}
+
+
 @pytest.mark.parametrize("shards", [1, 2])
-def test_global_top_k_with_ties_in_name_then_index_order(tmp_path, shards):
+def test_global_top_k_ties_by_seeded_hash(tmp_path, shards):
     base, tuned = _pair(tmp_path, shards=shards)
-    # 12 entries, k1 = 0.5 -> k = 6: 9, 7, 5 are above the threshold 3; three of the five 3s are
-    # taken: a.weight[0, 2], a.weight[1, 0], then b.weight[0] (name order, then flat index).
+    # 12 entries, k1 = 0.5 -> k = 6: 9, 7, 5 are above the threshold 3; three of the five 3s
+    # are taken, those with the largest tie keys.
+    threes = [("a.weight", 2), ("a.weight", 3), ("b.weight", 0), ("b.weight", 2), ("c.bias", 0)]
     summary = build_key_neuron_mask(
         base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=1.0, chunk_bytes=8
     )
     mask = read_mask(tmp_path / "m.safetensors", expect_model=fingerprint(base))
-    assert mask["a.weight"].tolist() == [[True, False, True], [True, False, False]]
-    assert mask["b.weight"].tolist() == [True, True, False, False]
-    assert mask["c.bias"].tolist() == [[False], [True]]
+    above = {("a.weight", 0), ("b.weight", 1), ("c.bias", 1)}
+    assert {(n, int(i)) for n, i in kept_entries(mask)} == above | kept_ties(threes, 3)
     assert summary["kept"] == 6 and summary["threshold"] == 3.0
+    assert (summary["tied"], summary["tied_kept"], summary["tie_seed"]) == (5, 3, 0)
     on_disk = json.loads((tmp_path / "m.json").read_text())
-    assert on_disk["tensors"]["a.weight"] == {"numel": 6, "kept": 3, "density": 0.5}
+    assert on_disk["tensors"]["a.weight"]["numel"] == 6
     assert on_disk["density"] == 0.5
+    assert sum(t["tied_kept"] for t in on_disk["tensors"].values()) == 3
     again = build_key_neuron_mask(
         base, tuned, tmp_path / "m2.safetensors", k1=0.5, lr=1.0, chunk_bytes=1 << 20
     )
@@ -107,16 +114,16 @@ def test_global_top_k_with_ties_in_name_then_index_order(tmp_path, shards):
 def test_tensor_scope_ties(tmp_path):
     base, tuned = _pair(tmp_path)
     summary = build_key_neuron_mask(
-        base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=2.0, scope="tensor"
+        base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=2.0, scope="tensor", tie_seed=3
     )
     mask = read_mask(tmp_path / "m.safetensors")
-    assert mask["a.weight"].tolist() == [
-        [True, False, True],
-        [True, False, False],
-    ]  # 5, first two 3s
-    assert mask["b.weight"].tolist() == [True, True, False, False]  # 7, first 3
-    assert mask["c.bias"].tolist() == [[False], [True]]
+    # Per tensor (values / lr): a.weight keeps 5 and both 3s (no partial tie), b.weight 7 and
+    # one of its two 3s (by tie key), c.bias 9.
+    b_ties = kept_ties([("b.weight", 0), ("b.weight", 2)], 1, seed=3)
+    expected = {("a.weight", 0), ("a.weight", 2), ("a.weight", 3), ("b.weight", 1), ("c.bias", 1)}
+    assert {(n, int(i)) for n, i in kept_entries(mask)} == expected | b_ties
     assert summary["tensors"]["a.weight"]["threshold"] == 1.5
+    assert summary["tensors"]["b.weight"]["tied"] == 2
     assert mask_kept(tmp_path / "m.safetensors") == 6
 
 
@@ -189,7 +196,8 @@ def test_union_intersection_and_fingerprint(tmp_path):
 
 def test_packed_format_is_numpy_packbits(tmp_path):
     base, tuned = _pair(tmp_path)
-    build_key_neuron_mask(base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=1.0)
+    # scope tensor, a.weight: 5 and both 3s, no partial tie
+    build_key_neuron_mask(base, tuned, tmp_path / "m.safetensors", k1=0.5, lr=1.0, scope="tensor")
     from safetensors.numpy import load_file
 
     packed = load_file(str(tmp_path / "m.safetensors"))["a.weight"]

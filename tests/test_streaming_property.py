@@ -11,6 +11,7 @@ import torch
 from checkpoints_factory import load_checkpoint, write_checkpoint
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_ties import reference_key
 
 from maec.ability import write_ability_weights
 from maec.language import write_r_lang
@@ -59,16 +60,22 @@ def cases(draw):
     }
 
 
-def reference_mask(importances: dict, k1: float, scope: str) -> dict:
-    """Top-k with ties taken in (name, flat index) order, by a stable full sort."""
+def reference_mask(importances: dict, k1: float, scope: str, tie_seed: int = 0) -> dict:
+    """Top-k by a full sort: importance descending, ties by the documented key descending."""
     names = sorted(importances)
     groups = [names] if scope == "global" else [[n] for n in names]
     out = {}
     for group in groups:
         flat = torch.cat([importances[n].reshape(-1) for n in group])
+        keys = torch.tensor(
+            [reference_key(n, tie_seed, i) for n in group for i in range(importances[n].numel())],
+            dtype=torch.int64,
+        )
+        by_key = torch.sort(keys, descending=True, stable=True).indices
+        order = by_key[torch.sort(flat[by_key], descending=True, stable=True).indices]
         k = kept_count(k1, flat.numel())
         keep = torch.zeros(flat.numel(), dtype=torch.bool)
-        keep[torch.sort(flat, descending=True, stable=True).indices[:k]] = True
+        keep[order[:k]] = True
         offset = 0
         for n in group:
             out[n] = keep[offset : offset + importances[n].numel()].reshape(importances[n].shape)

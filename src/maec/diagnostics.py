@@ -5,6 +5,10 @@ a family is a coarse kind (embeddings, attention, mlp, norms, lm_head, other). R
 similarity table (one row per tensor, written by `maec.similarity`), so no checkpoint is
 read again. The cosine of a family or type is the cosine of its concatenated tensors,
 Σ dot / sqrt(Σ|R(A)|² Σ|R_Lang|²), not an average of per-tensor cosines.
+
+With the merge's rounding report (`maec.rounding`), each row also says how much of γR(A)
+survives the rounding of the merged model: the entries with R(A) ≠ 0 in T, the share of
+them rounded away, and the share of ‖γR(A)‖₁ that survives.
 """
 
 import math
@@ -12,6 +16,7 @@ import math
 import pandas as pd
 
 from maec.io.atomic import write_text
+from maec.rounding import read_rounding_report
 
 _FAMILIES = {  # tensor types outside attention and mlp that are a family of their own
     "embeddings": "embeddings",
@@ -49,10 +54,33 @@ def _cosine(dot: float, sq_a: float, sq_b: float) -> float:
     return dot / math.sqrt(sq_a * sq_b)
 
 
+def add_rounding(table: pd.DataFrame, report: dict) -> pd.DataFrame:
+    """The similarity table with each tensor's rounding tally (zero outside T)."""
+    tallies = pd.DataFrame.from_dict(report["tensors"], orient="index")
+    columns = ["entries", "rounded_away", "update_l1", "surviving_l1"]
+    tallies = tallies.reindex(columns=columns).add_prefix("rounding_")
+    table = table.join(tallies, on="tensor")
+    table[tallies.columns] = table[tallies.columns].fillna(0)
+    return table
+
+
+def _rounding_columns(part: pd.DataFrame) -> dict:
+    entries = part["rounding_entries"].sum()
+    update = part["rounding_update_l1"].sum()
+    return {
+        "R_A_entries_in_T": int(entries),
+        "share_rounded_away": part["rounding_rounded_away"].sum() / entries if entries else None,
+        "share_of_gamma_R_A_surviving": part["rounding_surviving_l1"].sum() / update
+        if update
+        else None,
+    }
+
+
 def _summarise(table: pd.DataFrame, by: str) -> pd.DataFrame:
     totals = table[["numel", "abs_sum_ra", "abs_sum_rlang"]].sum()
     rows = []
     for key, part in table.groupby(by, sort=True):
+        rounding = _rounding_columns(part) if "rounding_entries" in part else {}
         rows.append(
             {
                 by: key,
@@ -64,6 +92,7 @@ def _summarise(table: pd.DataFrame, by: str) -> pd.DataFrame:
                 "cosine": _cosine(
                     part["dot"].sum(), part["sq_norm_ra"].sum(), part["sq_norm_rlang"].sum()
                 ),
+                **rounding,
             }
         )
     return pd.DataFrame(rows)
@@ -100,11 +129,30 @@ def layer_cosines(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["layer", "family", "cosine"])
 
 
-def write_diagnostics(similarity_tsv, out_csv, out_md) -> pd.DataFrame:
-    """The diagnostics table (`diagnostics_table`) as CSV and Markdown."""
-    frame = diagnostics_table(read_similarity_table(similarity_tsv))
+def rounding_summary(report: dict) -> str:
+    """One sentence on what the rounding of the merged model does to γR(A) overall."""
+    return (
+        f"Merged model written in {report['dtype']}: of the {report['entries']:,} entries "
+        f"with R(A) ≠ 0 in T, {report['rounded_away']:,} "
+        f"({100 * report['rounded_away_share']:.2f} %) are rounded away (written as the merge "
+        f"without R(A) writes them); {100 * report['surviving_share']:.2f} % of ‖γR(A)‖₁ "
+        "in T survives the rounding (docs/design.md, Diagnostics)."
+    )
+
+
+def write_diagnostics(similarity_tsv, out_csv, out_md, rounding_report=None) -> pd.DataFrame:
+    """The diagnostics table (`diagnostics_table`) as CSV and Markdown; with the merge's
+    `rounding_report`, its rounding columns and a sentence on the whole model above the
+    Markdown table."""
+    table = read_similarity_table(similarity_tsv)
+    intro = ""
+    if rounding_report is not None:
+        report = read_rounding_report(rounding_report)
+        table = add_rounding(table, report)
+        intro = rounding_summary(report) + "\n\n"
+    frame = diagnostics_table(table)
     write_text(out_csv, frame.to_csv(index=False, float_format="%.6g"))
-    write_text(out_md, frame.to_markdown(index=False, floatfmt=".3f") + "\n")
+    write_text(out_md, intro + frame.to_markdown(index=False, floatfmt=".3f") + "\n")
     return frame
 
 

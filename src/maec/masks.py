@@ -1,12 +1,11 @@
 """Key neurons N_X: the exact top-k1 entries by importance (Eq. 1), stored as bit-packed masks.
 
 k = floor(k1 * n_eligible + 0.5) entries are kept (round half up; `scope="tensor"` applies
-the same rounding to each tensor's entry count). The threshold is found without holding
-the importances: importances are non-negative floats, whose IEEE bit patterns sort like
-the numbers, so a radix select over the bits finds the k-th largest value exactly in two
-streamed passes (a histogram of the high 16 bits, then of the low 16 bits inside the bucket
-holding the k-th entry). A third pass writes the mask: every entry above the threshold, then
-entries equal to it in order (tensor name order, flat index order) until exactly k are kept.
+the same rounding to each tensor's entry count). The cut is found without holding the
+importances (`maec.topk`: a radix select over their bits, two streamed passes); entries tied
+at the threshold are taken by a seeded hash of (tensor name, flat index) (`maec.ties`, two
+more passes over the tied entries when only some of them fit), so the count is exact and no
+tensor is favoured by its name. A last pass writes the mask.
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ import json
 import logging
 import math
 import re
-import struct
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +26,10 @@ from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
 from maec.io.reader import as_checkpoint, check_compatible, fingerprint
 from maec.io.writer import CheckpointWriter
 from maec.stream import ScratchBuffers, progress
+from maec.ties import TIE_RULE
+from maec.topk import Cut, TopKSelector, find_cut
 
 log = logging.getLogger(__name__)
-
-_BINS = 1 << 16
-_NON_FINITE_BUCKET = 0x7F80  # high 16 bits of +Inf; NaN lies above
 
 
 def check_k1(k1: float) -> float:
@@ -56,69 +53,6 @@ def eligible_names(
     except re.error as err:
         raise ValueError(f"bad include/exclude pattern {err.pattern!r}: {err}") from None
     return [n for n in names if any(p.search(n) for p in inc) and not any(p.search(n) for p in exc)]
-
-
-def _float_of_bits(bits: int) -> float:
-    return struct.unpack("<f", struct.pack("<i", bits))[0]
-
-
-def _top_bin(hist: torch.Tensor, k: int) -> tuple[int, int]:
-    """The bin holding the k-th largest entry and how many entries lie in higher bins."""
-    from_top = hist.flip(0).cumsum(0)
-    position = int(torch.searchsorted(from_top, torch.tensor(k, dtype=from_top.dtype)))
-    bin_index = _BINS - 1 - position
-    return bin_index, int(from_top[position] - hist[bin_index])
-
-
-def radix_threshold(
-    chunks: Callable[[], Iterator[tuple[str, torch.Tensor]]], k: int
-) -> tuple[float, int, int]:
-    """The k-th largest value of the non-negative float32 entries streamed by `chunks()`.
-
-    `chunks()` starts a fresh pass yielding (tensor name, float32 chunk). Returns
-    (threshold, number of entries strictly above it, number equal to it). Two passes.
-    """
-    high = torch.zeros(_BINS, dtype=torch.int64)
-    total = 0
-    for name, chunk in chunks():
-        counts = torch.bincount(chunk.reshape(-1).view(torch.int32) >> 16, minlength=_BINS)
-        if counts[_NON_FINITE_BUCKET:].any():
-            raise CheckpointError(f"tensor {name}: importance is NaN or Inf (non-finite weights)")
-        high += counts
-        total += chunk.numel()
-    if not 1 <= k <= total:
-        raise ValueError(f"cannot keep {k} of {total} entries")
-    bucket, above_bucket = _top_bin(high, k)
-    low = torch.zeros(_BINS, dtype=torch.int64)
-    for _, chunk in chunks():
-        bits = chunk.reshape(-1).view(torch.int32)
-        in_bucket = bits[(bits >> 16) == bucket] & 0xFFFF
-        low += torch.bincount(in_bucket, minlength=_BINS)
-    low_bin, above_in_bucket = _top_bin(low, k - above_bucket)
-    threshold = _float_of_bits((bucket << 16) | low_bin)
-    return threshold, above_bucket + above_in_bucket, int(low[low_bin])
-
-
-class _TieTaker:
-    """Selects entries above the threshold plus the first `ties` entries equal to it."""
-
-    def __init__(self, threshold: float, ties: int):
-        self.threshold = threshold
-        self.ties = ties
-
-    def select(self, chunk: torch.Tensor) -> torch.Tensor:
-        flat = chunk.reshape(-1)
-        keep = flat > self.threshold
-        if self.ties > 0:
-            equal = flat == self.threshold
-            n_equal = int(equal.sum())
-            if n_equal <= self.ties:
-                keep |= equal
-                self.ties -= n_equal
-            else:
-                keep[equal.nonzero().reshape(-1)[: self.ties]] = True
-                self.ties = 0
-        return keep
 
 
 class _BitPacker:
@@ -155,8 +89,12 @@ def _summary(
     meta: dict,
     kept: dict[str, int],
     shapes: dict[str, list[int]],
-    thresholds: dict[str, float] | None = None,
+    cuts: dict[str, Cut] | None = None,
+    tied_kept: dict[str, int] | None = None,
 ) -> dict:
+    """The summary JSON; with `cuts` (tensor -> the cut its entries were selected by), the tie
+    counts too: `tied` and `tied_kept` overall and, per tensor, `tied_kept` (and, for
+    `scope: tensor`, the tensor's own `threshold` and `tied`)."""
     total = sum(math.prod(s) for s in shapes.values())
     n_kept = sum(kept.values())
     tensors = {}
@@ -167,9 +105,13 @@ def _summary(
             "kept": kept[name],
             "density": kept[name] / numel if numel else 0.0,
         }
-        if thresholds is not None:
-            tensors[name]["threshold"] = thresholds.get(name)
-    return {
+        if tied_kept is not None:
+            tensors[name]["tied_kept"] = tied_kept[name]
+        if meta.get("scope") == "tensor":
+            cut = cuts.get(name)
+            tensors[name]["threshold"] = cut.threshold if cut else None
+            tensors[name]["tied"] = cut.tied if cut else 0
+    summary = {
         **meta,
         "mask": str(path),
         "total": total,
@@ -177,6 +119,11 @@ def _summary(
         "density": n_kept / total if total else 0.0,
         "tensors": tensors,
     }
+    if cuts is not None:
+        distinct = {id(cut): cut for cut in cuts.values()}.values()
+        summary["tied"] = sum(cut.tied for cut in distinct)
+        summary["tied_kept"] = sum(tied_kept.values())
+    return summary
 
 
 def build_key_neuron_mask(
@@ -189,59 +136,61 @@ def build_key_neuron_mask(
     scope: str = "global",
     include: Sequence[str] = (".*",),
     exclude: Sequence[str] = (),
+    tie_seed: int = 0,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> dict:
     """Write the key-neuron mask N_X of the top k1 entries by importance, and its summary JSON.
 
-    Returns the summary (also written to `out_path` with a .json suffix).
+    `tuned` is the importance CPT's result in full precision (`maec.importance.
+    importance_weights`); its dtypes may differ from the backbone's. `tie_seed` seeds the tie
+    rule. Returns the summary (also written to `out_path` with a .json suffix).
     """
     check_k1(k1)
     check_learning_rate(lr)
     if scope not in ("global", "tensor"):
         raise ValueError(f"scope must be 'global' or 'tensor', got scope={scope!r}")
     base, moved = as_checkpoint(backbone), as_checkpoint(tuned)
-    check_compatible(base, moved)
+    check_compatible(base, moved, check_dtypes=False)
     names = eligible_names(base.names, include, exclude)
     if not names:
         raise ValueError(
             f"{base.path}: no tensor matches include={list(include)} exclude={list(exclude)}"
         )
     for name in names:
-        if not base.dtype(name).is_floating_point:
-            raise CheckpointError(
-                f"{base.path}: tensor {name} is not floating point; exclude it from the mask"
-            )
+        for ckpt in (base, moved):
+            if not ckpt.dtype(name).is_floating_point:
+                raise CheckpointError(
+                    f"{ckpt.path}: tensor {name} is not floating point; exclude it from the mask"
+                )
     out_path = Path(out_path)
     shapes = {name: list(base.shape(name)) for name in names}
     eligible = sum(base.numel(n) for n in names)
 
     scratch = ScratchBuffers()
 
+    def importances(selected_names):
+        for name, start_row, chunk in iter_importance(
+            base, moved, lr, selected_names, chunk_bytes, scratch
+        ):
+            yield name, start_row * math.prod(base.shape(name)[1:]), chunk
+
     def stream(selected_names):
-        def chunks():
-            for name, _, chunk in iter_importance(
-                base, moved, lr, selected_names, chunk_bytes, scratch
-            ):
-                yield name, chunk
+        return lambda: importances(selected_names)
 
-        return chunks
-
-    thresholds: dict[str, float | None] = {}
-    takers: dict[str, _TieTaker] = {}
+    cuts: dict[str, Cut] = {}
     if scope == "global":
         k = kept_count(k1, eligible)
         if k:
-            threshold, above, equal = radix_threshold(stream(names), k)
-            shared = _TieTaker(threshold, k - above)
-            takers = dict.fromkeys(names, shared)
+            cut = find_cut(stream(names), k, tie_seed)
+            cuts = dict.fromkeys(names, cut)
             log.info(
-                "global threshold %r: %d above, %d of %d equal entries kept",
-                threshold,
-                above,
-                k - above,
-                equal,
+                "global threshold %r: %d above, %d of %d tied entries kept",
+                cut.threshold,
+                cut.above,
+                cut.tied_kept,
+                cut.tied,
             )
-        threshold_meta = takers[names[0]].threshold if k else None
+        threshold_meta = cuts[names[0]].threshold if k else None
     else:
         k = sum(kept_count(k1, base.numel(n)) for n in names)
         threshold_meta = None
@@ -257,27 +206,30 @@ def build_key_neuron_mask(
         "tuned": str(moved.path),
         "k": k,
         "eligible": eligible,
+        "tie_rule": TIE_RULE,
+        "tie_seed": tie_seed,
     }
     header = {key: json.dumps(value) for key, value in meta.items()}
     header["shapes"] = json.dumps(shapes, separators=(",", ":"))
     kept: dict[str, int] = {}
+    tied_kept: dict[str, int] = {}
+    selectors: dict[int, TopKSelector] = {}
     with CheckpointWriter(out_path, _packed_layout(shapes), header) as writer:
         for name in progress(names, "mask"):
             if scope == "tensor":
                 k_tensor = kept_count(k1, base.numel(name))
                 if k_tensor:
-                    threshold, above, _ = radix_threshold(stream([name]), k_tensor)
-                    takers[name] = _TieTaker(threshold, k_tensor - above)
-                    thresholds[name] = threshold
-                else:
-                    thresholds[name] = None
-            taker = takers.get(name)
-            packer, position, kept[name] = _BitPacker(), 0, 0
-            for _, _, chunk in iter_importance(base, moved, lr, [name], chunk_bytes, scratch):
-                if taker is None:
+                    cuts[name] = find_cut(stream([name]), k_tensor, tie_seed)
+            cut = cuts.get(name)
+            selector = None if cut is None else selectors.setdefault(id(cut), TopKSelector(cut))
+            packer, position, kept[name], tied_kept[name] = _BitPacker(), 0, 0, 0
+            for _, start, chunk in importances([name]):
+                if selector is None:
                     bits = np.zeros(chunk.numel(), dtype=bool)
                 else:
-                    bits = taker.select(chunk).numpy()
+                    keep, tied = selector.select(name, start, chunk)
+                    bits = keep.numpy()
+                    tied_kept[name] += tied
                 kept[name] += int(bits.sum())
                 packed = packer.feed(bits)
                 if packed.size:
@@ -286,9 +238,9 @@ def build_key_neuron_mask(
             tail = packer.finish()
             if tail.size:
                 writer.write(name, position, torch.from_numpy(tail))
-    if sum(kept.values()) != k:
-        raise AssertionError(f"{out_path}: kept {sum(kept.values())} entries, expected {k}")
-    summary = _summary(out_path, meta, kept, shapes, thresholds if scope == "tensor" else None)
+        if sum(kept.values()) != k:
+            raise AssertionError(f"{out_path}: kept {sum(kept.values())} entries, expected {k}")
+    summary = _summary(out_path, meta, kept, shapes, cuts, tied_kept)
     write_text(summary_path(out_path), json.dumps(summary, indent=2, sort_keys=True))
     log.info(
         "mask %s: kept %d of %d entries (density %.4g)", out_path, k, eligible, summary["density"]

@@ -1,4 +1,8 @@
-"""Eq. 5: τ̃ = τ_o + γ R(A)[τ] + η R_Lang[τ] for τ in T, else τ_o + R_Lang[τ]."""
+"""Eq. 5: τ̃ = τ_o + γ R(A)[τ] + η R_Lang[τ] for τ in T, else τ_o + R_Lang[τ].
+
+Computed in float32 and written in the backbone's dtype (or another: `merge.dtype`); the
+merge pass also tallies how much of γR(A) survives that rounding (`maec.rounding`).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
+from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError, torch_dtype
 from maec.io.reader import as_checkpoint, check_compatible, fingerprint
-from maec.stream import write_elementwise
+from maec.rounding import RoundingTally, rounding_tally, write_rounding_report
+from maec.stream import ScratchBuffers, write_elementwise
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +55,18 @@ def write_merge(
     *,
     gamma: float,
     eta: float,
+    dtype: str | torch.dtype | None = None,
+    rounding_report=None,
     max_shard_bytes: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-) -> None:
-    """Write the merged model's weights (Eq. 5) in the backbone's dtypes.
+) -> dict | None:
+    """Write the merged model's weights (Eq. 5) in `dtype` (None: the backbone's dtypes).
 
     `r_lang=None` treats R_Lang as zero. `out_path` is one safetensors file, or a sharded
-    directory when `max_shard_bytes` is given; wrap it with `write_hf_directory`.
+    directory when `max_shard_bytes` is given; wrap it with `write_hf_directory`. With
+    `rounding_report` (a JSON path), the merge also tallies, for the tensors of T, how much
+    of γR(A) survives the rounding to the output dtype, writes the report there after the
+    weights and returns it.
     """
     base = as_checkpoint(backbone)
     ability = as_checkpoint(r_a)
@@ -74,6 +84,7 @@ def write_merge(
                 f"{delta.path}: delta was made for another model (fingerprint "
                 f"{delta.metadata['model']}, backbone {base.path} has {model})"
             )
+    out_dtype = None if dtype is None else torch_dtype(dtype)
     metadata = {
         "kind": "merge",
         "gamma": json.dumps(gamma),
@@ -85,28 +96,51 @@ def write_merge(
         "selected": str(len(selected)),
     }
     log.info(
-        "merge: %d of %d tensors in T, gamma=%s eta=%s -> %s",
+        "merge: %d of %d tensors in T, gamma=%s eta=%s, written in %s -> %s",
         len(selected),
         len(base.names),
         gamma,
         eta,
+        out_dtype or "the backbone's dtype",
         out_path,
     )
+    tallies = {name: RoundingTally() for name in selected} if rounding_report else {}
+    scratch = ScratchBuffers()
 
     def combine(chunks, acc, name):
         merge_into(chunks[0], chunks[1], chunks[2], name in selected, gamma, eta, acc)
+        if name in tallies:
+            without_ra = scratch.take("without_ra", torch.float32, acc.shape).copy_(chunks[0])
+            if chunks[2] is not None:
+                without_ra.add_(chunks[2], alpha=eta)
+            gamma_ra = chunks[1].mul_(gamma)  # a float32 scratch copy of R(A)'s chunk
+            written = out_dtype or base.dtype(name)
+            tallies[name] += rounding_tally(acc, without_ra, gamma_ra, written, scratch)
 
     write_elementwise(
         [base, ability, language],
         out_path,
         combine,
-        out_dtype=None,
+        out_dtype=out_dtype,
         metadata=metadata,
         chunk_bytes=chunk_bytes,
         max_shard_bytes=max_shard_bytes,
         input_labels=["backbone", "R(A)", "R_Lang"],
         desc="merge",
     )
+    if not rounding_report:
+        return None
+    written = out_dtype or base.dtype(base.names[0])
+    report = write_rounding_report(rounding_report, tallies, dtype=written, gamma=gamma)
+    log.info(
+        "rounding to %s: %d of %d entries with R(A) != 0 in T rounded away, %.4f of "
+        "||gamma R(A)||_1 survives",
+        report["dtype"],
+        report["rounded_away"],
+        report["entries"],
+        report["surviving_share"],
+    )
+    return report
 
 
 def write_task_vector_merge(

@@ -1,4 +1,5 @@
-# The combination stage: tensor similarity S(τ) and the set T (Eq. 4), then the merge (Eq. 5).
+# The combination stage: tensor similarity S(τ) and the set T (Eq. 4), then the merge (Eq. 5),
+# with the report of how much of γR(A) survives its rounding to merge.dtype.
 
 
 rule tensor_similarity:
@@ -29,6 +30,7 @@ rule merge:
     output:
         weights=merged_weights("{ability}"),
         model=directory(merged_model_dir("{ability}")),
+        rounding=merge_rounding("{ability}"),
     log:
         "logs/merge/{ability}.log",
     conda:
@@ -39,5 +41,6 @@ rule merge:
     params:
         gamma=config["merge"]["gamma"],
         eta=config["merge"]["eta"],
+        dtype=config["merge"]["dtype"],
     script:
         "../scripts/merge.py"

@@ -237,6 +237,11 @@ def merged_model_dir(ability, variant=None):
     return merged_path(ability, variant, ".hf")
 
 
+def merge_rounding(ability):
+    """How much of γR(A) survives the rounding of the MAEC model (maec.rounding)."""
+    return merged_path(ability, None, ".rounding.json")
+
+
 def similarity_table(ability, variant=None):
     """S(τ), rank and T of the MAEC merge, or of a merge variant (beside its weights)."""
     if variant is None:

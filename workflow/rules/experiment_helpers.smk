@@ -188,7 +188,8 @@ def get_variant_inputs(wildcards):
 
 def get_variant_settings(wildcards):
     v = variant_settings(wildcards.ability, wildcards.variant)
-    return {key: v[key] for key in ("k2", "gamma", "eta", "types", "within")}
+    settings = {key: v[key] for key in ("k2", "gamma", "eta", "types", "within")}
+    return {**settings, "dtype": config["merge"]["dtype"]}
 
 
 def get_uniform_mu(wildcards):

@@ -1,5 +1,6 @@
 # The importance CPT (Eq. 1 input): full-parameter CPT of the backbone on a sample C' of one
-# corpus; the key-neuron rule compares the result with the backbone.
+# corpus; the key-neuron rule compares its float32 master weights (fp32_master/ inside the
+# output) with the backbone.
 
 
 rule importance_cpt:
@@ -16,7 +17,7 @@ rule importance_cpt:
     resources:
         **job_resources("train"),
     params:
-        training=training_params(config["importance_cpt"]["tokens"]),
+        training=get_importance_training_params(),
         weights=[1.0],
         resume_dir=resume_dir(importance_dir("{corpus}")),
     script:

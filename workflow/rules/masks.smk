@@ -21,6 +21,7 @@ rule key_neurons:
         scope=config["key_neurons"]["scope"],
         include=config["key_neurons"]["include"],
         exclude=config["key_neurons"]["exclude"],
+        tie_seed=config["key_neurons"]["tie_seed"],
         lr=config["training"]["lr"],
     script:
         "../scripts/key_neurons.py"

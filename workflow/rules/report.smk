@@ -1,5 +1,6 @@
 # What the paper shows: the results table (Table 2 layout, with ICER) and, per ability, where
-# R(A) and R_Lang live in the model and how alike they are per tensor type and family.
+# R(A) and R_Lang live in the model, how alike they are per tensor type and family, and how
+# much of γR(A) survives the rounding of the merged model.
 
 
 rule results_table:
@@ -27,7 +28,8 @@ rule results_table:
 
 rule diagnostics:
     input:
-        similarity_table("{ability}"),
+        similarity=similarity_table("{ability}"),
+        rounding=merge_rounding("{ability}"),
     output:
         csv=table("diagnostics_{ability}", "csv"),
         md=table("diagnostics_{ability}", "md"),

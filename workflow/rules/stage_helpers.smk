@@ -98,6 +98,14 @@ def get_tokenizer_dir():
     return TOKENIZER if IS_DEMO else BACKBONE
 
 
+# ---- importance.smk --------------------------------------------------------------------
+
+
+def get_importance_training_params():
+    """The shared training settings, and the float32 master weights that Eq. 1 reads."""
+    return dict(training_params(config["importance_cpt"]["tokens"]), fp32_masters=True)
+
+
 # ---- deltas.smk --------------------------------------------------------------------------
 
 

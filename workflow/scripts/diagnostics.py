@@ -2,4 +2,9 @@ from maec.diagnostics import write_diagnostics
 from maec.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
-write_diagnostics(snakemake.input[0], snakemake.output.csv, snakemake.output.md)
+write_diagnostics(
+    snakemake.input.similarity,
+    snakemake.output.csv,
+    snakemake.output.md,
+    snakemake.input.rounding,
+)

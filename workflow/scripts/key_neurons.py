@@ -1,14 +1,16 @@
+from maec.importance import importance_weights
 from maec.joblog import log_job_to
 from maec.masks import build_key_neuron_mask
 
 log_job_to(snakemake.log[0])
 build_key_neuron_mask(
     snakemake.input.backbone,
-    snakemake.input.tuned,
+    importance_weights(snakemake.input.tuned),
     snakemake.output.mask,
     k1=snakemake.params.k1,
     lr=snakemake.params.lr,
     scope=snakemake.params.scope,
     include=snakemake.params.include,
     exclude=snakemake.params.exclude,
+    tie_seed=snakemake.params.tie_seed,
 )

@@ -12,5 +12,7 @@ write_merge(
     snakemake.output.weights,
     gamma=snakemake.params.gamma,
     eta=snakemake.params.eta,
+    dtype=snakemake.params.dtype,
+    rounding_report=snakemake.output.rounding,
 )
 write_hf_directory(snakemake.output.weights, snakemake.input.backbone, snakemake.output.model)

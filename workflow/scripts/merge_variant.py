@@ -21,5 +21,6 @@ write_merge(
     snakemake.output.weights,
     gamma=settings["gamma"],
     eta=settings["eta"],
+    dtype=settings["dtype"],
 )
 write_hf_directory(snakemake.output.weights, snakemake.input.backbone, snakemake.output.model)

@@ -3,6 +3,7 @@ tokenizer files beside new weights."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -27,20 +28,37 @@ def copy_model_files(model_dir: str | os.PathLike, out_dir: str | os.PathLike) -
             shutil.copy2(item, Path(out_dir) / item.name)
 
 
+def _match_config_dtype(config_file: Path, dtype: str) -> None:
+    """Make the config's dtype (`dtype`, or the older `torch_dtype`) the weights' dtype:
+    `from_pretrained(dtype="auto")` loads in the config's dtype, and would round float32
+    weights to the backbone's bf16."""
+    config = json.loads(config_file.read_text())
+    keys = [key for key in ("dtype", "torch_dtype") if key in config] or ["dtype"]
+    if all(config[key] == dtype for key in keys if key in config):
+        return
+    config.update(dict.fromkeys(keys, dtype))
+    config_file.write_text(json.dumps(config, indent=2) + "\n")
+
+
 def write_hf_directory(weights_file, model_dir, out_dir) -> None:
     """A from_pretrained-loadable directory: the model's config and tokenizer files, new weights.
 
     `weights_file` is one safetensors file (linked as model.safetensors) or a sharded
     directory (its shards and index are linked). Hard links cost no space; a copy is
-    made where linking fails (another file system).
+    made where linking fails (another file system). When every floating tensor of the
+    weights has one dtype that the config does not name (a float32 merge of a bf16
+    backbone), the config's dtype is set to it.
     """
     weights = Path(weights_file)
     model_dir = Path(model_dir)
-    open_checkpoint(weights)  # validate before writing anything
+    ckpt = open_checkpoint(weights)  # validate before writing anything
     if not (model_dir / "config.json").exists():
         raise CheckpointError(f"{model_dir}: no config.json in the model directory")
+    floating = {ckpt.dtype(n) for n in ckpt.names if ckpt.dtype(n).is_floating_point}
     with atomic_directory(out_dir) as tmp:
         copy_model_files(model_dir, tmp)
+        if len(floating) == 1:
+            _match_config_dtype(tmp / "config.json", str(floating.pop()).removeprefix("torch."))
         if weights.is_dir():
             for item in sorted(weights.iterdir()):
                 if item.name.endswith(".safetensors") or item.name == INDEX_NAME:

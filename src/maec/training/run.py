@@ -22,10 +22,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from maec.io.atomic import atomic_directory
+from maec.importance import FP32_MASTER_DIR
+from maec.io.atomic import atomic_directory, publish, remove, temporary_sibling
 from maec.io.hf_dir import copy_model_files
 from maec.tokens import mixture_batches
 from maec.training.backends import DeepSpeedBackend, PlainBackend, init_distributed
+from maec.training.masters import write_fp32_masters
 from maec.training.optimizer import make_optimizer
 from maec.training.resume import save_state, saved_step
 from maec.training.setup import Options, Run, identify, validate
@@ -201,36 +203,54 @@ def _summary(opts: Options, run: Run, counts: dict, result: LoopResult) -> dict:
         "gradient_accumulation": plan.accumulation,
         "device": str(run.device),
         "args": run.identity["args"],
+        "fp32_masters": FP32_MASTER_DIR if opts.fp32_masters else None,
         "log": result.history,
     }
 
 
 def save_model(
-    model, state: dict[str, torch.Tensor], backbone: Path, out_dir: Path, summary: dict
+    model,
+    state: dict[str, torch.Tensor],
+    backbone: Path,
+    out_dir: Path,
+    summary: dict,
+    fp32_masters: Path | None = None,
 ) -> None:
     """Write ``state`` (the trained tensors, in the backbone's dtypes) with the backbone's
-    config and tokenizer files and ``training.json``, whole or not at all."""
+    config and tokenizer files and ``training.json``, whole or not at all; a finished
+    checkpoint ``fp32_masters`` moves in as ``fp32_master/``."""
     with atomic_directory(out_dir) as tmp:
         model.save_pretrained(tmp, state_dict=state)
         copy_model_files(backbone, tmp)
         (tmp / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if fp32_masters is not None:
+            publish(fp32_masters, tmp / FP32_MASTER_DIR)
 
 
 def _save(opts: Options, run: Run, backend, summary: dict) -> None:
-    """Step 5: the model directory (written by process 0), then the resume state goes."""
+    """Step 5: the float32 masters (when asked) and the model directory, written by process
+    0, then the resume state goes."""
     if opts.lora is not None:
         backend.module = backend.module.merge_and_unload()
-    state = backend.full_state_dict(run.dtypes)
-    if backend.rank == 0:
-        save_model(backend.module, state, run.backbone, run.out_dir, summary)
-        if run.resume_dir is not None:
-            shutil.rmtree(run.resume_dir, ignore_errors=True)
-        log.info(
-            "saved %s (%d tokens, final loss %.4f)",
-            run.out_dir,
-            summary["tokens"],
-            summary["final_loss"],
-        )
+    masters = None
+    if opts.fp32_masters:
+        masters = temporary_sibling(run.out_dir, FP32_MASTER_DIR) if backend.rank == 0 else None
+        write_fp32_masters(backend, run.dtypes, masters)
+    try:
+        state = backend.full_state_dict(run.dtypes)
+        if backend.rank == 0:
+            save_model(backend.module, state, run.backbone, run.out_dir, summary, masters)
+            if run.resume_dir is not None:
+                shutil.rmtree(run.resume_dir, ignore_errors=True)
+            log.info(
+                "saved %s (%d tokens, final loss %.4f)",
+                run.out_dir,
+                summary["tokens"],
+                summary["final_loss"],
+            )
+    finally:
+        if masters is not None:
+            remove(masters)
     backend.barrier()
 
 
@@ -256,6 +276,7 @@ def train(
     deepspeed_config=None,
     device=None,
     lora: Mapping | None = None,
+    fp32_masters: bool = False,
 ) -> dict:
     """Continual pre-training of ``backbone`` on a weighted mixture of packed corpora.
 
@@ -268,6 +289,8 @@ def train(
     ``training.json``; returns the same summary.
     ``lora``: train low-rank adapters instead (keys ``r``, ``alpha``, ``dropout``,
     ``target_modules``), merged into the weights when saving (the L-CPT baselines).
+    ``fp32_masters``: also save the float32 master weights as ``out_dir/fp32_master/``
+    (`maec.training.masters`), which the importance CPT's Eq. 1 reads.
     """
     opts = Options(
         lr=lr,
@@ -283,6 +306,7 @@ def train(
         precision=precision,
         deepspeed_config=deepspeed_config,
         lora=lora,
+        fp32_masters=fp32_masters,
     )
     run = validate(opts, backbone, corpora, out_dir, resume_dir, mask, device)
     identify(opts, run, mask)

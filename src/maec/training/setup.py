@@ -44,6 +44,7 @@ class Options:
     precision: str
     deepspeed_config: str | os.PathLike | None
     lora: Mapping | None
+    fp32_masters: bool = False
 
 
 @dataclass
