@@ -1,5 +1,5 @@
 """Continual pre-training: the importance CPT, the masked CPT runs, baselines and the demo
-pretraining, on the GPUs this job was given (torchrun over several)."""
+pretraining, in the processes this job was given (torchrun over several)."""
 
 from maec.joblog import log_job_to
 from maec.launch import launch_training
@@ -14,5 +14,6 @@ launch_training(
     snakemake.output[0],
     mask=snakemake.input.get("mask"),
     resume_dir=snakemake.params.resume_dir,
+    job_log=snakemake.log[0],
     **snakemake.params.training,
 )
