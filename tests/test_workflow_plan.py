@@ -184,6 +184,7 @@ INVALID = {
     "baseline without a token budget": (
         _broken(lambda c: c["experiments"]["baselines"]["tokens"].pop("fcpt_t")),
         r"fcpt_t",
+    ),
     "corpus that is no file, directory or hub id": (
         _broken(lambda c: c["abilities"]["science"]["corpus"].update(source="arxiv papers")),
         r"abilities\.science\.corpus\.source: 'arxiv papers' is neither",
