@@ -309,6 +309,15 @@ def get_table2_scores():
     ]
 
 
+def get_table2_records():
+    return records_of(get_table2_scores())
+
+
+def get_table2_focus():
+    """The row Table 2 compares with every other row (MAEC), if it has one."""
+    return LABELS["maec"] if "maec" in EXPERIMENTS["rows"] else None
+
+
 def get_table2_labels():
     return {model: label for model, _, label in table2_entries()}
 

@@ -7,6 +7,7 @@
 rule table2:
     input:
         scores=get_table2_scores(),
+        records=get_table2_records(),
         training=training_run_dirs(get_table2_training()),
     output:
         csv=report(
@@ -15,6 +16,9 @@ rule table2:
             category="Table 2",
         ),
         md=table("table2"),
+        intervals=table("table2_intervals", "csv"),
+        paired=table("table2_paired", "csv"),
+        mcnemar=table("table2_mcnemar", "csv"),
     log:
         "logs/tables/table2.log",
     conda:
@@ -27,6 +31,8 @@ rule table2:
         training_dirs=get_table2_training(),
         order=get_table2_order(),
         options=get_table_options(),
+        intervals=get_interval_options(),
+        focus=get_table2_focus(),
     script:
         "../scripts/results_table.py"
 

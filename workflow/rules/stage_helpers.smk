@@ -246,6 +246,20 @@ def get_averaged_languages():
     return {benchmark_of(a): config["abilities"][a]["average"] for a in ABILITIES}
 
 
+def records_of(score_paths):
+    """The per-example records beside score files (their intervals are computed from them)."""
+    return [path.removesuffix(".json") + ".jsonl" for path in score_paths]
+
+
+def get_all_records():
+    return records_of(get_all_scores())
+
+
+def get_interval_options():
+    """The bootstrap of the tables' intervals: resamples, seed, level."""
+    return dict(config["tables"]["intervals"])
+
+
 def get_table_options():
     """What every results-style table shares: its averages and how ICER is computed."""
     return dict(

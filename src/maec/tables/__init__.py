@@ -3,7 +3,8 @@ languages, ICER, #Tokens), Table 3 (out-of-domain differences), Table 8 (share o
 type), and the hyper-parameter selection on dev scores.
 
 `accuracy` holds the arithmetic (pure functions), `results` lays Table 2 out, `markdown`
-writes tables, `files` reads what they need; `tensor_types` and `ood` build Tables 8 and 3.
+writes tables, `files` reads what they need, `intervals` says how far each number can be
+trusted; `tensor_types` and `ood` build Tables 8 and 3.
 """
 
 from maec.tables.accuracy import (
@@ -21,7 +22,22 @@ from maec.tables.files import (
     training_tokens_of,
     write_scores_long,
 )
-from maec.tables.markdown import markdown_table, results_note, write_frame, write_results_table
+from maec.tables.intervals import (
+    comparison_pairs,
+    correctness_from_files,
+    interval_frame,
+    mcnemar_frame,
+    paired_frame,
+)
+from maec.tables.markdown import (
+    intervals_note,
+    markdown_table,
+    paired_table,
+    results_note,
+    with_intervals,
+    write_frame,
+    write_results_table,
+)
 from maec.tables.ood import ood_frame
 from maec.tables.results import (
     TOKENS_COLUMN,
@@ -39,6 +55,13 @@ __all__ = [
     "accuracy_cells",
     "average_column",
     "average_score",
+    "comparison_pairs",
+    "correctness_from_files",
+    "interval_frame",
+    "intervals_note",
+    "mcnemar_frame",
+    "paired_frame",
+    "paired_table",
     "icer",
     "is_average_column",
     "language_average",
@@ -53,6 +76,7 @@ __all__ = [
     "share_of_t",
     "token_budget",
     "training_tokens_of",
+    "with_intervals",
     "write_frame",
     "write_results_table",
     "write_scores_long",

@@ -33,13 +33,70 @@ def markdown_table(frame: pd.DataFrame, digits: int = 1) -> str:
     return "\n".join(lines) + "\n"
 
 
+def with_intervals(frame: pd.DataFrame, intervals: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
+    """The frame as printed with intervals: each cell of `intervals` (long: model, column,
+    low, high) as `47.6 ± 2.9`, ± half the interval's width; other cells unchanged."""
+    shown = frame.astype(object)
+    for row in intervals.itertuples():
+        if row.model in shown.index and row.column in shown.columns:
+            value = frame.loc[row.model, row.column]
+            half = (row.high - row.low) / 2
+            shown.loc[row.model, row.column] = f"{value:.{digits}f} ± {half:.{digits}f}"
+    return shown
+
+
+NOT_SIGNIFICANT = "n.s."
+
+
+def paired_table(paired: pd.DataFrame, digits: int = 1) -> str:
+    """Paired differences of Avg (long: first, second, column, difference, low, high,
+    significant) as a pipe table: one row per pair, one column per Avg; `n.s.` marks a
+    difference whose interval contains 0."""
+    if paired.empty:
+        return ""
+
+    def cell(row) -> str:
+        mark = "" if row.significant else f" {NOT_SIGNIFICANT}"
+        return f"{row.difference:+.{digits}f} [{row.low:.{digits}f}, {row.high:.{digits}f}]{mark}"
+
+    rows: dict[str, dict[str, str]] = {}
+    for row in paired.itertuples():
+        rows.setdefault(f"{row.first} − {row.second}", {})[f"Δ {row.column}"] = cell(row)
+    frame = pd.DataFrame.from_dict(rows, orient="index").fillna("-")
+    frame.index.name = "Difference"
+    return markdown_table(frame, digits)
+
+
+def intervals_note(resamples: int, seed: int, level: float) -> str:
+    """How the intervals and paired differences of a table are computed."""
+    percent = f"{100 * level:g} %"
+    return (
+        f"x ± h: h is half the width of the {percent} percentile bootstrap interval "
+        f"({resamples} resamples of the questions, seed {seed}; for Avg the questions are "
+        "resampled within each language); the bounds are in the table's `_intervals.csv`. "
+        f"Differences of Avg: the {percent} paired bootstrap interval (one draw of questions "
+        f"for both models), {NOT_SIGNIFICANT}: the interval contains 0; McNemar's exact "
+        "p-values per language are in the table's `_mcnemar.csv`."
+    )
+
+
 def write_frame(
-    frame: pd.DataFrame, out_csv, out_md, note: str | None = None, digits: int = 1
+    frame: pd.DataFrame,
+    out_csv,
+    out_md,
+    note: str | None = None,
+    digits: int = 1,
+    intervals: pd.DataFrame | None = None,
+    paired: pd.DataFrame | None = None,
 ) -> None:
-    """A table as CSV (full precision) and Markdown (`digits` decimals); `note` is printed
-    under the Markdown table."""
+    """A table as CSV (full precision) and Markdown (`digits` decimals, the cells of
+    `intervals` with their ± and the `paired` differences below); `note` is printed under
+    the Markdown."""
     write_text(Path(out_csv), frame.to_csv())
-    text = markdown_table(frame, digits)
+    shown = frame if intervals is None else with_intervals(frame, intervals, digits)
+    text = markdown_table(shown, digits)
+    if paired is not None and not paired.empty:
+        text += "\n" + paired_table(paired, digits)
     write_text(Path(out_md), text if note is None else f"{text}\n{note}\n")
 
 
@@ -48,12 +105,20 @@ def write_results_table(
     training_tokens: Mapping[str, float | Mapping[str, float]],
     out_csv,
     out_md,
+    *,
+    intervals: pd.DataFrame | None = None,
+    paired: pd.DataFrame | None = None,
+    uncertainty_note: str | None = None,
     **options,
 ) -> pd.DataFrame:
     """Write the results table (`results_frame` with `options`) as CSV (full precision)
-    and Markdown (one decimal, with a note on how Avg and ICER are computed); return it."""
+    and Markdown (one decimal, with a note on how Avg and ICER are computed, and with
+    `intervals` and `paired` differences as `write_frame` prints them); return it."""
     frame = results_frame(scores, training_tokens, **options)
-    write_frame(frame, out_csv, out_md, note=results_note(options.get("icer_decimals")))
+    note = results_note(options.get("icer_decimals"))
+    if uncertainty_note:
+        note = f"{note}\n\n{uncertainty_note}"
+    write_frame(frame, out_csv, out_md, note=note, intervals=intervals, paired=paired)
     return frame
 
 
