@@ -154,3 +154,23 @@ def test_results_table_and_scores_csv_carry_the_intervals(two_models, tmp_path):
     es = intervals.set_index(["model", "lang"]).loc[("MAEC", "es")]
     assert long.loc[("MAEC", "es"), "ci_low"] == pytest.approx(es["low"] / 100)
     assert long.loc[("MAEC", "es"), "ci_high"] == pytest.approx(es["high"] / 100)
+
+
+def test_figures_draw_the_intervals_of_the_averages(tmp_path):
+    from maec.figures import average_bounds, plot_against_k2, plot_grouped_bars
+
+    frame = pd.DataFrame({"Math ES": [40.0, 50.0], "Math Avg (ES)": [40.0, 50.0]}, index=[0.1, 0.5])
+    intervals = pd.DataFrame(
+        [
+            dict(model=0.5, column="Math Avg (ES)", low=45.0, high=56.0),
+            dict(model=0.1, column="Math Avg (ES)", low=33.0, high=47.0),
+            dict(model=0.1, column="Math ES", low=0.0, high=100.0),
+        ]
+    )
+    assert average_bounds(frame, "Math", intervals) == ([33.0, 45.0], [47.0, 56.0])
+    assert average_bounds(frame, "Math", None) is None
+    plot_against_k2(frame, "Math", "k2", tmp_path / "k2.png", tmp_path / "k2.pdf", intervals)
+    plot_grouped_bars(frame, "Math", "bars", tmp_path / "b.png", tmp_path / "b.pdf", intervals)
+    assert all((tmp_path / f).stat().st_size > 0 for f in ("k2.png", "k2.pdf", "b.png", "b.pdf"))
+    with pytest.raises(ValueError, match=r"no interval of Math Avg \(ES\) for rows \[0.5\]"):
+        average_bounds(frame, "Math", intervals.iloc[1:])

@@ -390,6 +390,10 @@ def get_ablation_scores(wildcards):
     return labelled_scores(wildcards.ability, ablation_variants())
 
 
+def get_ablation_records(wildcards):
+    return records_of(get_ablation_scores(wildcards))
+
+
 def get_ablation_labels(wildcards):
     return variant_labels(wildcards.ability, ablation_variants())
 
@@ -402,6 +406,10 @@ def k2_variants():
 
 def get_k2_scores(wildcards):
     return labelled_scores(wildcards.ability, k2_variants(), with_default=False)
+
+
+def get_k2_records(wildcards):
+    return records_of(get_k2_scores(wildcards))
 
 
 def get_k2_labels(wildcards):

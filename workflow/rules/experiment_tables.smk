@@ -81,6 +81,7 @@ rule table3:
 rule ablation:
     input:
         scores=get_ablation_scores,
+        records=get_ablation_records,
     output:
         png=report(
             figure("ablation_{ability}"),
@@ -103,6 +104,7 @@ rule ablation:
         kind="bars",
         title=get_figure_title,
         options=get_table_options(),
+        intervals=get_interval_options(),
     script:
         "../scripts/experiment_figure.py"
 
@@ -110,6 +112,7 @@ rule ablation:
 rule k2_sweep:
     input:
         scores=get_k2_scores,
+        records=get_k2_records,
     output:
         png=report(
             figure("k2_{ability}"),
@@ -132,6 +135,7 @@ rule k2_sweep:
         kind="k2",
         title=get_figure_title,
         options=get_table_options(),
+        intervals=get_interval_options(),
     script:
         "../scripts/experiment_figure.py"
 

@@ -67,16 +67,21 @@ def paired_table(paired: pd.DataFrame, digits: int = 1) -> str:
     return markdown_table(frame, digits)
 
 
-def intervals_note(resamples: int, seed: int, level: float) -> str:
-    """How the intervals and paired differences of a table are computed."""
+def intervals_note(resamples: int, seed: int, level: float, paired: bool = True) -> str:
+    """How the intervals (and, with `paired`, the paired differences) of a table are computed."""
     percent = f"{100 * level:g} %"
-    return (
+    note = (
         f"x ± h: h is half the width of the {percent} percentile bootstrap interval "
         f"({resamples} resamples of the questions, seed {seed}; for Avg the questions are "
-        "resampled within each language); the bounds are in the table's `_intervals.csv`. "
-        f"Differences of Avg: the {percent} paired bootstrap interval (one draw of questions "
-        f"for both models), {NOT_SIGNIFICANT}: the interval contains 0; McNemar's exact "
-        "p-values per language are in the table's `_mcnemar.csv`."
+        "resampled within each language)"
+    )
+    if not paired:
+        return f"{note}."
+    return (
+        f"{note}; the bounds are in the table's `_intervals.csv`. Differences of Avg: the "
+        f"{percent} paired bootstrap interval (one draw of questions for both models), "
+        f"{NOT_SIGNIFICANT}: the interval contains 0; McNemar's exact p-values per language "
+        "are in the table's `_mcnemar.csv`."
     )
 
 
