@@ -174,3 +174,11 @@ def test_figures_draw_the_intervals_of_the_averages(tmp_path):
     assert all((tmp_path / f).stat().st_size > 0 for f in ("k2.png", "k2.pdf", "b.png", "b.pdf"))
     with pytest.raises(ValueError, match=r"no interval of Math Avg \(ES\) for rows \[0.5\]"):
         average_bounds(frame, "Math", intervals.iloc[1:])
+
+
+def test_settings_within_the_chosen_settings_interval():
+    from maec.tables import within_interval
+
+    averages = {"a": 0.50, "b": 0.47, "c": 0.40, "d": 0.53}
+    assert within_interval(averages, "d", 0.46, 0.60) == {"a": 0.50, "b": 0.47}
+    assert within_interval(averages, "d", 0.52, 0.54) == {}

@@ -228,6 +228,10 @@ def get_selection_dev_scores(wildcards):
     return bench_scores(models, benchmark_of(ability), dev=True)
 
 
+def get_selection_dev_records(wildcards):
+    return records_of(get_selection_dev_scores(wildcards))
+
+
 # ---- experiment_tables.smk ---------------------------------------------------------------
 
 # Figure 3: each ablation is a merge variant of MAEC (results/merged/{ability}/{variant}).
@@ -362,6 +366,10 @@ def get_selected_scores(wildcards):
         format_model("maec", ability, variant),
     ]
     return bench_scores(models, benchmark_of(ability))
+
+
+def get_selected_records(wildcards):
+    return records_of(get_selected_scores(wildcards))
 
 
 def labelled_scores(ability, labelled_variants, with_default=True):

@@ -222,6 +222,9 @@ rule selection_table:
     input:
         choice=selection_choice("{ability}"),
         scores=get_selected_scores,
+        records=get_selected_records,
+        dev_scores=get_selection_dev_scores,
+        dev_records=get_selection_dev_records,
     output:
         csv=report(
             table("selection_{ability}", "csv"),
@@ -238,6 +241,8 @@ rule selection_table:
         **job_resources("light"),
     params:
         options=get_table_options(),
+        intervals=get_interval_options(),
+        bench=get_ability_bench,
     script:
         "../scripts/selection_table.py"
 

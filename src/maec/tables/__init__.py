@@ -28,6 +28,7 @@ from maec.tables.intervals import (
     interval_frame,
     mcnemar_frame,
     paired_frame,
+    within_interval,
 )
 from maec.tables.markdown import (
     intervals_note,
@@ -77,6 +78,7 @@ __all__ = [
     "token_budget",
     "training_tokens_of",
     "with_intervals",
+    "within_interval",
     "write_frame",
     "write_results_table",
     "write_scores_long",

@@ -237,3 +237,15 @@ def mcnemar_frame(
         "p_value",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def within_interval(
+    averages: Mapping[str, float], chosen: str, low: float, high: float
+) -> dict[str, float]:
+    """The settings other than `chosen` whose average lies in [low, high], the chosen
+    setting's interval: on this much data, the choice among them is not settled."""
+    return {
+        name: value
+        for name, value in sorted(averages.items(), key=lambda item: -item[1])
+        if name != chosen and low <= value <= high
+    }
