@@ -58,6 +58,16 @@ def test_demo_results_table_has_a_row_per_model_and_language(demo_run):
     for (_, bench), rows in scores.groupby(["model", "bench"]):
         assert sorted(rows["lang"]) == sorted(DEMO["evaluation"][bench]["languages"])
         assert (rows["n"] > 0).all()
+    metric = scores["flexible_acc"].where(scores["bench"] == "mgsm", scores["acc"])
+    assert (scores["ci_low"] <= metric).all() and (metric <= scores["ci_high"]).all()
+    assert " ± " in (workdir / "results/tables/results.md").read_text()
+    paired = pd.read_csv(workdir / "results/tables/results_paired.csv")
+    assert set(zip(paired["first"], paired["second"])) == {("MAEC", "backbone")}
+    assert (
+        (paired["low"] <= paired["difference"]) & (paired["difference"] <= paired["high"])
+    ).all()
+    mcnemar = pd.read_csv(workdir / "results/tables/results_mcnemar.csv")
+    assert mcnemar["p_value"].between(0, 1).all()
 
 
 def test_demo_logs_every_job(demo_run):

@@ -78,6 +78,14 @@ def test_table2_has_every_row_and_counts_each_models_own_runs(experiments_run, e
     assert table2.loc[["Backbone before pretraining", "Backbone"], "#Tokens (B)"].isna().all()
     notes = (workdir / "results/tables/table2.md").read_text()
     assert "from the averages as printed (1 decimal(s))" in notes
+    assert " ± " in notes and "MAEC − F-CPT_A" in notes and "MAEC − Backbone" in notes
+    paired = pd.read_csv(workdir / "results/tables/table2_paired.csv")
+    assert ("MAEC", "Backbone") in set(zip(paired["first"], paired["second"]))
+    assert (paired["significant"] == ((paired["low"] > 0) | (paired["high"] < 0))).all()
+    intervals = pd.read_csv(workdir / "results/tables/table2_intervals.csv")
+    assert (
+        (intervals["low"] <= intervals["estimate"]) & (intervals["estimate"] <= intervals["high"])
+    ).all()
     planned = pd.read_csv(workdir / "results/tables/table2_tokens.csv")
     assert planned.groupby("row")["tokens"].sum()["MAEC"] == 2 * 6 * masked  # both abilities
 
@@ -117,7 +125,8 @@ def test_every_experiment_target_is_built(experiments_run, demo_config):
         assert list(table8.index) == ["Backbone", "All tensors", *groups]
         assert table8.loc["All tensors", "share of T (%)"] == 100
         assert table8.loc[list(groups), "share of T (%)"].between(0, 100).all()
-        assert (workdir / f"results/tables/selection_{ability}.md").exists()
+        selection = (workdir / f"results/tables/selection_{ability}.md").read_text()
+        assert "within the selected setting's interval" in selection
     table3 = pd.read_csv(workdir / "results/tables/table3.csv", index_col=0)
     assert list(table3.index) == ["Backbone", "F-CPT_A", "MAEC"]
     assert list(table3.columns) == list(demo_config["experiments"]["ood"]["tasks"])
@@ -136,6 +145,7 @@ def test_figure_series(experiments_run, demo_config):
         "no ability combination",
     ]
     assert ablation.filter(like="Avg").notna().all().all()
+    assert " ± " in (workdir / "results/tables/ablation_math.md").read_text()
     k2 = pd.read_csv(workdir / "results/tables/k2_math.csv", index_col=0)
     assert sorted(k2.index) == sorted(demo_config["experiments"]["k2_grid"])
     layers = pd.read_csv(workdir / "results/tables/layer_cosine_math.csv")
