@@ -97,7 +97,12 @@ def get_variant_inputs(wildcards):
     )
 
 
+def uniform_mu(mu):
+    return {lang: float(mu) for lang in LANGUAGES}
+
+
 def get_variant_settings(wildcards):
+    """The merge's settings, and the μ of R_Lang that the merge checks its input against."""
     v = variant_settings(wildcards.ability, wildcards.variant)
     return dict(
         k2=v["k2"],
@@ -105,11 +110,12 @@ def get_variant_settings(wildcards):
         eta=v["eta"],
         types=v["types"],
         dtype=config["merge"]["dtype"],
+        mu=get_mu() if v["mu"] is None else uniform_mu(v["mu"]),
     )
 
 
 def get_uniform_mu(wildcards):
-    return {lang: float(wildcards.mu) for lang in LANGUAGES}
+    return uniform_mu(wildcards.mu)
 
 
 def selection_variants():
