@@ -277,19 +277,31 @@ def corpus_role(corpus):
 
 
 def training_params(tokens):
+    """The settings that make a training run's result (a change reruns it)."""
     t = config["training"]
     return dict(
         lr=t["lr"],
         total_tokens=tokens,
         batch_tokens=t["batch_tokens"],
-        micro_batch_size=t["micro_batch_size"],
         precision=t["precision"],
         weight_decay=t["weight_decay"],
         warmup_steps=t["warmup_steps"],
         lr_schedule=t["lr_schedule"],
-        save_every_steps=t["save_every_steps"],
         seed=t["seed"],
         deepspeed_config=t["deepspeed_config"],
+    )
+
+
+def training_cadence(micro_batch_size=None):
+    """How a training job runs without changing its result: the micro-batch size per device
+    (gradient accumulation keeps batch_tokens), how often the resume state is saved and
+    progress logged. They go to the job as resources, which never make Snakemake rerun a job
+    (params do), and which the profile or --set-resources may set per rule."""
+    t = config["training"]
+    return dict(
+        micro_batch_size=micro_batch_size or t["micro_batch_size"],
+        save_every_steps=t["save_every_steps"],
+        log_every_steps=t["log_every_steps"],
     )
 
 
