@@ -6,6 +6,7 @@ a run's identity (backbone, mask, arguments) decides whether a saved state is re
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,19 @@ def check_outputs(out_dir: Path, resume_dir: Path | None) -> None:
             )
 
 
+def check_positions(backbone: Path, block_size: int) -> None:
+    """A block must fit the positions the model has: past max_position_embeddings a model
+    trains on positions it was never made for, and nothing else would say so."""
+    config = json.loads((backbone / "config.json").read_text())
+    positions = config.get("max_position_embeddings")
+    if positions is not None and block_size > positions:
+        raise ValueError(
+            f"the corpora have block_size {block_size}, but the backbone {backbone} has "
+            f"max_position_embeddings {positions}: tokenize with a block size of at most "
+            f"{positions} (tokenize.block_size)"
+        )
+
+
 def open_corpora(corpora: list[tuple[str, float]]) -> list[tuple[TokenBlocks, float]]:
     if not corpora:
         raise ValueError("train needs at least one corpus")
@@ -127,6 +141,7 @@ def validate(opts: Options, backbone, corpora, out_dir, resume_dir, mask, device
         )
     check_outputs(out_dir, resume_dir)
     sources = open_corpora(corpora)
+    check_positions(backbone, sources[0][0].block_size)
     distributed = opts.deepspeed_config is not None
     world_size = int(os.environ.get("WORLD_SIZE", "1")) if distributed else 1
     plan = plan_steps(
