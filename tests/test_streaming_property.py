@@ -3,10 +3,12 @@ in-memory torch computation, on random small checkpoints, sharded and single-fil
 tiny chunk size that forces row chunking."""
 
 import csv
+import functools
 import math
 import tempfile
 from pathlib import Path
 
+import pytest
 import torch
 from checkpoints_factory import load_checkpoint, write_checkpoint
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +19,7 @@ from maec.language import write_r_lang
 from maec.masks import build_key_neuron_mask, kept_count, read_mask
 from maec.merge import write_merge
 from maec.similarity import selected_count, write_similarity_table
+from maec.ties import tie_keys
 
 shapes = st.dictionaries(
     st.from_regex(r"[a-d]\.(w|b)[0-9]", fullmatch=True),
@@ -60,15 +63,19 @@ def cases(draw):
 
 
 def reference_mask(importances: dict, k1: float, scope: str) -> dict:
-    """Top-k with ties taken in (name, flat index) order, by a stable full sort."""
+    """Top-k with ties taken by the largest tie keys (seed 0), then in (name, flat index)
+    order, by two stable full sorts."""
     names = sorted(importances)
     groups = [names] if scope == "global" else [[n] for n in names]
     out = {}
     for group in groups:
         flat = torch.cat([importances[n].reshape(-1) for n in group])
+        keys = torch.cat([tie_keys(n, 0, torch.arange(importances[n].numel())) for n in group])
+        by_key = torch.sort(keys, descending=True, stable=True).indices
+        order = by_key[torch.sort(flat[by_key], descending=True, stable=True).indices]
         k = kept_count(k1, flat.numel())
         keep = torch.zeros(flat.numel(), dtype=torch.bool)
-        keep[torch.sort(flat, descending=True, stable=True).indices[:k]] = True
+        keep[order[:k]] = True
         offset = 0
         for n in group:
             out[n] = keep[offset : offset + importances[n].numel()].reshape(importances[n].shape)
@@ -97,9 +104,12 @@ def test_streamed_equals_in_memory(case):
             for t, m in zip(("ability", "general", "language"), models)
         )
 
-        # Key neurons (Eq. 1 + exact top-k1)
+        # Key neurons (Eq. 1 + exact top-k1); a k1 that keeps no entry is refused
         lr = 0.5
-        build_key_neuron_mask(
+        importances = {n: (models[0][n].float() - base_t[n].float()).abs() / lr for n in base_t}
+        expected = reference_mask(importances, case["k1"], case["scope"])
+        build = functools.partial(
+            build_key_neuron_mask,
             base,
             ability,
             root / "mask.safetensors",
@@ -108,12 +118,15 @@ def test_streamed_equals_in_memory(case):
             scope=case["scope"],
             chunk_bytes=chunk,
         )
-        importances = {n: (models[0][n].float() - base_t[n].float()).abs() / lr for n in base_t}
-        expected = reference_mask(importances, case["k1"], case["scope"])
-        got = read_mask(root / "mask.safetensors")
-        assert got.keys() == expected.keys()
-        for n in expected:
-            assert torch.equal(got[n], expected[n]), n
+        if not any(m.any() for m in expected.values()):
+            with pytest.raises(ValueError, match="keeps no entry"):
+                build()
+        else:
+            build()
+            got = read_mask(root / "mask.safetensors")
+            assert got.keys() == expected.keys()
+            for n in expected:
+                assert torch.equal(got[n], expected[n]), n
 
         # Eq. 2 and Eq. 3
         a, b = case["alpha"], case["beta"]
