@@ -7,6 +7,7 @@ and each says which local files would replace it when it is not.
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 from maec.io.atomic import atomic_directory, copy_file, write_text
@@ -14,8 +15,18 @@ from maec.io.atomic import atomic_directory, copy_file, write_text
 log = logging.getLogger(__name__)
 
 
+# A hub model id: `name` or `namespace/name`. Anything else (absolute, ./ or ../, more
+# than one /) can only be a local directory.
+HUB_MODEL_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+
+
 def fetch_model(source: str, out_dir: str | Path) -> None:
     """A local model directory is linked file by file; anything else is a hub model id."""
+    if not Path(source).is_dir() and not HUB_MODEL_ID.fullmatch(source):
+        raise FileNotFoundError(
+            f"backbone {source!r}: the local model directory {Path(source).resolve()} does "
+            "not exist"
+        )
     with atomic_directory(out_dir) as tmp:
         if Path(source).is_dir():
             for item in Path(source).iterdir():
