@@ -7,7 +7,8 @@ directories are created with the process's ordinary permissions (0666 / 0777 les
 as open() and mkdir() give), not the owner-only modes of `tempfile.mkstemp` / `mkdtemp`: a
 research group reads the outputs of a shared cluster account.
 
-This module is the only place in the package that renames an output into place.
+This module is the only place in the package that renames an output into place. An OSError
+that names no file (a full disk's) is raised again naming the output being written.
 """
 
 from __future__ import annotations
@@ -57,6 +58,19 @@ def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
 
 
 @contextmanager
+def naming_output(path: str | os.PathLike) -> Iterator[None]:
+    """Name `path` in an OSError raised in the block that names no file: the error of a
+    write() on a full disk or over a quota names none, and the job's log would not say
+    which output could not be written."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
+
+
+@contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path (not created) for a writer that takes a path; the file or
     directory written there replaces `path` when the block ends without an exception."""
@@ -64,8 +78,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_sibling(path)
     try:
-        yield tmp
-        publish(tmp, path)
+        with naming_output(path):
+            yield tmp
+            publish(tmp, path)
     finally:
         remove(tmp)
 
@@ -91,8 +106,9 @@ def atomic_directory(path: str | os.PathLike, tag: str | None = None) -> Iterato
     remove(tmp)  # a fixed tag may name the leftover of a killed run
     tmp.mkdir()
     try:
-        yield tmp
-        publish(tmp, path)
+        with naming_output(path):
+            yield tmp
+            publish(tmp, path)
     finally:
         remove(tmp)
 
