@@ -13,13 +13,13 @@ import torch
 from checkpoints_factory import load_checkpoint, write_checkpoint
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_ties import reference_key
 
 from maec.ability import write_ability_weights
 from maec.language import write_r_lang
 from maec.masks import build_key_neuron_mask, kept_count, read_mask
 from maec.merge import write_merge
 from maec.similarity import selected_count, write_similarity_table
-from maec.ties import tie_keys
 
 shapes = st.dictionaries(
     st.from_regex(r"[a-d]\.(w|b)[0-9]", fullmatch=True),
@@ -62,15 +62,17 @@ def cases(draw):
     }
 
 
-def reference_mask(importances: dict, k1: float, scope: str) -> dict:
-    """Top-k with ties taken by the largest tie keys (seed 0), then in (name, flat index)
-    order, by two stable full sorts."""
+def reference_mask(importances: dict, k1: float, scope: str, tie_seed: int = 0) -> dict:
+    """Top-k by a full sort: importance descending, ties by the documented key descending."""
     names = sorted(importances)
     groups = [names] if scope == "global" else [[n] for n in names]
     out = {}
     for group in groups:
         flat = torch.cat([importances[n].reshape(-1) for n in group])
-        keys = torch.cat([tie_keys(n, 0, torch.arange(importances[n].numel())) for n in group])
+        keys = torch.tensor(
+            [reference_key(n, tie_seed, i) for n in group for i in range(importances[n].numel())],
+            dtype=torch.int64,
+        )
         by_key = torch.sort(keys, descending=True, stable=True).indices
         order = by_key[torch.sort(flat[by_key], descending=True, stable=True).indices]
         k = kept_count(k1, flat.numel())
