@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 EXTRAS := cluster,baselines,test
 
-.PHONY: install demo test
+DATA ?= ../shared/data
+REHEARSAL := rehearsal
+SNAKEMAKE := $(VENV)/bin/snakemake --cores 2 --replace-workflow-config
+
+.PHONY: install demo test rehearsal
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,3 +25,13 @@ demo: install
 # PYTEST_ARGS adds to the suite, e.g. PYTEST_ARGS="-m 'experiments or not experiments'".
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The paper's configuration rehearsed on this machine (README "Rehearsal"): its inputs in the
+# hub's formats from $(DATA), then `experiments`, then the tied-embedding backbone's model.
+$(REHEARSAL)/config.yaml: config/config.yaml config/rehearsal.yaml config/rehearsal-tied.yaml | $(VENV)/installed
+	$(VENV)/bin/python -m maec.rehearsal $(REHEARSAL) --data $(DATA)
+
+rehearsal: $(REHEARSAL)/config.yaml
+	$(SNAKEMAKE) --directory $(REHEARSAL)/paper --configfile $(CURDIR)/$(REHEARSAL)/config.yaml experiments
+	$(SNAKEMAKE) --directory $(REHEARSAL)/tied --configfile $(CURDIR)/$(REHEARSAL)/config-tied.yaml \
+		results/merged/science.safetensors

@@ -9,8 +9,9 @@ import pytest
 import torch
 from checkpoints_factory import listing
 from safetensors.torch import save_file
+from tiny import save_tiny_model
 
-from maec.hub import fetch_model
+from maec.hub import HubError, fetch_model
 from maec.io.atomic import (
     atomic_directory,
     atomic_file,
@@ -114,16 +115,20 @@ def test_a_directory_replaces_a_directory_or_a_file(tmp_path):
 
 def test_fetch_model_links_a_local_directory_whole_or_not_at_all(tmp_path):
     source = tmp_path / "source"
-    source.mkdir()
-    (source / "model.safetensors").write_bytes(b"weights")
-    with pytest.raises(FileNotFoundError, match="no config.json"):
+    save_tiny_model(source)
+    config = (source / "config.json").read_text()
+    (source / "config.json").unlink()
+    with pytest.raises(HubError, match="no config.json"):
         fetch_model(str(source), tmp_path / "backbone")
     assert not (tmp_path / "backbone").exists()
-    (source / "config.json").write_text("{}")
+    (source / "config.json").write_text(config)
     fetch_model(str(source), tmp_path / "backbone")
     assert sorted(p.name for p in (tmp_path / "backbone").iterdir()) == [
         "config.json",
+        "generation_config.json",
         "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
     ]
     assert (tmp_path / "backbone" / "model.safetensors").is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backbone", "source"]

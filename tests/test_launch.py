@@ -35,3 +35,14 @@ def test_several_gpus_need_deepspeed(world, monkeypatch):  # noqa: F811
     with pytest.raises(ValueError, match="deepspeed_config"):
         launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", **args)
     assert not (tmp / "out").exists()
+
+
+def test_cpu_processes_skip_the_gpu_check_but_not_the_others(world, monkeypatch):  # noqa: F811
+    tmp, cats, _ = world
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    args = {k: v for k, v in ARGS.items() if k != "device"}
+    with pytest.raises(ValueError, match="training device must be one of"):
+        launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", device="tpu", **args)
+    with pytest.raises(ValueError, match="deepspeed_config"):
+        launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", device="cpu", **args)
+    assert not (tmp / "out").exists()

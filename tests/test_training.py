@@ -14,11 +14,12 @@ from safetensors.torch import load_file
 from tiny import VOCAB, llama, save_word_tokenizer
 from transformers import AutoModelForCausalLM
 
+from maec.launch import launch_training
 from maec.tokens import TokenBlocks, pack_corpus
 from maec.training import run as training_run
 from maec.training import setup as training_setup
 from maec.training import train
-from maec.training.backends import deepspeed_settings, free_port
+from maec.training.backends import ReplicatedBackend, deepspeed_settings, free_port
 from maec.training.optimizer import GradientGatedAdamW
 from maec.training.plan import lr_factor, plan_steps
 
@@ -655,3 +656,45 @@ def test_deepspeed_two_processes_match_one(world, deepspeed_env, monkeypatch):
         inside = mask.get(name, torch.zeros(before[name].shape, dtype=torch.bool))
         assert torch.equal(bits(got[name])[~inside], bits(before[name])[~inside]), name
         torch.testing.assert_close(got[name], expected[name], rtol=1e-5, atol=1e-6)
+
+
+def test_lora_on_two_cpu_processes_matches_one(world):
+    """A LoRA run launched as on the cluster (torchrun, here 2 CPU processes joined by
+    gloo) trains DDP replicas that take the same steps as one process accumulating twice as
+    many micro-batches; the replicas are checked equal bit for bit before rank 0 saves."""
+    tmp_path, cats, dogs = world
+    lora = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+    args = dict(
+        lr=1e-2, total_tokens=4 * 128, batch_tokens=128, micro_batch_size=2, seed=2, lora=lora
+    )
+    corpora = [(cats, 0.5), (dogs, 0.5)]
+    launch_training(2, tmp_path / "fp32", corpora, tmp_path / "two", device="cpu", **args)
+    two = json.loads((tmp_path / "two" / "training.json").read_text())
+    assert two["args"]["world_size"] == 2 and two["gradient_accumulation"] == 2
+    one = train(tmp_path / "fp32", corpora, tmp_path / "one", device="cpu", **args)
+    assert one["gradient_accumulation"] == 4
+    assert two["final_loss"] == pytest.approx(one["final_loss"], rel=1e-5)
+    before, got, expected = (weights(tmp_path / d) for d in ("fp32", "two", "one"))
+    for name in before:
+        torch.testing.assert_close(got[name], expected[name], rtol=1e-5, atol=1e-6)
+        assert torch.equal(got[name], before[name]) == (
+            "q_proj" not in name and "v_proj" not in name
+        )
+
+
+def test_replicas_that_differ_stop_the_save(monkeypatch):
+    """Before rank 0 writes a DDP run's output, every replica's weights are hashed and the
+    hashes compared: one that drifted is an error, not a silently rank-dependent output."""
+    model = llama(96)
+    dtypes = {name: t.dtype for name, t in model.state_dict().items()}
+    backend = object.__new__(ReplicatedBackend)  # its state, without a process group
+    backend.module, backend.rank, backend.world_size = model, 0, 2
+
+    def gather(other):
+        return lambda out, mine: out.__setitem__(slice(None), [mine, other or mine])
+
+    monkeypatch.setattr(torch.distributed, "all_gather_object", gather(None))
+    assert set(backend.full_state_dict(dtypes)) == set(dtypes)
+    monkeypatch.setattr(torch.distributed, "all_gather_object", gather("0" * 64))
+    with pytest.raises(RuntimeError, match="2 replicas hold different weights"):
+        backend.full_state_dict(dtypes)

@@ -93,6 +93,14 @@ INVALID = {
         _broken(lambda c: c["abilities"]["math"].pop("corpus")),
         r"corpus",
     ),
+    "corpus that is no file, directory or hub id": (
+        _broken(lambda c: c["abilities"]["science"]["corpus"].update(source="arxiv papers")),
+        r"abilities\.science\.corpus\.source: 'arxiv papers' is neither",
+    ),
+    "local corpus file with a configuration name": (
+        _broken(lambda c: c["general_corpora"]["es"].update(source="corpora/es.jsonl")),
+        r"general_corpora\.es\.source: corpora/es\.jsonl: a local file is read whole",
+    ),
 }
 
 

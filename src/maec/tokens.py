@@ -19,10 +19,10 @@ import torch
 from tqdm.auto import tqdm
 
 from maec.io.atomic import atomic_file, write_text
+from maec.sources import LOCAL_SUFFIXES, dataset_documents
 
 log = logging.getLogger(__name__)
 
-LOCAL_SUFFIXES = (".jsonl", ".txt", ".parquet")
 # Documents are tokenized in batches of this many (fast tokenizers work in parallel).
 TOKENIZE_BATCH = 256
 # Header size reserved in the .npy file: the number of blocks is only known at the end.
@@ -40,17 +40,24 @@ def iter_documents(
     text_field: str = "text",
     split: str = "train",
     name: str | None = None,
+    data_files=None,
 ) -> Iterator[str]:
     """Yield the documents of a corpus.
 
     ``.jsonl``: one JSON object per line, the document in ``text_field``.
     ``.txt``: documents separated by one or more blank lines (a paragraph is a document).
     ``.parquet``: the column ``text_field`` (needs ``pyarrow``).
-    Anything else that is not an existing path: a Hugging Face dataset id, streamed
-    (needs ``datasets``), with ``name`` its configuration (e.g. a language).
+    A directory, or anything else that is not an existing path: a data set read with
+    ``datasets.load_dataset`` (a local directory laid out like a hub repository, or a hub
+    id, streamed), with ``name`` its configuration (e.g. a language) and ``data_files``
+    the files to read (``maec.sources``).
     """
     path = Path(source)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        return dataset_documents(
+            str(path), text_field=text_field, split=split, name=name, data_files=data_files
+        )
     if path.exists() or suffix in LOCAL_SUFFIXES:
         if not path.is_file():
             raise FileNotFoundError(f"corpus file not found: {path}")
@@ -64,7 +71,9 @@ def iter_documents(
             f"{path}: unsupported corpus format {suffix!r}; "
             f"use one of {', '.join(LOCAL_SUFFIXES)} or a Hugging Face dataset id"
         )
-    return _iter_hf_dataset(str(source), text_field, split, name)
+    return dataset_documents(
+        str(source), text_field=text_field, split=split, name=name, data_files=data_files
+    )
 
 
 def _iter_jsonl(path: Path, text_field: str) -> Iterator[str]:
@@ -112,24 +121,6 @@ def _iter_parquet(path: Path, text_field: str) -> Iterator[str]:
         for text in batch.column(0).to_pylist():
             if text is not None:
                 yield text
-
-
-def _iter_hf_dataset(dataset: str, text_field: str, split: str, name: str | None) -> Iterator[str]:
-    try:
-        import datasets
-    except ImportError:
-        raise ImportError(
-            f"{dataset!r} is not a local file, and reading it as a Hugging Face "
-            "dataset needs the package 'datasets'"
-        ) from None
-    stream = datasets.load_dataset(dataset, name, split=split, streaming=True)
-    for i, record in enumerate(stream):
-        if text_field not in record:
-            raise KeyError(
-                f"dataset {dataset!r} ({name}, split {split!r}), record {i}: "
-                f"no text field {text_field!r}"
-            )
-        yield record[text_field]
 
 
 # --------------------------------------------------------------------------- packing
@@ -195,6 +186,7 @@ def pack_corpus(
     text_field: str = "text",
     split: str = "train",
     name: str | None = None,
+    data_files=None,
 ) -> dict:
     """Tokenize ``source`` and write packed blocks to ``{out_prefix}.npy`` and ``.json``.
 
@@ -224,7 +216,10 @@ def pack_corpus(
     ):
         out.write(b"\0" * NPY_HEADER_BYTES)
         for ids in _document_tokens(
-            tokenizer, iter_documents(source, text_field=text_field, split=split, name=name)
+            tokenizer,
+            iter_documents(
+                source, text_field=text_field, split=split, name=name, data_files=data_files
+            ),
         ):
             documents += 1
             tokens_read += len(ids)

@@ -32,6 +32,7 @@ from maec.naming import (
     parse_variant,
     variant_values,
 )
+from maec.sources import CorpusError, source_form
 
 # The schema is the one source of defaults: validate() fills in every default it names.
 validate(config, schema="../schemas/config.schema.yaml")
@@ -100,6 +101,17 @@ def check_config_consistency(config):
                 f"config: experiments.selection.abilities names {ability!r}, "
                 "which is not in abilities"
             )
+    corpora = {
+        f"general_corpora.{lang}": c for lang, c in config["general_corpora"].items()
+    }
+    corpora |= {
+        f"abilities.{a}.corpus": v["corpus"] for a, v in config["abilities"].items()
+    }
+    for key, corpus in corpora.items():
+        try:
+            source_form(corpus["source"], corpus["name"], corpus["data_files"])
+        except CorpusError as err:
+            raise ValueError(f"config: {key}.source: {err}") from None
 
 
 check_names(config)
@@ -269,6 +281,14 @@ def corpus_config(corpus):
     return config["abilities"][kind]["corpus"]
 
 
+def corpus_key(corpus):
+    """The config key of a corpus: general_corpora.{lang} or abilities.{ability}.corpus."""
+    kind, lang = corpus.split("_", 1)
+    if kind == "general":
+        return f"general_corpora.{lang}"
+    return f"abilities.{kind}.corpus"
+
+
 def corpus_role(corpus):
     kind, lang = corpus.split("_", 1)
     if kind != "general":
@@ -289,6 +309,7 @@ def training_params(tokens):
         lr_schedule=t["lr_schedule"],
         seed=t["seed"],
         deepspeed_config=t["deepspeed_config"],
+        device=t["device"],
     )
 
 

@@ -64,7 +64,14 @@ def get_corpus_source(wildcards):
 
 def get_corpus_params(wildcards):
     corpus = corpus_config(wildcards.corpus)
-    return {key: corpus[key] for key in ("source", "name", "split", "text_field")}
+    return {
+        key: corpus[key]
+        for key in ("source", "name", "data_files", "split", "text_field")
+    }
+
+
+def get_corpus_key(wildcards):
+    return corpus_key(wildcards.corpus)
 
 
 def get_tokenizer_dir():

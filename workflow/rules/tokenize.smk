@@ -17,6 +17,7 @@ rule tokenize:
         **job_resources("light"),
     params:
         corpus=get_corpus_params,
+        key=get_corpus_key,
         block_size=config["tokenize"]["block_size"],
         max_tokens=config["tokenize"]["max_tokens"],
     script:

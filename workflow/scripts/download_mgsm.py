@@ -7,4 +7,5 @@ fetch_mgsm(
     snakemake.params.languages,
     list(snakemake.output.questions),
     snakemake.output.exemplars,
+    key="evaluation.mgsm.hub",
 )

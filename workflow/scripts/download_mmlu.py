@@ -7,4 +7,5 @@ fetch_okapi_mmlu(
     snakemake.wildcards.lang,
     snakemake.wildcards.split,
     snakemake.output[0],
+    key="evaluation.mmlu.hub",
 )

@@ -1,8 +1,10 @@
 from maec.joblog import log_job_to
+from maec.sources import check_corpus
 from maec.tokens import pack_corpus
 
 log_job_to(snakemake.log[0])
 corpus = snakemake.params.corpus
+check_corpus(corpus, snakemake.params.key)  # loads, and has the text field: before tokenizing
 pack_corpus(
     corpus["source"],
     snakemake.input.tokenizer,
@@ -12,4 +14,5 @@ pack_corpus(
     text_field=corpus["text_field"],
     split=corpus["split"],
     name=corpus["name"],
+    data_files=corpus["data_files"],
 )

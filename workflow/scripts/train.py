@@ -1,5 +1,5 @@
 """Continual pre-training: the importance CPT, the masked CPT runs, baselines and the demo
-pretraining, on the GPUs this job was given (torchrun over several)."""
+pretraining, in the processes this job was given (torchrun over several)."""
 
 from maec.joblog import log_job_to
 from maec.launch import launch_training
@@ -17,5 +17,6 @@ launch_training(
     micro_batch_size=snakemake.resources.micro_batch_size,
     save_every_steps=snakemake.resources.save_every_steps,
     log_every_steps=snakemake.resources.log_every_steps,
+    job_log=snakemake.log[0],
     **snakemake.params.training,
 )

@@ -1,8 +1,11 @@
-"""The step of one process (plain torch) or of a DeepSpeed engine (ZeRO, one or several GPUs),
-behind one interface: ``train_step``, ``save_state`` / ``load_state``, ``full_state_dict``."""
+"""The step of one process (plain torch), of replicas joined by DDP (LoRA on several
+processes) or of a DeepSpeed engine (ZeRO, one or several GPUs), behind one interface:
+``train_step``, ``save_state`` / ``load_state``, ``full_state_dict``, ``barrier``."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -121,19 +124,27 @@ class PlainBackend:
         """One optimizer step over ``rows`` in micro-batches; returns the mean loss."""
         micro_batches = rows.to(self.device).split(self.micro_batch_size)
         total = torch.zeros((), device=self.device)
-        for micro in micro_batches:
-            with torch.autocast(
-                self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"
-            ):
-                loss = self.module(input_ids=micro, labels=micro).loss
-            (loss / len(micro_batches)).backward()
-            total += loss.detach().float()
+        for i, micro in enumerate(micro_batches):
+            last = i == len(micro_batches) - 1
+            total += self._forward_backward(micro, 1 / len(micro_batches), last)
         if self.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(list(self.trainable.values()), self.max_grad_norm)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
-        return total.item() / len(micro_batches)
+        return self._mean(total) / len(micro_batches)
+
+    def _forward_backward(self, micro: torch.Tensor, scale: float, last: bool) -> torch.Tensor:
+        """Loss and gradient of one micro-batch (the gradient scaled by ``scale``)."""
+        with torch.autocast(
+            self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"
+        ):
+            loss = self.module(input_ids=micro, labels=micro).loss
+        (loss * scale).backward()
+        return loss.detach().float()
+
+    def _mean(self, total: torch.Tensor) -> float:
+        return total.item()
 
     def save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file
@@ -175,6 +186,89 @@ class PlainBackend:
 
     def barrier(self) -> None:
         pass
+
+
+def init_process_group(device: torch.device) -> torch.device:
+    """Join the processes of a torchrun launch (gloo on the CPU, NCCL on GPUs); returns this
+    process's device (its own GPU, by LOCAL_RANK)."""
+    import torch.distributed as dist
+
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+class ReplicatedBackend(PlainBackend):
+    """Several processes (torchrun), each with a whole replica of the model, joined by DDP:
+    the micro-batches of a step accumulate locally and DDP averages the gradients once per
+    step, so every replica takes the same optimizer step. For LoRA, whose adapters are small
+    and whose frozen backbone needs no master copy: nothing to shard."""
+
+    def __init__(
+        self, model, optimizer, schedule, max_grad_norm, micro_batch_size, precision, device
+    ):
+        import torch.distributed as dist
+        from torch.nn.parallel import DistributedDataParallel
+
+        super().__init__(
+            model, optimizer, schedule, max_grad_norm, micro_batch_size, precision, device
+        )
+        self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
+        self.replica = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
+    def _forward_backward(self, micro: torch.Tensor, scale: float, last: bool) -> torch.Tensor:
+        """As one process, run through DDP; gradients are averaged at the last micro-batch."""
+        with contextlib.nullcontext() if last else self.replica.no_sync():
+            with torch.autocast(
+                self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"
+            ):
+                loss = self.replica(input_ids=micro, labels=micro).loss
+            (loss * scale).backward()
+        return loss.detach().float()
+
+    def _mean(self, total: torch.Tensor) -> float:
+        import torch.distributed as dist
+
+        dist.all_reduce(total)
+        return total.item() / self.world_size
+
+    def save_state(self, directory: Path) -> None:
+        if self.rank == 0:  # the replicas are equal: one copy of the state
+            super().save_state(directory)
+
+    def full_state_dict(self, dtypes: dict[str, torch.dtype]) -> dict[str, torch.Tensor] | None:
+        """The whole model on rank 0, after checking that every replica holds the same
+        tensors bit for bit (a replica that drifted would make the output depend on the rank
+        that writes it)."""
+        import torch.distributed as dist
+
+        digests = [None] * self.world_size
+        dist.all_gather_object(digests, _state_digest(self.module.state_dict(), dtypes))
+        if len(set(digests)) > 1:
+            raise RuntimeError(
+                f"the {self.world_size} replicas hold different weights before saving "
+                f"(digests {digests}); DDP kept them apart"
+            )
+        return super().full_state_dict(dtypes) if self.rank == 0 else None
+
+    def barrier(self) -> None:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def _state_digest(state: dict[str, torch.Tensor], names) -> str:
+    """SHA-256 of the bytes of the tensors of ``state`` named in ``names``, one at a time."""
+    digest = hashlib.sha256()
+    for name in sorted(n for n in state if n in names):
+        tensor = state[name].detach().to("cpu").contiguous()
+        digest.update(name.encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 class DeepSpeedBackend:

@@ -26,7 +26,13 @@ from maec.importance import FP32_MASTER_DIR
 from maec.io.atomic import atomic_directory, publish, remove, temporary_sibling
 from maec.io.hf_dir import copy_model_files
 from maec.tokens import mixture_batches
-from maec.training.backends import DeepSpeedBackend, PlainBackend, init_distributed
+from maec.training.backends import (
+    DeepSpeedBackend,
+    PlainBackend,
+    ReplicatedBackend,
+    init_distributed,
+    init_process_group,
+)
 from maec.training.masters import write_fp32_masters
 from maec.training.optimizer import make_optimizer
 from maec.training.resume import save_state, saved_step
@@ -65,7 +71,11 @@ def _build_backend(opts: Options, run: Run):
 
     torch.manual_seed(opts.seed)
     distributed = run.deepspeed is not None
-    load_dtype = torch.bfloat16 if distributed and opts.precision == "bf16" else torch.float32
+    replicated = not distributed and run.world_size > 1
+    # DeepSpeed keeps float32 master weights itself; LoRA's backbone is frozen, so it needs
+    # none: both load bf16. The plain loop's float32 parameters are its master weights.
+    bf16_weights = distributed or opts.lora is not None
+    load_dtype = torch.bfloat16 if bf16_weights and opts.precision == "bf16" else torch.float32
     model = AutoModelForCausalLM.from_pretrained(run.backbone, dtype=load_dtype)
     _check_vocabulary(run.sources, model.config.vocab_size, run.backbone)
     if run.mask is not None:
@@ -75,6 +85,8 @@ def _build_backend(opts: Options, run: Run):
         from deepspeed.accelerator import get_accelerator
 
         run.device = torch.device(get_accelerator().current_device_name())
+    elif replicated:
+        run.device = init_process_group(run.device)
     model.to(run.device)
     model.train()
     if opts.lora is not None:
@@ -91,7 +103,7 @@ def _build_backend(opts: Options, run: Run):
     if distributed:
         backend = DeepSpeedBackend(model, optimizer, run.schedule, run.deepspeed, run.checkpointing)
     else:
-        backend = PlainBackend(
+        backend = (ReplicatedBackend if replicated else PlainBackend)(
             model,
             optimizer,
             run.schedule,
@@ -288,7 +300,8 @@ def train(
     directory ``out_dir`` (backbone dtypes, config and tokenizer files) with
     ``training.json``; returns the same summary.
     ``lora``: train low-rank adapters instead (keys ``r``, ``alpha``, ``dropout``,
-    ``target_modules``), merged into the weights when saving (the L-CPT baselines).
+    ``target_modules``), merged into the weights when saving (the L-CPT baselines); on
+    several processes of a launch (``WORLD_SIZE`` > 1) the replicas are joined by DDP.
     ``fp32_masters``: also save the float32 master weights as ``out_dir/fp32_master/``
     (`maec.training.masters`), which the importance CPT's Eq. 1 reads.
     ``save_every_steps``, ``log_every_steps``: how often the resume state is saved under

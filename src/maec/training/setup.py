@@ -136,14 +136,19 @@ def validate(opts: Options, backbone, corpora, out_dir, resume_dir, mask, device
         )
     if opts.lora is not None and (mask is not None or opts.deepspeed_config is not None):
         raise ValueError(
-            "lora trains adapters on the whole model in one process: it takes "
-            "neither a mask nor a deepspeed_config"
+            "lora trains adapters on the whole model (several processes: DDP replicas): "
+            "it takes neither a mask nor a deepspeed_config"
+        )
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    distributed = opts.deepspeed_config is not None
+    if world_size > 1 and not distributed and opts.lora is None:
+        raise ValueError(
+            f"{world_size} processes (WORLD_SIZE) train a full model only under DeepSpeed: "
+            "give a deepspeed_config (or lora, whose replicas DDP joins)"
         )
     check_outputs(out_dir, resume_dir)
     sources = open_corpora(corpora)
     check_positions(backbone, sources[0][0].block_size)
-    distributed = opts.deepspeed_config is not None
-    world_size = int(os.environ.get("WORLD_SIZE", "1")) if distributed else 1
     plan = plan_steps(
         opts.total_tokens,
         opts.batch_tokens,
