@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 import transformers
-from workflow_helpers import load_config, planned_jobs, write_config
+from workflow_helpers import load_config, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -126,6 +126,16 @@ def test_changing_the_tie_seed_reruns_masks_onwards_but_no_importance_cpt(demo_r
     plan = planned_jobs(workdir, configfile)
     assert plan.get("key_neurons") == len(DEMO["languages"]) + 1 + len(DEMO["abilities"])
     assert not set(plan) & {"importance_cpt", "tokenize", "pretrain_backbone"}
+
+
+@pytest.mark.reliability
+def test_training_cadence_reruns_nothing_but_reaches_the_training_jobs(demo_run):
+    workdir, _ = demo_run
+    cadence = dict(micro_batch_size=8, save_every_steps=7, log_every_steps=3)  # batch kept
+    configfile = _changed(lambda c: c["training"].update(cadence), workdir)
+    assert planned_jobs(workdir, configfile) == {}
+    forced = snakemake(workdir, configfile, "--dry-run", "--force", "results/cpt/general_en")
+    assert "micro_batch_size=8, save_every_steps=7, log_every_steps=3" in forced.stdout
 
 
 def test_the_diagnostics_report_the_rounding_of_the_merge(demo_run):

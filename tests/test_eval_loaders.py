@@ -194,7 +194,9 @@ def test_okapi_answer_outside_a_to_d(tmp_path):
 def test_okapi_missing_key_and_empty_option(tmp_path):
     item = _okapi_item()
     del item["option_d"]
-    with pytest.raises(BenchmarkFormatError, match=r"item 0: expected the keys"):
+    with pytest.raises(
+        BenchmarkFormatError, match=r"item 0: no 'option_d' \(an Okapi item has the keys"
+    ):
         load_multiple_choice(_write(tmp_path / "a.json", json.dumps([item])), "test")
     with pytest.raises(BenchmarkFormatError, match=r"item 0 .*option C is empty"):
         load_multiple_choice(

@@ -2,10 +2,11 @@
 
 A **model name** is `backbone`, or `{kind}_{ability}` with a kind of `MODEL_KINDS`
 (`maec_math`, `fcpt_la_science`), and, for a kind that has variants, `.{variant}` after it
-(`maec_math.k2-0.6`). An ability name is letters and digits, so the last `_` splits kind
-from ability and the first `.` starts the variant. A model of a named kind is
-`{kind}-{name}` (`reference-mistral_7b`: a reference model of the config); a name is
-letters, digits and `_`, so the first `-` ends the kind.
+(`maec_math.k2-0.6`). An ability name is lowercase letters and digits (`ABILITY_NAME`), so the
+last `_` splits kind from ability and the first `.` starts the variant. Language codes
+(`LANGUAGE_CODE`) and the corpus and run names built from both are defined here too.
+A model of a named kind is `{kind}-{name}` (`reference-mistral_7b`: a reference model of
+the config); a name is letters, digits and `_`, so the first `-` ends the kind.
 
 A **merge-variant name** is `,`-joined parts, each a key of `VARIANT_KEYS` alone (`full`)
 or `key-value` (`k2-0.6`, `types-mlp`, `plain-ra`), every key at most once; e.g.
@@ -92,9 +93,35 @@ def fmt(value: float) -> str:
     return f"{value:g}" if value != int(value) else f"{value:.1f}"
 
 
+# ---- language codes and ability names ----------------------------------------------------
+# One pattern each, shared by the config check and every wildcard that holds one (common.smk),
+# so that a code or name the config accepts is one that every rule can build. Neither holds
+# `_`, `+`, `.`, `,` or `-`: those join corpus, run, model and variant names. Lowercase only,
+# so that two names never differ by case alone (case-insensitive file systems).
+
+LANGUAGE_CODE = r"[a-z][a-z0-9]{1,7}"
+LANGUAGE_CODE_RULE = "lowercase letters and digits, starting with a letter, 2 to 8 characters"
+ABILITY_NAME = r"[a-z][a-z0-9]*"
+ABILITY_NAME_RULE = "lowercase letters and digits, starting with a letter, not 'general'"
+# `general_{lang}` names the general corpora; an ability of that name would share them.
+RESERVED_ABILITY_NAMES = ("general",)
+CORPUS_NAME = rf"{ABILITY_NAME}_{LANGUAGE_CODE}"  # general_{lang} or {ability}_{lang}
+RUN_NAME = rf"{CORPUS_NAME}(\+{CORPUS_NAME})*"  # the corpora of a training run, joined by +
+
+
+def is_language_code(code: str) -> bool:
+    """`en`, `zh`, `es419`: see LANGUAGE_CODE_RULE."""
+    return isinstance(code, str) and re.fullmatch(LANGUAGE_CODE, code) is not None
+
+
 def is_ability_name(name: str) -> bool:
-    """Letters and digits only: an ability joins with `_` into corpus and model names."""
-    return name.isalnum()
+    """`math`, `science`, `code2`: see ABILITY_NAME_RULE; an ability joins with `_` into
+    corpus and model names."""
+    return (
+        isinstance(name, str)
+        and re.fullmatch(ABILITY_NAME, name) is not None
+        and name not in RESERVED_ABILITY_NAMES
+    )
 
 
 def is_model_name_part(name: str) -> bool:
@@ -208,7 +235,7 @@ def parse_model(name: str) -> ModelName:
             per_ability = [k for k, spec in MODEL_KINDS.items() if spec.per_ability]
             raise bad(base, f"a name is {{kind}}_{{ability}}, kinds {', '.join(per_ability)}")
         if not is_ability_name(ability):
-            raise bad(ability, "an ability is letters and digits")
+            raise bad(ability, f"an ability is {ABILITY_NAME_RULE}")
         model_name = None
     if dot:
         if not MODEL_KINDS[kind].variants:

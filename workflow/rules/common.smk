@@ -18,11 +18,17 @@ os.environ.update(
 sys.path.insert(0, SRC)
 
 from maec.naming import (
+    ABILITY_NAME_RULE,
+    CORPUS_NAME,
+    LANGUAGE_CODE,
+    LANGUAGE_CODE_RULE,
+    RUN_NAME,
     fmt,
     format_model,
     format_variant,
     is_ability_name,
     is_model_name_part,
+    is_language_code,
     parse_model,
     parse_variant,
     variant_values,
@@ -38,6 +44,37 @@ def selection_abilities(config):
     return config["experiments"]["selection"].get(
         "abilities", list(config["abilities"])
     )
+
+
+def language_codes_in(config):
+    """Every language code of the config, with the key that holds it."""
+    yield "reference_language", config["reference_language"]
+    for i, lang in enumerate(config["languages"]):
+        yield f"languages[{i}]", lang
+    for lang in config["general_corpora"]:
+        yield f"general_corpora.{lang}", lang
+    for lang in config["language_weights"]["mu"]:
+        yield f"language_weights.mu.{lang}", lang
+    for bench in ("mgsm", "mmlu"):
+        for i, lang in enumerate(config["evaluation"][bench]["languages"]):
+            yield f"evaluation.{bench}.languages[{i}]", lang
+
+
+def check_names(config):
+    """Language codes and ability names of the patterns every wildcard accepts (maec.naming):
+    a code that no rule could build would leave its jobs out of the DAG."""
+    for key, code in language_codes_in(config):
+        if not is_language_code(code):
+            raise ValueError(
+                f"config: {key}: {code!r} is not a language code "
+                f"({LANGUAGE_CODE_RULE}; e.g. en, zh, es419)"
+            )
+    for ability in config["abilities"]:
+        if not is_ability_name(ability):
+            raise ValueError(
+                f"config: abilities.{ability}: {ability!r} is not an ability name "
+                f"({ABILITY_NAME_RULE})"
+            )
 
 
 def check_config_consistency(config):
@@ -58,13 +95,6 @@ def check_config_consistency(config):
         if lang not in config["languages"]:
             raise ValueError(
                 f"config: language_weights.mu.{lang} names a language not in languages"
-            )
-    for ability in config["abilities"]:
-        if not is_ability_name(
-            ability
-        ):  # names join with "_" into corpus and model names
-            raise ValueError(
-                f"config: abilities.{ability}: an ability name is letters and digits only"
             )
     for ability in selection_abilities(config):
         if ability not in config["abilities"]:
@@ -143,6 +173,7 @@ def check_experiments(config):
         )
 
 
+check_names(config)
 check_config_consistency(config)
 
 
@@ -155,10 +186,10 @@ MMLU_LANGUAGES = config["evaluation"]["mmlu"]["languages"]
 
 
 wildcard_constraints:
-    corpus="[A-Za-z0-9]+_[A-Za-z0-9]+",
-    run="[A-Za-z0-9_+]+",
+    corpus=CORPUS_NAME,
+    run=RUN_NAME,
     ability="|".join(ABILITIES),
-    lang="[A-Za-z_-]+",
+    lang=LANGUAGE_CODE,
     model="[A-Za-z0-9_.,-]+",
     deltas="deltas|deltas-full",
     variant="[A-Za-z0-9_.,-]+",
@@ -358,20 +389,32 @@ def corpus_role(corpus):
 
 
 def training_params(tokens):
+    """The settings that make a training run's result (a change reruns it)."""
     t = config["training"]
     return dict(
         lr=t["lr"],
         total_tokens=tokens,
         batch_tokens=t["batch_tokens"],
-        micro_batch_size=t["micro_batch_size"],
         precision=t["precision"],
         weight_decay=t["weight_decay"],
         warmup_steps=t["warmup_steps"],
         lr_schedule=t["lr_schedule"],
-        save_every_steps=t["save_every_steps"],
         seed=t["seed"],
         deepspeed_config=t["deepspeed_config"],
         device=t["device"],
+    )
+
+
+def training_cadence(micro_batch_size=None):
+    """How a training job runs without changing its result: the micro-batch size per device
+    (gradient accumulation keeps batch_tokens), how often the resume state is saved and
+    progress logged. They go to the job as resources, which never make Snakemake rerun a job
+    (params do), and which the profile or --set-resources may set per rule."""
+    t = config["training"]
+    return dict(
+        micro_batch_size=micro_batch_size or t["micro_batch_size"],
+        save_every_steps=t["save_every_steps"],
+        log_every_steps=t["log_every_steps"],
     )
 
 

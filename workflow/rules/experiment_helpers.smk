@@ -186,14 +186,20 @@ def get_variant_inputs(wildcards):
     )
 
 
+def uniform_mu(mu):
+    return {lang: float(mu) for lang in LANGUAGES}
+
+
 def get_variant_settings(wildcards):
+    """The merge's settings, and the μ of R_Lang that the merge checks its input against."""
     v = variant_settings(wildcards.ability, wildcards.variant)
     settings = {key: v[key] for key in ("k2", "gamma", "eta", "types", "within")}
-    return {**settings, "dtype": config["merge"]["dtype"]}
+    mu = get_mu() if v["mu"] is None else uniform_mu(v["mu"])
+    return {**settings, "dtype": config["merge"]["dtype"], "mu": mu}
 
 
 def get_uniform_mu(wildcards):
-    return {lang: float(wildcards.mu) for lang in LANGUAGES}
+    return uniform_mu(wildcards.mu)
 
 
 def selection_variants():

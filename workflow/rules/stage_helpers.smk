@@ -65,7 +65,6 @@ def get_pretrain_params():
     params.update(
         lr=pretrain["lr"],
         batch_tokens=pretrain["batch_tokens"],
-        micro_batch_size=pretrain["micro_batch_size"],
         warmup_steps=pretrain["warmup_steps"],
         lr_schedule=pretrain["lr_schedule"],
     )

@@ -91,6 +91,7 @@ rule pretrain_backbone:
     threads: get_threads("train")
     resources:
         **job_resources("train"),
+        **training_cadence(config["world"]["pretrain"]["micro_batch_size"]),
     params:
         training=get_pretrain_params(),
         weights=[1.0 for _ in [L0, *LANGUAGES]],

@@ -22,5 +22,6 @@ write_merge(
     gamma=settings["gamma"],
     eta=settings["eta"],
     dtype=settings["dtype"],
+    r_lang_mu=settings["mu"],
 )
 write_hf_directory(snakemake.output.weights, snakemake.input.backbone, snakemake.output.model)

@@ -14,6 +14,9 @@ launch_training(
     snakemake.output[0],
     mask=snakemake.input.get("mask"),
     resume_dir=snakemake.params.resume_dir,
+    micro_batch_size=snakemake.resources.micro_batch_size,
+    save_every_steps=snakemake.resources.save_every_steps,
+    log_every_steps=snakemake.resources.log_every_steps,
     job_log=snakemake.log[0],
     **snakemake.params.training,
 )
