@@ -112,6 +112,28 @@ def get_importance_training_params():
     return dict(training_params(config["importance_cpt"]["tokens"]), fp32_masters=True)
 
 
+# ---- masks.smk and cpt.smk: a run's corpora, mixture weights and mask ---------------
+
+
+def get_run_tokens(wildcards):
+    return [token_blocks(c) for c in run_corpora(wildcards.run)]
+
+
+def get_run_mixture(wildcards):
+    weights = config["masked_cpt"]["mixture"]
+    return [weights[corpus_role(c)] for c in run_corpora(wildcards.run)]
+
+
+def get_run_mask(wildcards):
+    """A run trains the union of its corpora's key neurons (N_A ∪ N_L0, N_Li ∪ N_L0, N_L0)."""
+    corpora = run_corpora(wildcards.run)
+    return mask_file(corpora[0]) if len(corpora) == 1 else union_mask(wildcards.run)
+
+
+def get_union_members(wildcards):
+    return [mask_file(c) for c in run_corpora(wildcards.run)]
+
+
 # ---- deltas.smk --------------------------------------------------------------------------
 
 
