@@ -389,6 +389,8 @@ def test_every_config_key_that_holds_languages_is_found():
         "language_weights.mu",
         "evaluation.mgsm.languages",
         "evaluation.mmlu.languages",
+        "abilities.math.translated_corpora",
+        "abilities.science.translated_corpora",
     }
 
 

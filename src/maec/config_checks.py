@@ -38,6 +38,14 @@ def language_codes_in(config):
     for bench in ("mgsm", "mmlu"):
         for i, lang in enumerate(config["evaluation"][bench]["languages"]):
             yield f"evaluation.{bench}.languages[{i}]", lang
+    for ability, spec in config["abilities"].items():
+        for i, lang in enumerate(spec["average"] or []):
+            yield f"abilities.{ability}.average[{i}]", lang
+        for lang in spec["translated_corpora"]:
+            yield f"abilities.{ability}.translated_corpora.{lang}", lang
+    for ability, languages in config["experiments"]["tensor_types_average"].items():
+        for i, lang in enumerate(languages):
+            yield f"experiments.tensor_types_average.{ability}[{i}]", lang
 
 
 def check_names(config):

@@ -139,14 +139,16 @@ def get_task_vector_language_model(wildcards):
 
 
 def reference_model_dir(name):
-    """A reference model: its local directory, or where its download lands."""
+    """A reference model: a workflow output (results/...) as it is; anything else, a hub id
+    or a directory in the hub's layout, where its download (or link) lands, as the
+    backbone's does."""
     models = EXPERIMENTS["reference_models"]
     if name not in models:
         raise ValueError(
             f"model reference-{name}: {name!r} is not in experiments.reference_models"
         )
     source = models[name]["source"]
-    return source if is_local_path(source) else reference_download_dir(name)
+    return source if source.startswith("results/") else reference_download_dir(name)
 
 
 def get_reference_source(wildcards):
