@@ -19,7 +19,8 @@ install: $(VENV)/installed
 
 # The offline demo world end to end: world, tokenizer, backbone, MAEC, evaluation, tables.
 demo: install
-	$(VENV)/bin/snakemake --cores 2 --configfile config/demo.yaml --replace-workflow-config
+	$(VENV)/bin/snakemake --cores 2 --configfile config/demo.yaml --replace-workflow-config \
+		--show-failed-logs
 
 # PYTEST_ARGS adds to the suite, e.g. PYTEST_ARGS="-m 'experiments or not experiments'".
 test: install

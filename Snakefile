@@ -1,6 +1,6 @@
 # MAEC: multi-lingual ability extraction and combination (see README.md and docs/).
 #
-#   snakemake --cores 2 --configfile config/demo.yaml --replace-workflow-config  # demo world
+#   snakemake --cores 2 --configfile config/demo.yaml --replace-workflow-config --show-failed-logs
 #   snakemake --profile slurm results/merged/math.safetensors
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from checkpoints_factory import listing
+from safetensors.torch import save_file
 from tiny import save_tiny_model
 
 from maec.hub import HubError, fetch_model
@@ -47,13 +48,16 @@ def test_files_and_directories_get_ordinary_permissions(tmp_path, umask_022):
         tmp.write_text("e")
     with atomic_directory(tmp_path / "dir") as tmp:
         (tmp / "inside.txt").write_text("i")
+        save_file({"t": torch.zeros(2)}, tmp / "model.safetensors")  # 0600 on its own
+        (tmp / "sub").mkdir(mode=0o700)
     with CheckpointWriter(tmp_path / "w.safetensors", {"t": ((2,), torch.float32)}) as writer:
         writer.write("t", 0, torch.zeros(2))
     with CheckpointWriter(tmp_path / "s", {"t": ((2,), torch.float32)}, max_shard_bytes=8) as w:
         w.write("t", 0, torch.zeros(2))
-    for name in ("a.txt", "b.bin", "c.txt", "d.tsv", "e.txt", "dir/inside.txt", "w.safetensors"):
+    files = ("a.txt", "b.bin", "c.txt", "d.tsv", "e.txt", "dir/inside.txt", "w.safetensors")
+    for name in (*files, "dir/model.safetensors"):
         assert mode(tmp_path / name) == 0o644, name
-    assert mode(tmp_path / "dir") == 0o755
+    assert mode(tmp_path / "dir") == mode(tmp_path / "dir" / "sub") == 0o755
     assert mode(tmp_path / "s") == 0o755
     assert (tmp_path / "a.txt").read_text() == (tmp_path / "c.txt").read_text() == "a\n"
     assert (tmp_path / "d.tsv").read_bytes() == b"x\ty\n"
@@ -65,6 +69,8 @@ def test_files_and_directories_get_ordinary_permissions(tmp_path, umask_022):
             "d.tsv",
             "dir",
             "dir/inside.txt",
+            "dir/model.safetensors",
+            "dir/sub",
             "e.txt",
             "s",
             "s/model-00001-of-00001.safetensors",

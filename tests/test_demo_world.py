@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 import transformers
-from workflow_helpers import load_config, planned_jobs, write_config
+from workflow_helpers import load_config, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +58,16 @@ def test_demo_results_table_has_a_row_per_model_and_language(demo_run):
     for (_, bench), rows in scores.groupby(["model", "bench"]):
         assert sorted(rows["lang"]) == sorted(DEMO["evaluation"][bench]["languages"])
         assert (rows["n"] > 0).all()
+    metric = scores["flexible_acc"].where(scores["bench"] == "mgsm", scores["acc"])
+    assert (scores["ci_low"] <= metric).all() and (metric <= scores["ci_high"]).all()
+    assert " ± " in (workdir / "results/tables/results.md").read_text()
+    paired = pd.read_csv(workdir / "results/tables/results_paired.csv")
+    assert set(zip(paired["first"], paired["second"])) == {("MAEC", "backbone")}
+    assert (
+        (paired["low"] <= paired["difference"]) & (paired["difference"] <= paired["high"])
+    ).all()
+    mcnemar = pd.read_csv(workdir / "results/tables/results_mcnemar.csv")
+    assert mcnemar["p_value"].between(0, 1).all()
 
 
 def test_demo_logs_every_job(demo_run):
@@ -116,6 +126,16 @@ def test_changing_the_tie_seed_reruns_masks_onwards_but_no_importance_cpt(demo_r
     plan = planned_jobs(workdir, configfile)
     assert plan.get("key_neurons") == len(DEMO["languages"]) + 1 + len(DEMO["abilities"])
     assert not set(plan) & {"importance_cpt", "tokenize", "pretrain_backbone"}
+
+
+@pytest.mark.reliability
+def test_training_cadence_reruns_nothing_but_reaches_the_training_jobs(demo_run):
+    workdir, _ = demo_run
+    cadence = dict(micro_batch_size=8, save_every_steps=7, log_every_steps=3)  # batch kept
+    configfile = _changed(lambda c: c["training"].update(cadence), workdir)
+    assert planned_jobs(workdir, configfile) == {}
+    forced = snakemake(workdir, configfile, "--dry-run", "--force", "results/cpt/general_en")
+    assert "micro_batch_size=8, save_every_steps=7, log_every_steps=3" in forced.stdout
 
 
 def test_the_diagnostics_report_the_rounding_of_the_merge(demo_run):

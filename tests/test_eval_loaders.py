@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from maec.evaluation.languages import MGSM_LABELS
 from maec.evaluation.loaders import (
@@ -17,14 +18,14 @@ from maec.evaluation.loaders import (
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared data absent")
 
-# Counted in the files (science subjects only for Okapi and MMLU).
+# Counted in the files (the paper's science subjects only for Okapi and MMLU).
 OKAPI_SCIENCE = {
-    ("bn", "dev"): 25,
-    ("bn", "val"): 98,
-    ("es", "dev"): 30,
-    ("es", "val"): 106,
-    ("te", "dev"): 30,
-    ("te", "val"): 88,
+    ("bn", "dev"): 30,
+    ("bn", "val"): 122,
+    ("es", "dev"): 35,
+    ("es", "val"): 132,
+    ("te", "dev"): 35,
+    ("te", "val"): 111,
 }
 OKAPI_ALL = {
     ("bn", "dev"): 216,
@@ -34,7 +35,23 @@ OKAPI_ALL = {
     ("te", "dev"): 272,
     ("te", "val"): 1159,
 }
-MMLU_EN = {"dev": 30, "val": 111, "test": 1014}
+MMLU_EN = {"dev": 30, "val": 111, "test": 1014}  # six subjects: no conceptual physics here
+SIX_SUBJECTS = [s for s in SCIENCE_SUBJECTS if s != "conceptual_physics"]
+
+# MMLU test questions per subject in the data set's hub copy (cais/mmlu, which lm-eval reads);
+# the 2020 copy in ../shared/data has 204 high-school chemistry and 154 high-school physics
+# questions. The paper's Table 6 counts 1,245 English science questions.
+MMLU_TEST_HUB = {
+    "college_biology": 144,
+    "college_chemistry": 100,
+    "college_physics": 102,
+    "conceptual_physics": 235,
+    "high_school_biology": 310,
+    "high_school_chemistry": 203,
+    "high_school_physics": 151,
+}
+MMLU_TEST_SHARED = MMLU_TEST_HUB | {"high_school_chemistry": 204, "high_school_physics": 154}
+PAPER_TABLE6_ENGLISH = 1245
 
 
 @needs_data
@@ -72,12 +89,39 @@ def test_okapi_files(lang, split):
 @pytest.mark.parametrize("split", sorted(MMLU_EN))
 def test_english_mmlu_directory_and_file_list(split):
     directory = DATA / "mmlu_en"
-    from_directory = load_multiple_choice(directory, split)
+    from_directory = load_multiple_choice(directory, split, SIX_SUBJECTS)
     assert len(from_directory) == MMLU_EN[split]
-    assert {q.subject for q in from_directory} == set(SCIENCE_SUBJECTS)
+    assert {q.subject for q in from_directory} == set(SIX_SUBJECTS)
     files = sorted(directory.glob(f"*_{split}.csv"))
     assert len(files) == 6
     assert load_multiple_choice(files, split) == from_directory
+    with pytest.raises(BenchmarkFormatError, match=f"conceptual_physics_{split}.csv"):
+        load_multiple_choice(directory, split)  # the paper's subjects: one file is not here
+
+
+def test_the_paper_subjects_give_its_table6_count():
+    schema = yaml.safe_load(
+        (Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text()
+    )
+    mmlu = schema["properties"]["evaluation"]["properties"]["mmlu"]["properties"]
+    assert tuple(mmlu["subjects"]["default"]) == SCIENCE_SUBJECTS
+    assert sum(MMLU_TEST_HUB[s] for s in SCIENCE_SUBJECTS) == PAPER_TABLE6_ENGLISH
+    assert sum(MMLU_TEST_HUB[s] for s in SIX_SUBJECTS) == 1010  # what conceptual physics fills
+
+
+@needs_data
+def test_english_test_counts_per_subject_in_shared_data():
+    questions = load_multiple_choice(DATA / "mmlu_en", "test", SIX_SUBJECTS)
+    counts = {s: sum(q.subject == s for q in questions) for s in SIX_SUBJECTS}
+    assert counts == {s: MMLU_TEST_SHARED[s] for s in SIX_SUBJECTS}
+
+
+@needs_data
+@pytest.mark.parametrize("lang", ["es", "bn", "te"])
+def test_every_okapi_language_has_the_paper_subjects(lang):
+    for split in ("dev", "val"):
+        path = DATA / "okapi_m_mmlu" / f"{lang}_{split}.json"
+        assert {q.subject for q in load_multiple_choice(path, split)} == set(SCIENCE_SUBJECTS)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -150,7 +194,9 @@ def test_okapi_answer_outside_a_to_d(tmp_path):
 def test_okapi_missing_key_and_empty_option(tmp_path):
     item = _okapi_item()
     del item["option_d"]
-    with pytest.raises(BenchmarkFormatError, match=r"item 0: expected the keys"):
+    with pytest.raises(
+        BenchmarkFormatError, match=r"item 0: no 'option_d' \(an Okapi item has the keys"
+    ):
         load_multiple_choice(_write(tmp_path / "a.json", json.dumps([item])), "test")
     with pytest.raises(BenchmarkFormatError, match=r"item 0 .*option C is empty"):
         load_multiple_choice(

@@ -4,6 +4,7 @@ checkpoints, and the ablations mean what they say.
 Run with `pytest -m experiments` (CI does; the default suite leaves them out for time)."""
 
 import copy
+import json
 
 import pandas as pd
 import pytest
@@ -12,40 +13,124 @@ from matplotlib import image
 from safetensors.torch import load_file
 from workflow_helpers import planned_jobs, snakemake, write_config
 
+from maec.similarity import read_selected
+
 pytestmark = [pytest.mark.experiments, pytest.mark.slow]
+
+# CI's time: every baseline trains a tenth of the demo's budget (the ratios between them,
+# the paper's, stay); the demo's own runs are the demo run's.
+BUDGET_SHARE = 10
 
 
 @pytest.fixture(scope="module")
-def experiments_run(demo_run):
-    workdir, configfile = demo_run
+def experiments_config(demo_config):
+    config = copy.deepcopy(demo_config)
+    tokens = config["experiments"]["baselines"]["tokens"]
+    for kind in tokens:
+        tokens[kind] //= BUDGET_SHARE
+    return config
+
+
+@pytest.fixture(scope="module")
+def experiments_run(demo_run, experiments_config):
+    workdir, _ = demo_run
+    configfile = write_config(experiments_config, workdir, "experiments.yaml")
     snakemake(workdir, configfile, "experiments", "--cores", "2")
     return workdir, configfile
 
 
-def test_every_experiment_target_is_built(experiments_run, demo_config):
+TABLE2_ROWS = [
+    "Backbone before pretraining",
+    "Backbone",
+    "F-CPT_{L&A}",
+    "L-CPT_{L&A}",
+    "F-CPT_A",
+    "F-CPT_L",
+    "L-CPT_L",
+    "F-CPT_L & DA",
+    "L-CPT_L & DA",
+    "F-CPT_{L&T}",
+    "F-CPT_T",
+    "F-TV",
+    "L-TV",
+    "MAEC",
+]
+
+
+def test_table2_has_every_row_and_counts_each_models_own_runs(experiments_run, experiments_config):
     workdir, _ = experiments_run
     table2 = pd.read_csv(workdir / "results/tables/table2.csv", index_col=0)
-    assert list(table2.index) == [
-        "Backbone",
-        "F-CPT_{L&A}",
-        "L-CPT_{L&A}",
-        "F-CPT_A",
-        "F-CPT_L",
-        "L-CPT_L",
-        "F-TV",
-        "L-TV",
-        "MAEC",
-    ]
+    assert list(table2.index) == TABLE2_ROWS
+    assert "Math Avg (EN+ES+ZH+BN+TE)" in table2.columns  # the demo averages every language
+    budget = experiments_config["experiments"]["baselines"]["tokens"]
+    masked = experiments_config["masked_cpt"]["tokens"]
+    expected = {
+        "F-CPT_{L&A}": budget["fcpt_la"],
+        "F-CPT_A": budget["fcpt_a"],
+        "F-CPT_L & DA": budget["fcpt_l"] + budget["fcpt_l_da"],
+        "L-CPT_L & DA": budget["lcpt_l"] + budget["lcpt_l_da"],
+        "F-CPT_{L&T}": budget["fcpt_lt"],
+        "F-TV": budget["fcpt_a"] + budget["fcpt_l"],
+        "MAEC": 6 * masked,  # ability, reference and four language runs
+    }
+    for row, tokens in expected.items():
+        assert table2.loc[row, "#Tokens (B)"] == pytest.approx(tokens / 1e9), row
+    assert table2.loc[["Backbone before pretraining", "Backbone"], "#Tokens (B)"].isna().all()
+    notes = (workdir / "results/tables/table2.md").read_text()
+    assert "from the averages as printed (1 decimal(s))" in notes
+    assert " ± " in notes and "MAEC − F-CPT_A" in notes and "MAEC − Backbone" in notes
+    paired = pd.read_csv(workdir / "results/tables/table2_paired.csv")
+    assert ("MAEC", "Backbone") in set(zip(paired["first"], paired["second"]))
+    assert (paired["significant"] == ((paired["low"] > 0) | (paired["high"] < 0))).all()
+    intervals = pd.read_csv(workdir / "results/tables/table2_intervals.csv")
+    assert (
+        (intervals["low"] <= intervals["estimate"]) & (intervals["estimate"] <= intervals["high"])
+    ).all()
+    planned = pd.read_csv(workdir / "results/tables/table2_tokens.csv")
+    assert planned.groupby("row")["tokens"].sum()["MAEC"] == 2 * 6 * masked  # both abilities
+
+
+def test_domain_adaptation_continues_the_cpt_l_model(experiments_run):
+    workdir, _ = experiments_run
+    general = "+".join(f"general_{lang}" for lang in ["en", "es", "zh", "bn", "te"])
+    for method in ("full", "lora"):
+        summary = json.loads(
+            (workdir / f"results/baselines/{method}-da/math_en/training.json").read_text()
+        )
+        assert summary["backbone"] == f"results/baselines/{method}/{general}"
+        assert [c for c, _ in summary["corpora"]] == ["results/tokens/math_en"]
+
+
+def test_translation_rows_train_on_the_translated_corpora(experiments_run):
+    workdir, _ = experiments_run
+    translated = [f"math_{lang}" for lang in ["es", "zh", "bn", "te"]]
+    run = workdir / f"results/baselines/full/{'+'.join(translated)}/training.json"
+    corpora = [c for c, _ in json.loads(run.read_text())["corpora"]]
+    assert corpora == [f"results/tokens/{c}" for c in translated]
+
+
+def test_every_experiment_target_is_built(experiments_run, demo_config):
+    workdir, _ = experiments_run
     for ability in demo_config["abilities"]:
         for figure in ("ablation", "k2", "layer_cosine"):
             for suffix in ("png", "pdf"):
                 path = workdir / f"results/figures/{figure}_{ability}.{suffix}"
                 assert path.stat().st_size > 1000, path
             assert image.imread(workdir / f"results/figures/{figure}_{ability}.png").ndim == 3
-        types = pd.read_csv(workdir / f"results/tables/tensor_types_{ability}.csv", index_col=0)
-        assert set(demo_config["experiments"]["tensor_types"]) <= set(types.index)
-        assert types["share of tensors (%)"].dropna().between(0, 100).all()
-        assert (workdir / f"results/tables/selection_{ability}.md").exists()
+        groups = demo_config["experiments"]["tensor_types"]
+        by_type = pd.read_csv(workdir / f"results/tables/merge_by_type_{ability}.csv", index_col=0)
+        assert set(groups) <= set(by_type.index)
+        assert by_type["share of tensors (%)"].dropna().between(0, 100).all()
+        table8 = pd.read_csv(workdir / f"results/tables/table8_{ability}.csv", index_col=0)
+        assert list(table8.index) == ["Backbone", "All tensors", *groups]
+        assert table8.loc["All tensors", "share of T (%)"] == 100
+        assert table8.loc[list(groups), "share of T (%)"].between(0, 100).all()
+        selection = (workdir / f"results/tables/selection_{ability}.md").read_text()
+        assert "within the selected setting's interval" in selection
+    table3 = pd.read_csv(workdir / "results/tables/table3.csv", index_col=0)
+    assert list(table3.index) == ["Backbone", "F-CPT_A", "MAEC"]
+    assert list(table3.columns) == list(demo_config["experiments"]["ood"]["tasks"])
+    assert table3.loc["Backbone"].between(0, 100).all()
 
 
 def test_figure_series(experiments_run, demo_config):
@@ -60,6 +145,7 @@ def test_figure_series(experiments_run, demo_config):
         "no ability combination",
     ]
     assert ablation.filter(like="Avg").notna().all().all()
+    assert " ± " in (workdir / "results/tables/ablation_math.md").read_text()
     k2 = pd.read_csv(workdir / "results/tables/k2_math.csv", index_col=0)
     assert sorted(k2.index) == sorted(demo_config["experiments"]["k2_grid"])
     layers = pd.read_csv(workdir / "results/tables/layer_cosine_math.csv")
@@ -93,9 +179,28 @@ def test_k2_zero_is_r_lang_only(experiments_run):
         torch.testing.assert_close(merged[name], expected, rtol=0, atol=1e-6)
 
 
-def test_adding_one_k2_value_plans_only_its_merge_and_evaluation(experiments_run, demo_config):
+def test_table8_merges_r_a_into_the_tensors_of_t_of_a_type_only(experiments_run, demo_config):
     workdir, _ = experiments_run
-    config = copy.deepcopy(demo_config)
+    gamma, eta = demo_config["merge"]["gamma"], demo_config["merge"]["eta"]
+    in_t = read_selected(workdir / "results/similarity/math.tsv")
+    variant_t = read_selected(workdir / "results/merged/math/within-mlp.tsv")
+    mlp = {name for name in in_t if ".mlp." in name}
+    assert variant_t == mlp and mlp
+    base = load_file(workdir / "results/backbone/model.safetensors")
+    r_a = load_file(workdir / "results/deltas/ability/math.safetensors")
+    r_lang = load_file(workdir / "results/deltas/r_lang.safetensors")
+    merged = _merged(workdir, "math", "within-mlp")
+    for name, tensor in base.items():
+        ability = gamma * r_a[name] + eta * r_lang[name] if name in mlp else r_lang[name]
+        expected = (tensor.float() + ability).to(tensor.dtype)
+        torch.testing.assert_close(merged[name], expected, rtol=0, atol=1e-6)
+
+
+def test_adding_one_k2_value_plans_only_its_merge_and_evaluation(
+    experiments_run, experiments_config
+):
+    workdir, _ = experiments_run
+    config = copy.deepcopy(experiments_config)
     config["experiments"]["k2_grid"].append(0.6)
     configfile = write_config(config, workdir, "more_k2.yaml")
     plan = planned_jobs(workdir, configfile, "results/figures/k2_math.png")

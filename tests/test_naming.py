@@ -34,6 +34,7 @@ def test_fmt_spells_numbers_as_names_do(value, text):
             {"gamma": "0.5", "eta": "1.0", "k2": "0.8", "mu": "1.2"},
         ),
         ("types-mlp", {"types": "mlp"}),
+        ("within-mlp_down", {"within": "mlp_down"}),
         ("types-attention_q", {"types": "attention_q"}),
         ("types-mlp-down.v2", {"types": "mlp-down.v2"}),
         ("plain-ra", {"plain": "ra"}),
@@ -110,19 +111,24 @@ def test_format_variant_refuses_what_it_could_not_parse():
         ("lcpt_a_science", ModelName("lcpt_a", "science")),
         ("ftv_math", ModelName("ftv", "math")),
         ("ltv_science2", ModelName("ltv", "science2")),
+        ("fcpt_l_da_math", ModelName("fcpt_l_da", "math")),
+        ("fcpt_t_science", ModelName("fcpt_t", "science")),
+        ("reference-mistral_7b", ModelName("reference", name="mistral_7b")),
+        ("reference-init", ModelName("reference", name="init")),
     ],
 )
 def test_model_names_parse_and_format_back(name, parsed):
     assert parse_model(name) == parsed
     assert str(parsed) == name
-    assert format_model(parsed.kind, parsed.ability, parsed.variant) == name
+    assert format_model(parsed.kind, parsed.ability, parsed.variant, parsed.name) == name
 
 
 def test_every_kind_formats_and_parses():
     for kind, spec in MODEL_KINDS.items():
         ability = "math" if spec.per_ability else None
-        name = format_model(kind, ability)
-        assert parse_model(name) == ModelName(kind, ability)
+        model_name = "llama2_7b" if spec.named else None
+        name = format_model(kind, ability, name=model_name)
+        assert parse_model(name) == ModelName(kind, ability, name=model_name)
 
 
 def test_format_model_takes_variant_parts():
@@ -142,6 +148,11 @@ def test_format_model_takes_variant_parts():
         ("fcpt_la_math.k2-0.6", "k2-0.6"),
         ("maec_math.k2-x", "k2-x"),
         ("maec_math.", ""),
+        ("reference", "reference"),
+        ("reference-", ""),
+        ("reference-mistral-7b", "mistral-7b"),
+        ("reference-init.k2-0.6", "k2-0.6"),
+        ("reference_math", "reference_math"),
     ],
 )
 def test_a_bad_model_name_names_the_model_and_the_part(name, part):
@@ -153,11 +164,19 @@ def test_a_bad_model_name_names_the_model_and_the_part(name, part):
 
 
 @pytest.mark.parametrize(
-    "kind, ability", [("backbone", "math"), ("maec", None), ("fcpt", "la_math")]
+    "kind, ability, name",
+    [
+        ("backbone", "math", None),
+        ("maec", None, None),
+        ("fcpt", "la_math", None),
+        ("reference", None, None),
+        ("maec", "math", "x"),
+        ("backbone", None, "x"),
+    ],
 )
-def test_format_model_refuses_parts_that_do_not_fit(kind, ability):
+def test_format_model_refuses_parts_that_do_not_fit(kind, ability, name):
     with pytest.raises(ValueError, match="model name"):
-        format_model(kind, ability)
+        format_model(kind, ability, name=name)
 
 
 _numbers = st.floats(min_value=0, max_value=10, allow_nan=False).map(fmt)

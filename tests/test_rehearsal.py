@@ -20,12 +20,16 @@ pytestmark = [pytest.mark.rehearsal, pytest.mark.slow]
 FINISHED = re.compile(r"Finished jobid: \d+ \(Rule: (\w+)\)")
 DEMO_WORLD_RULES = {"generate_world", "train_tokenizer", "init_backbone", "pretrain_backbone"}
 TABLE2_ROWS = [
+    "Mistral 7B",
+    "LLaMA-2 7B",
     "Backbone",
     "F-CPT_{L&A}",
     "L-CPT_{L&A}",
     "F-CPT_A",
     "F-CPT_L",
     "L-CPT_L",
+    "F-CPT_L & DA",
+    "L-CPT_L & DA",
     "F-TV",
     "L-TV",
     "MAEC",

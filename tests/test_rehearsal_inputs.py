@@ -98,7 +98,8 @@ def test_rehearsal_zero3_differs_from_zero3_only_in_the_persistence_threshold():
 def test_both_configs_plan_the_paper_branch(rehearsal_inputs, tmp_path):
     _, configs = rehearsal_inputs
     plan = planned_jobs(tmp_path, configs["config.yaml"], "experiments")
-    assert plan["download_backbone"] == 1 and plan["baseline_lora_cpt"] == 5
+    assert plan["download_backbone"] == 1 and plan["download_reference_model"] == 2
+    assert plan["baseline_cpt"] == 10 and plan["domain_adaptation"] == 4
     assert not {"generate_world", "pretrain_backbone"} & set(plan)
     tied = planned_jobs(tmp_path, configs["config-tied.yaml"], "results/merged/science.safetensors")
     assert tied["importance_cpt"] == 4 and tied["masked_cpt"] == 4 and tied["merge"] == 1

@@ -236,3 +236,23 @@ def test_task_vector_merge_by_hand(tmp_path):
     # base + 0.5 * ((first - base) + (second - base))
     assert torch.equal(out["w"], torch.tensor([[1.5, 4.0], [2.0, 2.0]]))
     assert torch.equal(out["b"], torch.tensor([-0.5, 0.5]))
+
+
+def test_within_keeps_only_the_tensors_of_t_of_those_types(tmp_path):
+    ra = write_checkpoint(tmp_path / "ra.safetensors", R_A)
+    rl = write_checkpoint(tmp_path / "rl.safetensors", R_LANG)
+    # Ranks by cosine: up_proj.0 (1), up_proj.1 (0.71), embed_tokens (0), q_proj (0), norm (-1);
+    # k2 = 0.6 gives T = the last 3: embed_tokens, q_proj, norm.
+    write_similarity_table(ra, rl, tmp_path / "t.tsv", k2=0.6)
+    assert read_selected(tmp_path / "t.tsv") == {
+        "model.embed_tokens.weight",
+        "model.layers.0.self_attn.q_proj.weight",
+        "model.norm.weight",
+    }
+    write_similarity_table(ra, rl, tmp_path / "w.tsv", k2=0.6, within=["attention_q", "mlp_up"])
+    assert read_selected(tmp_path / "w.tsv") == {"model.layers.0.self_attn.q_proj.weight"}
+    write_similarity_table(ra, rl, tmp_path / "n.tsv", k2=0.6, within=["mlp_up"])
+    assert read_selected(tmp_path / "n.tsv") == set()
+    with pytest.raises(ValueError, match="not both"):
+        write_similarity_table(ra, rl, tmp_path / "b.tsv", k2=0.6, types=["norm"], within=["norm"])
+    assert not (tmp_path / "b.tsv").exists()

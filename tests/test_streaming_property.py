@@ -3,10 +3,12 @@ in-memory torch computation, on random small checkpoints, sharded and single-fil
 tiny chunk size that forces row chunking."""
 
 import csv
+import functools
 import math
 import tempfile
 from pathlib import Path
 
+import pytest
 import torch
 from checkpoints_factory import load_checkpoint, write_checkpoint
 from hypothesis import HealthCheck, given, settings
@@ -104,9 +106,12 @@ def test_streamed_equals_in_memory(case):
             for t, m in zip(("ability", "general", "language"), models)
         )
 
-        # Key neurons (Eq. 1 + exact top-k1)
+        # Key neurons (Eq. 1 + exact top-k1); a k1 that keeps no entry is refused
         lr = 0.5
-        build_key_neuron_mask(
+        importances = {n: (models[0][n].float() - base_t[n].float()).abs() / lr for n in base_t}
+        expected = reference_mask(importances, case["k1"], case["scope"])
+        build = functools.partial(
+            build_key_neuron_mask,
             base,
             ability,
             root / "mask.safetensors",
@@ -115,12 +120,15 @@ def test_streamed_equals_in_memory(case):
             scope=case["scope"],
             chunk_bytes=chunk,
         )
-        importances = {n: (models[0][n].float() - base_t[n].float()).abs() / lr for n in base_t}
-        expected = reference_mask(importances, case["k1"], case["scope"])
-        got = read_mask(root / "mask.safetensors")
-        assert got.keys() == expected.keys()
-        for n in expected:
-            assert torch.equal(got[n], expected[n]), n
+        if not any(m.any() for m in expected.values()):
+            with pytest.raises(ValueError, match="keeps no entry"):
+                build()
+        else:
+            build()
+            got = read_mask(root / "mask.safetensors")
+            assert got.keys() == expected.keys()
+            for n in expected:
+                assert torch.equal(got[n], expected[n]), n
 
         # Eq. 2 and Eq. 3
         a, b = case["alpha"], case["beta"]

@@ -5,11 +5,14 @@ import re
 import subprocess
 import tomllib
 
+import pandas as pd
 import pytest
 import yaml
 from workflow_helpers import REPO, SNAKEMAKE, load_config, planned_jobs, snakemake, write_config
 
 PAPER = load_config("config.yaml")
+PAPER_TABLE2 = REPO / "tests" / "fixtures" / "paper_table2.tsv"
+TABLE7_CONFIGS = ["table7-qwen2.5-0.5b.yaml", "table7-gemma-2-2b.yaml"]
 
 # Five general corpora (en, es, zh, bn, te) and one ability corpus: each tokenized, importance
 # CPT'd and turned into a mask; four language runs and the ability run train mask unions; the
@@ -60,6 +63,69 @@ def test_paper_config_plans_evaluation_and_tables(tmp_path):
     assert plan["evaluate_mmlu"] == 2
     assert plan["results_table"] == 1 and plan["diagnostics"] == 2
     assert plan["download_mgsm"] == 1 and plan["download_mmlu"] == 6
+
+
+def _with_translations(config, languages=("es", "bn", "te")):
+    """The config with (hub ids of) translated ability corpora, so every Table 2 row runs."""
+    config = copy.deepcopy(config)
+    for ability, spec in config["abilities"].items():
+        spec["translated_corpora"] = {
+            lang: {"source": f"mt-output/{ability}-{lang}"} for lang in languages
+        }
+    return config
+
+
+def _planned_tokens(workdir, configfile):
+    """Billions of tokens per Table 2 row and ability, as the workflow's accounting plans."""
+    snakemake(workdir, configfile, "results/tables/table2_tokens.csv", "--cores", "1")
+    runs = pd.read_csv(workdir / "results/tables/table2_tokens.csv")
+    return runs.groupby(["row", "ability"])["tokens"].sum() / 1e9
+
+
+def test_paper_config_plans_every_experiment_with_the_papers_token_budgets(tmp_path):
+    configfile = write_config(_with_translations(PAPER), tmp_path)
+    plan = planned_jobs(tmp_path, configfile, "experiments")
+    assert plan["table2"] == plan["table2_tokens"] == plan["table3"] == 1
+    assert plan["table8"] == plan["merge_by_type"] == 2
+    # Table 3: the backbone, F-CPT_A and MAEC for math, each once through lm-eval.
+    assert plan["evaluate_ood"] == 3
+    # Two reference models to download; F/L-CPT_L & DA for each ability; 7 full-CPT and 5
+    # LoRA baseline runs (F-CPT_L and L-CPT_L serve both abilities).
+    assert plan["download_reference_model"] == 2
+    assert plan["domain_adaptation"] == 4
+    assert plan["baseline_cpt"] == 14
+    tokens = _planned_tokens(tmp_path, configfile)
+    paper = pd.read_csv(PAPER_TABLE2, sep="\t", comment="#", na_values="-", index_col="method")
+    rows = paper["tokens_b"].dropna()
+    assert len(rows) == 12  # MAEC and every baseline of the paper's Table 2
+    for row, billions in rows.items():
+        for ability in ("math", "science"):
+            assert tokens[(row, ability)] == pytest.approx(billions), (row, ability)
+
+
+def test_without_translated_corpora_the_translation_rows_are_not_planned(tmp_path):
+    configfile = write_config(PAPER, tmp_path)
+    plan = planned_jobs(tmp_path, configfile, "results/tables/table2.md")
+    assert plan["baseline_cpt"] == 10
+    assert "F-CPT_T" not in set(_planned_tokens(tmp_path, configfile).index.get_level_values(0))
+
+
+@pytest.mark.parametrize("name", TABLE7_CONFIGS)
+def test_table7_configs_plan_the_smaller_backbones(tmp_path, name):
+    config = load_config(name)
+    assert config["abilities"].keys() == {"science"} and config["languages"] == ["es", "te"]
+    configfile = write_config(config, tmp_path)
+    plan = planned_jobs(tmp_path, configfile, "experiments")
+    assert plan["download_backbone"] == 1 and plan["table2"] == 1 and plan["table8"] == 1
+    assert plan["baseline_cpt"] == 2  # F-CPT_{L&A} and F-CPT_A, Table 7's rows
+    assert plan["masked_cpt"] == 4  # the ability run, the reference run, es and te
+    assert "evaluate_mgsm" not in plan and "table3" not in plan
+    tokens = _planned_tokens(tmp_path, configfile)
+    assert tokens.to_dict() == {
+        ("F-CPT_{L&A}", "science"): 20.0,
+        ("F-CPT_A", "science"): 4.0,
+        ("MAEC", "science"): 8.0,  # 4 masked runs of 2B: two target languages
+    }
 
 
 def test_ability_pack_plans_the_ability_side_only(tmp_path):
@@ -119,6 +185,32 @@ INVALID = {
     "ability with no corpus": (
         _broken(lambda c: c["abilities"]["math"].pop("corpus")),
         r"corpus",
+    ),
+    "averaged language not scored": (
+        _broken(lambda c: c["abilities"]["science"].update(average=["es", "zh"])),
+        r"abilities\.science\.average names 'zh'",
+    ),
+    "translation into a language not in languages": (
+        _broken(
+            lambda c: c["abilities"]["math"].update(translated_corpora={"fr": {"source": "x"}})
+        ),
+        r"abilities\.math\.translated_corpora\.fr",
+    ),
+    "bad reference model name": (
+        _broken(lambda c: c["experiments"]["reference_models"].update({"a-b": {"source": "x"}})),
+        r"experiments\.reference_models\.a-b",
+    ),
+    "out-of-domain ability not in abilities": (
+        _broken(lambda c: c["experiments"]["ood"].update(ability="code")),
+        r"experiments\.ood\.ability names 'code'",
+    ),
+    "unknown Table 2 row": (
+        _broken(lambda c: c["experiments"].update(rows=["maec", "gpt3"])),
+        r"gpt3",
+    ),
+    "baseline without a token budget": (
+        _broken(lambda c: c["experiments"]["baselines"]["tokens"].pop("fcpt_t")),
+        r"fcpt_t",
     ),
     "corpus that is no file, directory or hub id": (
         _broken(lambda c: c["abilities"]["science"]["corpus"].update(source="arxiv papers")),

@@ -17,6 +17,7 @@ from maec.world import (
     generate_world,
     init_backbone,
     train_tokenizer,
+    translate_ability_corpora,
 )
 from maec.world.lexicon import language
 from maec.world.problems import MathProblem, math_solution
@@ -189,6 +190,47 @@ def test_ability_corpora_are_english_and_solved(world):
     assert all(re.search(r"The answer is \d+\.$", t) for t in math)
     # Mostly two-step problems: two equations before the answer.
     assert sum(t.count(" = ") == 2 for t in math) > len(math) / 2
+
+
+def _texts(path):
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_translated_ability_corpora_are_the_english_documents_in_each_language(world, tmp_path):
+    paths = {a: {lang: tmp_path / f"{a}_{lang}.jsonl" for lang in LANGUAGES[1:]} for a in ABILITIES}
+    before = _digest(world)
+    written = translate_ability_corpora(paths, seed=7, sizes=TINY)
+    assert sorted(written) == sorted(p for by_lang in paths.values() for p in by_lang.values())
+    assert _digest(world) == before  # the English corpora are not touched
+    english = {a: _texts(world / "corpora" / f"{a}_en.jsonl") for a in ABILITIES}
+    for lang in LANGUAGES[1:]:
+        math = _texts(paths["math"][lang])
+        assert len(math) == TINY.ability_docs
+        phrase = MGSM_LABELS[lang].answer_phrase
+        for en, translated in zip(english["math"], math):
+            # The same problem: the same chain of equations and answer, in the language.
+            assert re.findall(r"\d+ [-+] \d+ = \d+", en) == re.findall(
+                r"\d+ [-+] \d+ = \d+", translated
+            )
+            assert phrase in translated and translated != en
+        science = _texts(paths["science"][lang])
+        answer = re.compile(re.escape(MGSM_LABELS["en"].direct_answer) + " ([ABCD])")
+        for en, translated in zip(english["science"], science):
+            # The same question: the same answer letter after the language's answer label.
+            letter = answer.search(en).group(1)
+            assert f"{MGSM_LABELS[lang].direct_answer} {letter}" in translated
+    again = translate_ability_corpora(
+        {"math": {"es": tmp_path / "again.jsonl"}}, seed=7, sizes=TINY
+    )
+    assert again[0].read_bytes() == paths["math"]["es"].read_bytes()
+
+
+def test_translations_into_english_or_an_unknown_language_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="got 'en'"):
+        translate_ability_corpora({"math": {"en": tmp_path / "x.jsonl"}}, seed=0, sizes=TINY)
+    with pytest.raises(ValueError, match="got 'xx'"):
+        translate_ability_corpora({"math": {"xx": tmp_path / "x.jsonl"}}, seed=0, sizes=TINY)
+    assert not any(tmp_path.iterdir())
 
 
 def test_unknown_language_or_ability_is_refused(tmp_path):

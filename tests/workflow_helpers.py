@@ -28,8 +28,13 @@ def write_config(config: dict, workdir: Path, name: str = "config.yaml") -> Path
     return path
 
 
+# The usual umask, so that the modes of the outputs are known (tests check them).
+UMASK = 0o022
+
+
 def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True, timeout=3600):
-    """Run snakemake on the repository's Snakefile with `workdir` as working directory."""
+    """Run snakemake on the repository's Snakefile with `workdir` as working directory,
+    under the umask UMASK."""
     cmd = [
         str(SNAKEMAKE),
         *args,
@@ -40,7 +45,7 @@ def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True, t
         f"--configfile={configfile}",
         "--replace-workflow-config",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, umask=UMASK)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"snakemake failed ({proc.returncode}): {' '.join(cmd)}\n"

@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from maec.io.atomic import atomic_path  # noqa: E402
+from maec.tables import TOKENS_COLUMN, is_average_column  # noqa: E402
 
 
 def _save(fig, out_png, out_pdf) -> None:
@@ -23,18 +24,56 @@ def _save(fig, out_png, out_pdf) -> None:
 
 def domain_columns(frame: pd.DataFrame, domain: str) -> list[str]:
     """The per-language columns of one domain ("Math", "Science") then its average."""
-    columns = [c for c in frame.columns if c.startswith(f"{domain} ") and c != f"{domain} ICER"]
-    return sorted(columns, key=lambda c: c.endswith(" Avg"))
+    columns = [
+        c
+        for c in frame.columns
+        if c.startswith(f"{domain} ") and c != f"{domain} ICER" and not c.endswith(TOKENS_COLUMN)
+    ]
+    return sorted(columns, key=lambda c: is_average_column(c, domain))
 
 
-def plot_grouped_bars(frame: pd.DataFrame, domain: str, title: str, out_png, out_pdf) -> None:
-    """One group of bars per language (and the average), one bar per model (row)."""
+def average_bounds(
+    frame: pd.DataFrame, domain: str, intervals: pd.DataFrame | None
+) -> tuple[list[float], list[float]] | None:
+    """The interval bounds of each row's average (long `intervals`: model, column, low,
+    high, as `maec.tables.interval_frame` gives them), in row order; None without any."""
+    if intervals is None:
+        return None
+    column = next(c for c in domain_columns(frame, domain) if is_average_column(c, domain))
+    bounds = intervals[intervals["column"] == column].set_index("model")
+    missing = [model for model in frame.index if model not in bounds.index]
+    if missing:
+        raise ValueError(f"no interval of {column} for rows {missing}")
+    return bounds.loc[frame.index, "low"].tolist(), bounds.loc[frame.index, "high"].tolist()
+
+
+def plot_grouped_bars(
+    frame: pd.DataFrame,
+    domain: str,
+    title: str,
+    out_png,
+    out_pdf,
+    intervals: pd.DataFrame | None = None,
+) -> None:
+    """One group of bars per language (and the average), one bar per model (row); the
+    averages with error bars of their intervals (`average_bounds`)."""
     columns = domain_columns(frame, domain)
+    bounds = average_bounds(frame, domain, intervals)
     fig, ax = plt.subplots(figsize=(1.4 * len(columns) + 2, 3.6))
     width = 0.8 / len(frame)
     for i, (model, row) in enumerate(frame.iterrows()):
         positions = [x + (i - (len(frame) - 1) / 2) * width for x in range(len(columns))]
         ax.bar(positions, [row[c] for c in columns], width, label=str(model))
+        if bounds is not None:
+            average = row[columns[-1]]
+            ax.errorbar(
+                positions[-1],
+                average,
+                yerr=[[average - bounds[0][i]], [bounds[1][i] - average]],
+                color="black",
+                capsize=2,
+                linewidth=0.8,
+            )
     ax.set_xticks(range(len(columns)), [c.removeprefix(f"{domain} ") for c in columns])
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title)
@@ -42,12 +81,23 @@ def plot_grouped_bars(frame: pd.DataFrame, domain: str, title: str, out_png, out
     _save(fig, out_png, out_pdf)
 
 
-def plot_against_k2(frame: pd.DataFrame, domain: str, title: str, out_png, out_pdf) -> None:
-    """Accuracy per language (thin) and average (thick) against k2; rows indexed by k2."""
+def plot_against_k2(
+    frame: pd.DataFrame,
+    domain: str,
+    title: str,
+    out_png,
+    out_pdf,
+    intervals: pd.DataFrame | None = None,
+) -> None:
+    """Accuracy per language (thin) and average (thick, with a band of its intervals:
+    `average_bounds`, models named by k2) against k2; rows indexed by k2."""
     frame = frame.sort_index()
+    bounds = average_bounds(frame, domain, intervals)
     fig, ax = plt.subplots(figsize=(5, 3.6))
+    if bounds is not None:
+        ax.fill_between(frame.index, *bounds, color="black", alpha=0.15, linewidth=0)
     for column in domain_columns(frame, domain):
-        average = column.endswith(" Avg")
+        average = is_average_column(column, domain)
         ax.plot(
             frame.index,
             frame[column],

@@ -12,6 +12,7 @@ import ast
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 from maec.io.atomic import atomic_directory, copy_file, write_text
@@ -19,6 +20,10 @@ from maec.io.atomic import atomic_directory, copy_file, write_text
 log = logging.getLogger(__name__)
 
 MODEL_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]
+
+# A hub model id: `name` or `namespace/name`. Anything else (absolute, ./ or ../, more
+# than one /) can only be a local directory.
+HUB_MODEL_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 
 
 class HubError(RuntimeError):
@@ -71,6 +76,10 @@ def _tokenizer_file(model_dir: Path) -> str:
 def fetch_model(source: str, out_dir: str | Path, key: str = "backbone") -> None:
     """A local model directory is linked file by file; anything else is a hub model id.
     `key` is the config key that names `source` (for messages)."""
+    if not Path(source).is_dir() and not HUB_MODEL_ID.fullmatch(source):
+        raise FileNotFoundError(
+            f"{key}: {source!r}: the local model directory {Path(source).resolve()} does not exist"
+        )
     with atomic_directory(out_dir) as tmp:
         if Path(source).is_dir():
             for item in Path(source).iterdir():

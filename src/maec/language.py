@@ -13,8 +13,14 @@ import os
 from collections.abc import Mapping
 
 from maec.ability import eq2_weights_into
-from maec.io.format import DEFAULT_CHUNK_BYTES
-from maec.io.reader import as_checkpoint, check_compatible, content_fingerprint, fingerprint
+from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
+from maec.io.reader import (
+    Checkpoint,
+    as_checkpoint,
+    check_compatible,
+    content_fingerprint,
+    fingerprint,
+)
 from maec.io.sparse import is_sparse
 from maec.packs import BACKBONE_KEY, recorded_backbone
 from maec.stream import write_elementwise
@@ -145,3 +151,22 @@ def write_r_lang(
         desc="R_Lang",
         sparse=is_sparse(delta_format),
     )
+
+
+def check_r_lang(r_lang: Checkpoint, mu: Mapping[str, float]) -> None:
+    """Refuse an R_Lang made for other languages or another μ than `mu` (language -> μ_i,
+    every language of the config): its metadata records both. An R_Lang left from an
+    earlier configuration would otherwise be merged without a word."""
+    if r_lang.metadata.get("kind") != "r_lang" or "mu" not in r_lang.metadata:
+        raise CheckpointError(
+            f"{r_lang.path}: not an R_Lang (its metadata records no kind r_lang and μ)"
+        )
+    made = json.loads(r_lang.metadata["mu"])
+    wanted = {lang: float(m) for lang, m in sorted(mu.items())}
+    if made != wanted:
+        raise CheckpointError(
+            f"{r_lang.path}: R_Lang was made for the languages {', '.join(made)} with μ {made}, "
+            f"but the configuration asks for {', '.join(wanted)} with μ {wanted}; rebuild it "
+            "(Snakemake reruns r_lang when its languages or μ change, unless told to rerun on "
+            "modification times only)"
+        )

@@ -44,6 +44,21 @@ def kept_count(k1: float, n_entries: int) -> int:
     return int(math.floor(check_k1(k1) * n_entries + 0.5))
 
 
+def check_keeps_entries(k1: float, scope: str, sizes: Sequence[int], source) -> None:
+    """Refuse a k1 that keeps no entry (k = 0 overall), which would leave nothing to train;
+    `sizes`: the entry counts of the eligible tensors of `source`."""
+    if scope == "tensor":
+        k, n, where = sum(kept_count(k1, size) for size in sizes), max(sizes), "largest tensor"
+    else:
+        k, n, where = kept_count(k1, sum(sizes)), sum(sizes), "eligible tensors"
+    if k == 0:
+        raise ValueError(
+            f"{source}: k1={k1} keeps no entry (k = floor(k1 · {n} + 0.5) = 0 for the {n} "
+            f"entries of the {where}, scope {scope}); the smallest k1 that keeps one is "
+            f"{0.5 / n:.3g}"
+        )
+
+
 def eligible_names(
     names: Iterable[str], include: Sequence[str] = (".*",), exclude: Sequence[str] = ()
 ) -> list[str]:
@@ -163,6 +178,7 @@ def build_key_neuron_mask(
                 raise CheckpointError(
                     f"{ckpt.path}: tensor {name} is not floating point; exclude it from the mask"
                 )
+    check_keeps_entries(k1, scope, [base.numel(n) for n in names], base.path)
     out_path = Path(out_path)
     shapes = {name: list(base.shape(name)) for name in names}
     eligible = sum(base.numel(n) for n in names)
@@ -181,17 +197,16 @@ def build_key_neuron_mask(
     cuts: dict[str, Cut] = {}
     if scope == "global":
         k = kept_count(k1, eligible)
-        if k:
-            cut = find_cut(stream(names), k, tie_seed)
-            cuts = dict.fromkeys(names, cut)
-            log.info(
-                "global threshold %r: %d above, %d of %d tied entries kept",
-                cut.threshold,
-                cut.above,
-                cut.tied_kept,
-                cut.tied,
-            )
-        threshold_meta = cuts[names[0]].threshold if k else None
+        cut = find_cut(stream(names), k, tie_seed)
+        cuts = dict.fromkeys(names, cut)
+        log.info(
+            "global threshold %r: %d above, %d of %d tied entries kept",
+            cut.threshold,
+            cut.above,
+            cut.tied_kept,
+            cut.tied,
+        )
+        threshold_meta = cut.threshold
     else:
         k = sum(kept_count(k1, base.numel(n)) for n in names)
         threshold_meta = None

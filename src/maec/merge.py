@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError, torch_dtype
 from maec.io.reader import as_checkpoint, check_compatible, fingerprint
+from maec.language import check_r_lang
 from maec.packs import check_backbone
 from maec.rounding import RoundingTally, rounding_tally, write_rounding_report
 from maec.stream import ScratchBuffers, write_elementwise
@@ -57,21 +58,25 @@ def write_merge(
     gamma: float,
     eta: float,
     dtype: str | torch.dtype | None = None,
+    r_lang_mu: Mapping[str, float] | None = None,
     rounding_report=None,
     max_shard_bytes: int | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> dict | None:
     """Write the merged model's weights (Eq. 5) in `dtype` (None: the backbone's dtypes).
 
-    `r_lang=None` treats R_Lang as zero. `out_path` is one safetensors file, or a sharded
-    directory when `max_shard_bytes` is given; wrap it with `write_hf_directory`. With
-    `rounding_report` (a JSON path), the merge also tallies, for the tensors of T, how much
-    of γR(A) survives the rounding to the output dtype, writes the report there after the
-    weights and returns it.
+    `r_lang=None` treats R_Lang as zero. `r_lang_mu` (language -> μ_i): the languages and μ
+    that R_Lang must have been made with (`maec.language.check_r_lang`). `out_path` is one
+    safetensors file, or a sharded directory when `max_shard_bytes` is given; wrap it with
+    `write_hf_directory`. With `rounding_report` (a JSON path), the merge also tallies, for
+    the tensors of T, how much of γR(A) survives the rounding to the output dtype, writes the
+    report there after the weights and returns it.
     """
     base = as_checkpoint(backbone)
     ability = as_checkpoint(r_a)
     language = as_checkpoint(r_lang) if r_lang is not None else None
+    if language is not None and r_lang_mu is not None:
+        check_r_lang(language, r_lang_mu)
     deltas = [ability] + ([language] if language else [])
     check_compatible(base, *deltas, check_dtypes=False)
     selected = set(selected)

@@ -2,8 +2,11 @@
 
 A **model name** is `backbone`, or `{kind}_{ability}` with a kind of `MODEL_KINDS`
 (`maec_math`, `fcpt_la_science`), and, for a kind that has variants, `.{variant}` after it
-(`maec_math.k2-0.6`). An ability name is letters and digits, so the last `_` splits kind
-from ability and the first `.` starts the variant.
+(`maec_math.k2-0.6`). An ability name is lowercase letters and digits (`ABILITY_NAME`), so the
+last `_` splits kind from ability and the first `.` starts the variant. Language codes
+(`LANGUAGE_CODE`) and the corpus and run names built from both are defined here too.
+A model of a named kind is `{kind}-{name}` (`reference-mistral_7b`: a reference model of
+the config); a name is letters, digits and `_`, so the first `-` ends the kind.
 
 A **merge-variant name** is `,`-joined parts, each a key of `VARIANT_KEYS` alone (`full`)
 or `key-value` (`k2-0.6`, `types-mlp`, `plain-ra`), every key at most once; e.g.
@@ -23,11 +26,12 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ModelKind:
     """A kind of evaluated model: `per_ability` names end in `_{ability}`; `variants`
-    allows a `.{variant}` suffix."""
+    allows a `.{variant}` suffix; `named` names end in `-{name}` instead."""
 
     description: str
     per_ability: bool = True
     variants: bool = False
+    named: bool = False
 
 
 MODEL_KINDS: dict[str, ModelKind] = {
@@ -39,8 +43,19 @@ MODEL_KINDS: dict[str, ModelKind] = {
     "lcpt_la": ModelKind("L-CPT_{L&A}: LoRA CPT on the ability and every general corpus"),
     "lcpt_a": ModelKind("L-CPT_A: LoRA CPT on the ability corpus"),
     "lcpt_l": ModelKind("L-CPT_L: LoRA CPT on every general corpus"),
+    "fcpt_l_da": ModelKind("F-CPT_L & DA: F-CPT_L, then full CPT on the ability corpus"),
+    "lcpt_l_da": ModelKind("L-CPT_L & DA: L-CPT_L, then LoRA CPT on the ability corpus"),
+    "fcpt_lt": ModelKind(
+        "F-CPT_{L&T}: full CPT on every general corpus and the translated ability corpora"
+    ),
+    "fcpt_t": ModelKind("F-CPT_T: full CPT on the translated ability corpora"),
     "ftv": ModelKind("F-TV: task vectors of F-CPT_A and F-CPT_L added to the backbone"),
     "ltv": ModelKind("L-TV: task vectors of L-CPT_A and L-CPT_L added to the backbone"),
+    "reference": ModelKind(
+        "a model of experiments.reference_models, evaluated like the backbone",
+        per_ability=False,
+        named=True,
+    ),
 }
 
 NUMBER, NAME, FLAG = "number", "name", "flag"
@@ -61,13 +76,15 @@ VARIANT_KEYS: dict[str, VariantKey] = {
     "eta": VariantKey("η of Eq. 5 instead of merge.eta", NUMBER),
     "k2": VariantKey("k2 of Eq. 4 instead of the ability's", NUMBER),
     "mu": VariantKey("one μ for every language in Eq. 3 (R_Lang)", NUMBER),
-    "types": VariantKey("T = the tensors of these types (experiments.tensor_types)", NAME),
+    "types": VariantKey("T = every tensor of these types (experiments.tensor_types)", NAME),
+    "within": VariantKey("T = the tensors of T of these types (experiments.tensor_types)", NAME),
     "plain": VariantKey("R(A) = Θ_{A,L0} − Θ_o (no β term)", NAME, choices=("ra",)),
     "full": VariantKey("the masked CPT runs trained on every entry", FLAG),
 }
 
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_MODEL_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 def fmt(value: float) -> str:
@@ -76,9 +93,40 @@ def fmt(value: float) -> str:
     return f"{value:g}" if value != int(value) else f"{value:.1f}"
 
 
+# ---- language codes and ability names ----------------------------------------------------
+# One pattern each, shared by the config check and every wildcard that holds one (common.smk),
+# so that a code or name the config accepts is one that every rule can build. Neither holds
+# `_`, `+`, `.`, `,` or `-`: those join corpus, run, model and variant names. Lowercase only,
+# so that two names never differ by case alone (case-insensitive file systems).
+
+LANGUAGE_CODE = r"[a-z][a-z0-9]{1,7}"
+LANGUAGE_CODE_RULE = "lowercase letters and digits, starting with a letter, 2 to 8 characters"
+ABILITY_NAME = r"[a-z][a-z0-9]*"
+ABILITY_NAME_RULE = "lowercase letters and digits, starting with a letter, not 'general'"
+# `general_{lang}` names the general corpora; an ability of that name would share them.
+RESERVED_ABILITY_NAMES = ("general",)
+CORPUS_NAME = rf"{ABILITY_NAME}_{LANGUAGE_CODE}"  # general_{lang} or {ability}_{lang}
+RUN_NAME = rf"{CORPUS_NAME}(\+{CORPUS_NAME})*"  # the corpora of a training run, joined by +
+
+
+def is_language_code(code: str) -> bool:
+    """`en`, `zh`, `es419`: see LANGUAGE_CODE_RULE."""
+    return isinstance(code, str) and re.fullmatch(LANGUAGE_CODE, code) is not None
+
+
 def is_ability_name(name: str) -> bool:
-    """Letters and digits only: an ability joins with `_` into corpus and model names."""
-    return name.isalnum()
+    """`math`, `science`, `code2`: see ABILITY_NAME_RULE; an ability joins with `_` into
+    corpus and model names."""
+    return (
+        isinstance(name, str)
+        and re.fullmatch(ABILITY_NAME, name) is not None
+        and name not in RESERVED_ABILITY_NAMES
+    )
+
+
+def is_model_name_part(name: str) -> bool:
+    """Letters, digits and `_`: the name after a named kind's `-` (`reference-mistral_7b`)."""
+    return bool(_MODEL_NAME.fullmatch(name))
 
 
 # ---- merge variants -----------------------------------------------------------------------
@@ -156,29 +204,39 @@ class ModelName:
     kind: str
     ability: str | None = None
     variant: str | None = None
+    name: str | None = None  # of a named kind
 
     def __str__(self) -> str:
-        name = self.kind if self.ability is None else f"{self.kind}_{self.ability}"
-        return name if self.variant is None else f"{name}.{self.variant}"
+        text = self.kind if self.ability is None else f"{self.kind}_{self.ability}"
+        text = text if self.name is None else f"{text}-{self.name}"
+        return text if self.variant is None else f"{text}.{self.variant}"
 
 
 def parse_model(name: str) -> ModelName:
-    """`backbone`, `{kind}_{ability}` or `{kind}_{ability}.{variant}` as a ModelName.
-    Raises ValueError naming the model and the part it cannot read."""
+    """`backbone`, `{kind}_{ability}`, `{kind}_{ability}.{variant}` or `{kind}-{name}` as a
+    ModelName. Raises ValueError naming the model and the part it cannot read."""
 
     def bad(part: str, problem: str) -> ValueError:
         return ValueError(f"model name {name!r}: cannot read {part!r} ({problem})")
 
     base, dot, variant = name.partition(".")
-    if base in MODEL_KINDS and not MODEL_KINDS[base].per_ability:
-        kind, ability = base, None
+    named_kind, dash, model_name = base.partition("-")
+    if dash and named_kind in MODEL_KINDS and MODEL_KINDS[named_kind].named:
+        if not is_model_name_part(model_name):
+            raise bad(model_name, "a name is letters, digits and _")
+        kind, ability = named_kind, None
+    elif base in MODEL_KINDS and MODEL_KINDS[base].named:
+        raise bad(base, f"a {base} model is {base}-{{name}}")
+    elif base in MODEL_KINDS and not MODEL_KINDS[base].per_ability:
+        kind, ability, model_name = base, None, None
     else:
         kind, _, ability = base.rpartition("_")
         if kind not in MODEL_KINDS or not MODEL_KINDS[kind].per_ability:
             per_ability = [k for k, spec in MODEL_KINDS.items() if spec.per_ability]
             raise bad(base, f"a name is {{kind}}_{{ability}}, kinds {', '.join(per_ability)}")
         if not is_ability_name(ability):
-            raise bad(ability, "an ability is letters and digits")
+            raise bad(ability, f"an ability is {ABILITY_NAME_RULE}")
+        model_name = None
     if dot:
         if not MODEL_KINDS[kind].variants:
             raise bad(variant, f"a {kind} model has no variants")
@@ -186,20 +244,24 @@ def parse_model(name: str) -> ModelName:
             parse_variant(variant)
         except ValueError as error:
             raise ValueError(f"model name {name!r}: {error}") from None
-    return ModelName(kind, ability, variant if dot else None)
+    return ModelName(kind, ability, variant if dot else None, model_name)
 
 
 def format_model(
     kind: str,
     ability: str | None = None,
     variant: str | Mapping[str, float | str | bool | None] | None = None,
+    name: str | None = None,
 ) -> str:
-    """A model's name: `format_model("maec", "math", {"k2": 0.6})` is `maec_math.k2-0.6`.
-    A variant is a name or parts for `format_variant`."""
+    """A model's name: `format_model("maec", "math", {"k2": 0.6})` is `maec_math.k2-0.6`,
+    `format_model("reference", name="mistral_7b")` is `reference-mistral_7b`. A variant is
+    a name or parts for `format_variant`."""
     if isinstance(variant, Mapping):
         variant = format_variant(variant)
-    name = str(ModelName(kind, ability, variant))
-    parsed = parse_model(name)
-    if parsed != ModelName(kind, ability, variant):
-        raise ValueError(f"model name {name!r}: kind {kind!r}, ability {ability!r} do not fit")
-    return name
+    wanted = ModelName(kind, ability, variant, name)
+    text = str(wanted)
+    if parse_model(text) != wanted:
+        raise ValueError(
+            f"model name {text!r}: kind {kind!r}, ability {ability!r}, name {name!r} do not fit"
+        )
+    return text

@@ -120,11 +120,15 @@ def similarity_rows(
     k2: float,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     types: Collection[str] | None = None,
+    within: Collection[str] | None = None,
 ) -> list[dict]:
     """One row per tensor with its cosine, rank and whether it is in T.
 
-    `types` replaces the k2 selection by tensor types (Table 8): T = the tensors of
-    those types (see `tensor_type`), whatever their cosine."""
+    `types` replaces the k2 selection by tensor types: T = every tensor of those types
+    (see `tensor_type`), whatever its cosine. `within` keeps the k2 selection but only its
+    tensors of those types (the paper's Table 8: T ∩ type)."""
+    if types is not None and within is not None:
+        raise ValueError("give `types` (every tensor of a type) or `within` (T ∩ type), not both")
     check_k2(k2)
     r_a, r_lang = as_checkpoint(r_a_path), as_checkpoint(r_lang_path)
     check_compatible(r_a, r_lang, check_dtypes=False)
@@ -163,7 +167,8 @@ def similarity_rows(
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
         if types is None:
-            row["selected"] = int(rank > len(rows) - n_selected)
+            in_t = rank > len(rows) - n_selected
+            row["selected"] = int(in_t and (within is None or row["type"] in within))
         else:
             row["selected"] = int(row["type"] in types)
     return rows
@@ -177,9 +182,10 @@ def write_similarity_table(
     k2: float,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     types: Collection[str] | None = None,
+    within: Collection[str] | None = None,
 ) -> None:
     """Write the S(τ) table (rank order) with the tensors of T marked selected=1."""
-    rows = similarity_rows(r_a_path, r_lang_path, k2, chunk_bytes, types)
+    rows = similarity_rows(r_a_path, r_lang_path, k2, chunk_bytes, types, within)
     with atomic_file(out_tsv, "w", newline="") as handle:
         writer = csv.DictWriter(handle, COLUMNS, delimiter="\t", lineterminator="\n")
         writer.writeheader()

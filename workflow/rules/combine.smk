@@ -42,5 +42,6 @@ rule merge:
         gamma=config["merge"]["gamma"],
         eta=config["merge"]["eta"],
         dtype=config["merge"]["dtype"],
+        mu=get_mu(),
     script:
         "../scripts/merge.py"

@@ -17,74 +17,23 @@ os.environ.update(
 )
 sys.path.insert(0, SRC)
 
+from maec.config_checks import check_config, selection_abilities
 from maec.naming import (
+    CORPUS_NAME,
+    LANGUAGE_CODE,
+    RUN_NAME,
     fmt,
     format_model,
     format_variant,
-    is_ability_name,
     parse_model,
     parse_variant,
     variant_values,
 )
-from maec.sources import CorpusError, source_form
 
-# The schema is the one source of defaults: validate() fills in every default it names.
+# The schema is the one source of defaults: validate() fills in every default it names;
+# maec.config_checks then checks what a schema cannot say.
 validate(config, schema="../schemas/config.schema.yaml")
-
-
-def selection_abilities(config):
-    """The abilities the hyper-parameter selection runs for: those listed, else all."""
-    return config["experiments"]["selection"].get(
-        "abilities", list(config["abilities"])
-    )
-
-
-def check_config_consistency(config):
-    """What a JSON schema cannot say: every language and ability has what it needs."""
-    l0 = config["reference_language"]
-    for lang in [l0, *config["languages"]]:
-        if lang not in config["general_corpora"]:
-            raise ValueError(
-                f"config: general_corpora.{lang} is missing: every language "
-                f"(reference_language and languages) needs a general corpus"
-            )
-    if l0 in config["languages"]:
-        raise ValueError(
-            f"config: languages lists the reference language {l0!r}; "
-            "list only the target languages L1..Ln"
-        )
-    for lang in config["language_weights"]["mu"]:
-        if lang not in config["languages"]:
-            raise ValueError(
-                f"config: language_weights.mu.{lang} names a language not in languages"
-            )
-    for ability in config["abilities"]:
-        if not is_ability_name(
-            ability
-        ):  # names join with "_" into corpus and model names
-            raise ValueError(
-                f"config: abilities.{ability}: an ability name is letters and digits only"
-            )
-    for ability in selection_abilities(config):
-        if ability not in config["abilities"]:
-            raise ValueError(
-                f"config: experiments.selection.abilities names {ability!r}, "
-                "which is not in abilities"
-            )
-    corpora = {
-        f"general_corpora.{lang}": c for lang, c in config["general_corpora"].items()
-    }
-    corpora |= {
-        f"abilities.{a}.corpus": v["corpus"] for a, v in config["abilities"].items()
-    }
-    for key, corpus in corpora.items():
-        try:
-            source_form(corpus["source"], corpus["name"], corpus["data_files"])
-        except CorpusError as err:
-            raise ValueError(f"config: {key}.source: {err}") from None
-
-
-check_config_consistency(config)
+check_config(config)
 
 
 L0 = config["reference_language"]
@@ -96,16 +45,17 @@ MMLU_LANGUAGES = config["evaluation"]["mmlu"]["languages"]
 
 
 wildcard_constraints:
-    corpus="[A-Za-z0-9]+_[A-Za-z0-9]+",
-    run="[A-Za-z0-9_+]+",
+    corpus=CORPUS_NAME,
+    run=RUN_NAME,
     ability="|".join(ABILITIES),
-    lang="[A-Za-z_-]+",
+    lang=LANGUAGE_CODE,
     model="[A-Za-z0-9_.,-]+",
     deltas="deltas|deltas-full",
     variant="[A-Za-z0-9_.,-]+",
     split="dev|val|test",
     mu="[0-9.]+",
     method="full|lora",
+    name="[A-Za-z0-9_]+",
 
 
 # ---- paths: one helper per kind of output (a wildcard such as "{ability}" gives a pattern) --
@@ -148,6 +98,15 @@ def cpt_dir(run, deltas="deltas"):
 
 def baseline_dir(method, run):
     return f"results/baselines/{method}/{run}"
+
+
+def adaptation_dir(method, run):
+    """Domain adaptation (DA) on `run` after the method's CPT on the general corpora."""
+    return f"results/baselines/{method}-da/{run}"
+
+
+def reference_download_dir(name):
+    return f"results/reference/{name}"
 
 
 def resume_dir(run_dir):
@@ -218,6 +177,15 @@ def eval_records(model, bench, lang, dev=False):
     return f"results/eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.jsonl"
 
 
+def ood_scores(model):
+    """A model's out-of-domain scores (lm-evaluation-harness tasks, Table 3)."""
+    return f"results/eval-ood/{model}/scores.json"
+
+
+def ood_results(model):
+    return f"results/eval-ood/{model}/lm_eval.json"
+
+
 def selection_choice(ability):
     return f"results/selection/{ability}.json"
 
@@ -241,6 +209,18 @@ def ability_corpus(ability):
     return f"{ability}_{L0}"
 
 
+def translated_corpus(ability, lang):
+    """The ability corpus translated into a target language (F-CPT_{L&T}, F-CPT_T)."""
+    return f"{ability}_{lang}"
+
+
+def translated_corpora(ability):
+    return [
+        translated_corpus(ability, lang)
+        for lang in config["abilities"][ability]["translated_corpora"]
+    ]
+
+
 def all_corpora():
     return [general_corpus(lang) for lang in [L0, *LANGUAGES]] + [
         ability_corpus(a) for a in ABILITIES
@@ -251,6 +231,8 @@ def corpus_config(corpus):
     kind, lang = corpus.split("_", 1)
     if kind == "general":
         return config["general_corpora"][lang]
+    if lang != L0:
+        return config["abilities"][kind]["translated_corpora"][lang]
     return config["abilities"][kind]["corpus"]
 
 
@@ -267,37 +249,6 @@ def corpus_role(corpus):
     if kind != "general":
         return "ability"
     return "reference" if lang == L0 else "language"
-
-
-def training_params(tokens):
-    t = config["training"]
-    return dict(
-        lr=t["lr"],
-        total_tokens=tokens,
-        batch_tokens=t["batch_tokens"],
-        micro_batch_size=t["micro_batch_size"],
-        precision=t["precision"],
-        weight_decay=t["weight_decay"],
-        warmup_steps=t["warmup_steps"],
-        lr_schedule=t["lr_schedule"],
-        save_every_steps=t["save_every_steps"],
-        seed=t["seed"],
-        deepspeed_config=t["deepspeed_config"],
-        device=t["device"],
-    )
-
-
-def masked_training_params(tokens):
-    """The masked CPT runs: the shared settings, the optimizer state and activation
-    checkpointing; the sparse state takes the place of DeepSpeed."""
-    params = training_params(tokens)
-    params.update(
-        optimizer_state=config["training"]["optimizer_state"],
-        gradient_checkpointing=config["training"]["gradient_checkpointing"],
-    )
-    if params["optimizer_state"] == "sparse":
-        params["deepspeed_config"] = None
-    return params
 
 
 def ability_run(ability):
@@ -319,25 +270,6 @@ def language_run(lang):
 
 def run_corpora(run):
     return run.split("+")
-
-
-def get_run_tokens(wildcards):
-    return [token_blocks(c) for c in run_corpora(wildcards.run)]
-
-
-def get_run_mixture(wildcards):
-    weights = config["masked_cpt"]["mixture"]
-    return [weights[corpus_role(c)] for c in run_corpora(wildcards.run)]
-
-
-def get_run_mask(wildcards):
-    """A run trains the union of its corpora's key neurons (N_A ∪ N_L0, N_Li ∪ N_L0, N_L0)."""
-    corpora = run_corpora(wildcards.run)
-    return mask_file(corpora[0]) if len(corpora) == 1 else union_mask(wildcards.run)
-
-
-def get_union_members(wildcards):
-    return [mask_file(c) for c in run_corpora(wildcards.run)]
 
 
 # ---- evaluation ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ rule masked_cpt:
     threads: get_threads("train")
     resources:
         **job_resources("train"),
+        **training_cadence(),
     params:
         training=masked_training_params(config["masked_cpt"]["tokens"]),
         weights=get_run_mixture,

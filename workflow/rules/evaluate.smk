@@ -46,6 +46,7 @@ rule evaluate_mmlu:
     params:
         languages=MMLU_LANGUAGES,
         n_shots=config["evaluation"]["mmlu"]["n_shots"],
+        subjects=config["evaluation"]["mmlu"]["subjects"],
         batch_size=config["evaluation"]["mmlu"]["batch_size"],
         limit=config["evaluation"]["mmlu"]["limit"],
     script:

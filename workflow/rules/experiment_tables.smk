@@ -1,12 +1,14 @@
-# The paper's experiments as tables and figures, and their target `experiments`: Table 2,
-# Figure 3 (ablations), Figure 4 (k2 sweep), Table 8 (tensor types), Figure 5b (per-layer
-# cosine), and the merge selected on dev data beside the paper's settings.
+# The paper's experiments as tables and figures, and their target `experiments`: Table 2 and
+# its token accounting, Table 3 (out-of-domain tasks), Figure 3 (ablations), Figure 4 (k2
+# sweep), Table 8 (share of T per tensor type) and the merge-by-type table, Figure 5b
+# (per-layer cosine), and the merge selected on dev data beside the paper's settings.
 
 
 rule table2:
     input:
         scores=get_table2_scores(),
-        training=[d for dirs in get_table2_training().values() for d in dirs],
+        records=get_table2_records(),
+        training=training_run_dirs(get_table2_training()),
     output:
         csv=report(
             table("table2", "csv"),
@@ -14,6 +16,9 @@ rule table2:
             category="Table 2",
         ),
         md=table("table2"),
+        intervals=table("table2_intervals", "csv"),
+        paired=table("table2_paired", "csv"),
+        mcnemar=table("table2_mcnemar", "csv"),
     log:
         "logs/tables/table2.log",
     conda:
@@ -24,14 +29,59 @@ rule table2:
     params:
         labels=get_table2_labels(),
         training_dirs=get_table2_training(),
-        order=list(TABLE2.values()),
+        order=get_table2_order(),
+        options=get_table_options(),
+        intervals=get_interval_options(),
+        focus=get_table2_focus(),
     script:
         "../scripts/results_table.py"
+
+
+rule table2_tokens:
+    output:
+        csv=table("table2_tokens", "csv"),
+        md=table("table2_tokens"),
+    log:
+        "logs/tables/table2_tokens.log",
+    conda:
+        "../../envs/report.yaml"
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    params:
+        runs=get_token_budget(),
+        order=get_table2_order(),
+    script:
+        "../scripts/token_budget_table.py"
+
+
+rule table3:
+    input:
+        scores=get_ood_scores(),
+    output:
+        csv=report(
+            table("table3", "csv"),
+            caption="../report/table3.rst",
+            category="Table 3: out-of-domain tasks",
+        ),
+        md=table("table3"),
+    log:
+        "logs/tables/table3.log",
+    conda:
+        "../../envs/report.yaml"
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    params:
+        labels=get_ood_labels(),
+    script:
+        "../scripts/ood_table.py"
 
 
 rule ablation:
     input:
         scores=get_ablation_scores,
+        records=get_ablation_records,
     output:
         png=report(
             figure("ablation_{ability}"),
@@ -53,6 +103,8 @@ rule ablation:
         bench=get_ability_bench,
         kind="bars",
         title=get_figure_title,
+        options=get_table_options(),
+        intervals=get_interval_options(),
     script:
         "../scripts/experiment_figure.py"
 
@@ -60,6 +112,7 @@ rule ablation:
 rule k2_sweep:
     input:
         scores=get_k2_scores,
+        records=get_k2_records,
     output:
         png=report(
             figure("k2_{ability}"),
@@ -81,33 +134,64 @@ rule k2_sweep:
         bench=get_ability_bench,
         kind="k2",
         title=get_figure_title,
+        options=get_table_options(),
+        intervals=get_interval_options(),
     script:
         "../scripts/experiment_figure.py"
 
 
-rule tensor_types:
+rule table8:
     input:
-        scores=get_type_scores,
+        scores=get_table8_scores,
         similarity=similarity_table("{ability}"),
     output:
         csv=report(
-            table("tensor_types_{ability}", "csv"),
-            caption="../report/tensor_types.rst",
-            category="Table 8: tensor types",
+            table("table8_{ability}", "csv"),
+            caption="../report/table8.rst",
+            category="Table 8: tensor types in T",
         ),
-        md=table("tensor_types_{ability}"),
+        md=table("table8_{ability}"),
     log:
-        "logs/tables/tensor_types_{ability}.log",
+        "logs/tables/table8_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
         **job_resources("light"),
     params:
-        labels=get_type_labels,
+        labels=get_table8_labels,
+        bench=get_ability_bench,
         types=EXPERIMENTS["tensor_types"],
+        average=get_table8_average,
+        all_tensors=TABLE8_ALL,
     script:
-        "../scripts/tensor_types_table.py"
+        "../scripts/table8.py"
+
+
+rule merge_by_type:
+    input:
+        scores=get_merge_by_type_scores,
+        similarity=similarity_table("{ability}"),
+    output:
+        csv=report(
+            table("merge_by_type_{ability}", "csv"),
+            caption="../report/merge_by_type.rst",
+            category="Merging R(A) by tensor type",
+        ),
+        md=table("merge_by_type_{ability}"),
+    log:
+        "logs/tables/merge_by_type_{ability}.log",
+    conda:
+        "../../envs/report.yaml"
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    params:
+        labels=get_merge_by_type_labels,
+        types=EXPERIMENTS["tensor_types"],
+        options=get_table_options(),
+    script:
+        "../scripts/merge_by_type_table.py"
 
 
 rule layer_cosine:
@@ -138,6 +222,9 @@ rule selection_table:
     input:
         choice=selection_choice("{ability}"),
         scores=get_selected_scores,
+        records=get_selected_records,
+        dev_scores=get_selection_dev_scores,
+        dev_records=get_selection_dev_records,
     output:
         csv=report(
             table("selection_{ability}", "csv"),
@@ -152,6 +239,10 @@ rule selection_table:
     threads: get_threads("light")
     resources:
         **job_resources("light"),
+    params:
+        options=get_table_options(),
+        intervals=get_interval_options(),
+        bench=get_ability_bench,
     script:
         "../scripts/selection_table.py"
 

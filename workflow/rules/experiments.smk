@@ -1,6 +1,7 @@
-# The models of the paper's experiments: Table 2 baselines (full and LoRA CPT, task vectors),
-# the deltas of the Figure 3 ablations, merge variants (ablations, k2 sweep, tensor types,
-# selection grid), and their scores on the selection's dev split. Merge variants reuse every
+# The models of the paper's experiments: Table 2 baselines (full and LoRA CPT, domain
+# adaptation, task vectors) and reference models, the deltas of the Figure 3 ablations, merge
+# variants (ablations, k2 sweep, tensor types, selection grid), their scores on the
+# selection's dev split, and out-of-domain scores (Table 3). Merge variants reuse every
 # trained checkpoint. Their tables and figures: experiment_tables.smk.
 
 
@@ -18,32 +19,48 @@ use rule masked_cpt as full_cpt with:
         resume_dir=resume_dir(cpt_dir("{run}", "deltas-full")),
 
 
-use rule masked_cpt as baseline_full_cpt with:
+use rule masked_cpt as baseline_cpt with:
     input:
         backbone=BACKBONE,
         tokens=get_run_tokens,
     output:
-        directory(baseline_dir("full", "{run}")),
+        directory(baseline_dir("{method}", "{run}")),
     log:
-        "logs/baselines/full/{run}.log",
+        "logs/baselines/{method}/{run}.log",
     params:
-        training=training_params(EXPERIMENTS["baselines"]["tokens"]),
+        training=get_baseline_training_params,
         weights=get_run_mixture,
-        resume_dir=resume_dir(baseline_dir("full", "{run}")),
+        resume_dir=resume_dir(baseline_dir("{method}", "{run}")),
 
 
-use rule masked_cpt as baseline_lora_cpt with:
+use rule masked_cpt as domain_adaptation with:
     input:
-        backbone=BACKBONE,
-        tokens=get_run_tokens,
+        backbone=get_adaptation_start,
+        tokens=get_adaptation_tokens,
     output:
-        directory(baseline_dir("lora", "{run}")),
+        directory(adaptation_dir("{method}", ability_corpus("{ability}"))),
     log:
-        "logs/baselines/lora/{run}.log",
+        "logs/baselines/{method}-da/{ability}.log",
     params:
-        training=get_lora_training_params(),
-        weights=get_run_mixture,
-        resume_dir=resume_dir(baseline_dir("lora", "{run}")),
+        training=get_adaptation_training_params,
+        weights=[1.0],
+        resume_dir=resume_dir(adaptation_dir("{method}", ability_corpus("{ability}"))),
+
+
+rule download_reference_model:
+    output:
+        directory(reference_download_dir("{name}")),
+    log:
+        "logs/download/reference_{name}.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    params:
+        source=get_reference_source,
+    script:
+        "../scripts/download_backbone.py"
 
 
 use rule ability_weights as ability_weights_plain with:
@@ -110,6 +127,26 @@ rule task_vector:
         "../scripts/task_vector.py"
 
 
+rule evaluate_ood:
+    input:
+        model=get_model_dir,
+        data=get_ood_task_files,
+    output:
+        scores=ood_scores("{model}"),
+        results=ood_results("{model}"),
+    log:
+        "logs/eval-ood/{model}.log",
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: get_threads("evaluate")
+    resources:
+        **job_resources("evaluate"),
+    params:
+        settings=get_ood_settings(),
+    script:
+        "../scripts/evaluate_ood.py"
+
+
 use rule evaluate_mgsm as evaluate_mgsm_dev with:
     input:
         model=get_model_dir,
@@ -157,5 +194,6 @@ checkpoint select_hyperparameters:
     params:
         variants=selection_variants(),
         bench=get_ability_bench,
+        languages=get_ability_average,
     script:
         "../scripts/select_hyperparameters.py"

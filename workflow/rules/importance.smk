@@ -16,6 +16,7 @@ rule importance_cpt:
     threads: get_threads("train")
     resources:
         **job_resources("train"),
+        **training_cadence(),
     params:
         training=get_importance_training_params(),
         weights=[1.0],

@@ -1,4 +1,4 @@
-# What the paper shows: the results table (Table 2 layout, with ICER) and, per ability, where
+# What the paper shows: the results table (Table 2 layout, with ICER and intervals) and, per ability, where
 # R(A) and R_Lang live in the model, how alike they are per tensor type and family, and how
 # much of γR(A) survives the rounding of the merged model.
 
@@ -6,11 +6,15 @@
 rule results_table:
     input:
         scores=get_all_scores(),
-        training=[d for dirs in get_training_dirs().values() for d in dirs],
+        records=get_all_records(),
+        training=training_run_dirs(get_training_dirs()),
     output:
         csv=table("results", "csv"),
         md=table("results", "md"),
         scores=table("scores", "csv"),
+        intervals=table("results_intervals", "csv"),
+        paired=table("results_paired", "csv"),
+        mcnemar=table("results_mcnemar", "csv"),
     log:
         "logs/tables/results.log",
     conda:
@@ -21,6 +25,8 @@ rule results_table:
     params:
         labels=get_model_labels(),
         training_dirs=get_training_dirs(),
+        options=get_table_options(),
+        intervals=get_interval_options(),
     script:
         "../scripts/results_table.py"
 

@@ -6,6 +6,32 @@
 # ---- world.smk ---------------------------------------------------------------------------
 
 
+def world_translations():
+    """The translated ability corpora the demo world writes (its own rule, so that the
+    world's other files stay as they were): ability -> target language -> path."""
+    translations = {
+        ability: {
+            lang: spec["source"]
+            for lang, spec in config["abilities"][ability]["translated_corpora"].items()
+        }
+        for ability in ABILITIES
+    }
+    paths = [path for by_lang in translations.values() for path in by_lang.values()]
+    outside = [p for p in paths if not p.startswith(f"{WORLD}/")]
+    if outside:
+        raise ValueError(
+            f"config: with `world` set, translated corpora must lie under {WORLD}/; "
+            f"these do not: {outside}"
+        )
+    return {ability: by_lang for ability, by_lang in translations.items() if by_lang}
+
+
+def world_translation_outputs():
+    return [
+        path for by_lang in world_translations().values() for path in by_lang.values()
+    ]
+
+
 def world_outputs():
     """Every file the world generator writes that a later rule reads."""
     corpora = [corpus_config(c)["source"] for c in all_corpora()]
@@ -39,7 +65,6 @@ def get_pretrain_params():
     params.update(
         lr=pretrain["lr"],
         batch_tokens=pretrain["batch_tokens"],
-        micro_batch_size=pretrain["micro_batch_size"],
         warmup_steps=pretrain["warmup_steps"],
         lr_schedule=pretrain["lr_schedule"],
     )
@@ -85,6 +110,74 @@ def get_tokenizer_dir():
 def get_importance_training_params():
     """The shared training settings, and the float32 master weights that Eq. 1 reads."""
     return dict(training_params(config["importance_cpt"]["tokens"]), fp32_masters=True)
+
+
+# ---- training jobs (importance.smk, cpt.smk, experiments.smk): params and cadence -------
+
+
+def training_params(tokens):
+    """The settings that make a training run's result (a change reruns it)."""
+    t = config["training"]
+    return dict(
+        lr=t["lr"],
+        total_tokens=tokens,
+        batch_tokens=t["batch_tokens"],
+        precision=t["precision"],
+        weight_decay=t["weight_decay"],
+        warmup_steps=t["warmup_steps"],
+        lr_schedule=t["lr_schedule"],
+        seed=t["seed"],
+        deepspeed_config=t["deepspeed_config"],
+        device=t["device"],
+    )
+
+
+def masked_training_params(tokens):
+    """The masked CPT runs: the shared settings, the optimizer state and activation
+    checkpointing; the sparse state takes the place of DeepSpeed."""
+    params = training_params(tokens)
+    params.update(
+        optimizer_state=config["training"]["optimizer_state"],
+        gradient_checkpointing=config["training"]["gradient_checkpointing"],
+    )
+    if params["optimizer_state"] == "sparse":
+        params["deepspeed_config"] = None
+    return params
+
+
+def training_cadence(micro_batch_size=None):
+    """How a training job runs without changing its result: the micro-batch size per device
+    (gradient accumulation keeps batch_tokens), how often the resume state is saved and
+    progress logged. They go to the job as resources, which never make Snakemake rerun a job
+    (params do), and which the profile or --set-resources may set per rule."""
+    t = config["training"]
+    return dict(
+        micro_batch_size=micro_batch_size or t["micro_batch_size"],
+        save_every_steps=t["save_every_steps"],
+        log_every_steps=t["log_every_steps"],
+    )
+
+
+# ---- masks.smk and cpt.smk: a run's corpora, mixture weights and mask ---------------
+
+
+def get_run_tokens(wildcards):
+    return [token_blocks(c) for c in run_corpora(wildcards.run)]
+
+
+def get_run_mixture(wildcards):
+    weights = config["masked_cpt"]["mixture"]
+    return [weights[corpus_role(c)] for c in run_corpora(wildcards.run)]
+
+
+def get_run_mask(wildcards):
+    """A run trains the union of its corpora's key neurons (N_A ∪ N_L0, N_Li ∪ N_L0, N_L0)."""
+    corpora = run_corpora(wildcards.run)
+    return mask_file(corpora[0]) if len(corpora) == 1 else union_mask(wildcards.run)
+
+
+def get_union_members(wildcards):
+    return [mask_file(c) for c in run_corpora(wildcards.run)]
 
 
 # ---- deltas.smk --------------------------------------------------------------------------
@@ -156,10 +249,12 @@ def bench_scores(models, bench, dev=False):
 
 def model_dir(model):
     """Where an evaluated model lives; its name follows maec.naming (the backbone, MAEC and
-    its merge variants here, the baselines in experiments.smk)."""
+    its merge variants here, the baselines and reference models in experiments.smk)."""
     name = parse_model(model)
     if name.kind == "backbone":
         return BACKBONE
+    if name.kind == "reference":
+        return reference_model_dir(name.name)
     if name.ability not in ABILITIES:
         raise ValueError(f"model name {model!r}: {name.ability!r} is not in abilities")
     if name.kind != "maec":
@@ -195,14 +290,15 @@ def get_all_scores():
 
 
 def maec_training_runs(ability):
-    """Every CPT run whose tokens MAEC spends for one ability (for ICER)."""
-    importance = [ability_corpus(ability)] + [
-        general_corpus(lang) for lang in [L0, *LANGUAGES]
-    ]
-    masked = [ability_run(ability), reference_run()] + [
+    """The training runs MAEC's model for one ability is counted to cost (#Tokens, ICER),
+    run directory -> planned tokens: its masked CPT runs (the ability run, the reference run
+    and every language run), each in full, shared or not, as the paper's 12B = 6 runs x 2B.
+    The importance CPT on the sample C' is left out: the paper's 12B leaves no room for it.
+    """
+    runs = [ability_run(ability), reference_run()] + [
         language_run(lang) for lang in LANGUAGES
     ]
-    return [importance_dir(c) for c in importance] + [cpt_dir(r) for r in masked]
+    return {cpt_dir(run): config["masked_cpt"]["tokens"] for run in runs}
 
 
 def get_model_labels():
@@ -213,6 +309,44 @@ def get_model_labels():
 
 
 def get_training_dirs():
-    """Training runs per table row, for ICER: MAEC counts every run of every ability once."""
-    runs = [run for a in ABILITIES for run in maec_training_runs(a)]
-    return {"MAEC": sorted(set(runs))}
+    """Training runs per table row and benchmark, for #Tokens and ICER."""
+    return {"MAEC": {benchmark_of(a): sorted(maec_training_runs(a)) for a in ABILITIES}}
+
+
+def training_run_dirs(training):
+    """Every run directory of a {label: {bench: [dirs]}} table (a rule's input)."""
+    return sorted(
+        {
+            d
+            for by_bench in training.values()
+            for dirs in by_bench.values()
+            for d in dirs
+        }
+    )
+
+
+def get_averaged_languages():
+    """bench -> the languages Avg covers (None: every language the bench scores)."""
+    return {benchmark_of(a): config["abilities"][a]["average"] for a in ABILITIES}
+
+
+def records_of(score_paths):
+    """The per-example records beside score files (their intervals are computed from them)."""
+    return [path.removesuffix(".json") + ".jsonl" for path in score_paths]
+
+
+def get_all_records():
+    return records_of(get_all_scores())
+
+
+def get_interval_options():
+    """The bootstrap of the tables' intervals: resamples, seed, level."""
+    return dict(config["tables"]["intervals"])
+
+
+def get_table_options():
+    """What every results-style table shares: its averages and how ICER is computed."""
+    return dict(
+        averaged=get_averaged_languages(),
+        icer_decimals=config["tables"]["icer_decimals"],
+    )

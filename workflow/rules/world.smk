@@ -1,5 +1,6 @@
 # The offline demo world: generated corpora and benchmarks, a tokenizer trained on the
-# general corpora, and a tiny LLaMA-architecture backbone pretrained on them.
+# general corpora, and a tiny LLaMA-architecture backbone pretrained on them; the ability
+# corpora in the target languages for the translated-corpus baselines.
 
 
 rule generate_world:
@@ -19,6 +20,24 @@ rule generate_world:
         abilities=ABILITIES,
     script:
         "../scripts/generate_world.py"
+
+
+rule translate_world_corpora:
+    output:
+        world_translation_outputs(),
+    log:
+        "logs/world/translate.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: get_threads("light")
+    resources:
+        **job_resources("light"),
+    params:
+        paths=world_translations(),
+        seed=config["world"]["seed"],
+        generate=config["world"]["generate"],
+    script:
+        "../scripts/translate_world_corpora.py"
 
 
 rule train_tokenizer:
@@ -72,6 +91,7 @@ rule pretrain_backbone:
     threads: get_threads("train")
     resources:
         **job_resources("train"),
+        **training_cadence(config["world"]["pretrain"]["micro_batch_size"]),
     params:
         training=get_pretrain_params(),
         weights=[1.0 for _ in [L0, *LANGUAGES]],

@@ -1,25 +1,54 @@
-"""An experiment's table (Table 2 layout, no ICER) and its figure."""
+"""An experiment's table (Table 2 layout, no ICER, with intervals) and its figure, whose
+averages carry their intervals."""
 
 from maec.figures import plot_against_k2, plot_grouped_bars
 from maec.joblog import log_job_to
-from maec.tables import BENCHES, results_frame, scores_from_files, write_frame
+from maec.tables import (
+    BENCHES,
+    correctness_from_files,
+    interval_frame,
+    intervals_note,
+    results_frame,
+    scores_from_files,
+    write_frame,
+)
 
 log_job_to(snakemake.log[0])
 labels = snakemake.params.labels
+options = snakemake.params.options
+bootstrap = snakemake.params.intervals
 frame = results_frame(
-    scores_from_files(snakemake.input.scores, labels), {}, backbone=labels["backbone"]
+    scores_from_files(snakemake.input.scores, labels),
+    {},
+    backbone=labels["backbone"],
+    **options,
 )
+correctness = correctness_from_files(snakemake.input.scores, labels)
+intervals = interval_frame(correctness, options.get("averaged"), **bootstrap)
 frame = frame.dropna(axis=1, how="all")
 domain = BENCHES[snakemake.params.bench]
 if snakemake.params.kind == "k2":
     frame = frame.drop(index=labels["backbone"])
     frame.index = [float(label.removeprefix("k2=")) for label in frame.index]
     frame.index.name = "k2"
+    intervals = intervals[intervals["model"] != labels["backbone"]].copy()
+    intervals["model"] = [float(label.removeprefix("k2=")) for label in intervals["model"]]
     plot_against_k2(
-        frame, domain, snakemake.params.title, snakemake.output.png, snakemake.output.pdf
+        frame,
+        domain,
+        snakemake.params.title,
+        snakemake.output.png,
+        snakemake.output.pdf,
+        intervals,
     )
 else:
     plot_grouped_bars(
-        frame, domain, snakemake.params.title, snakemake.output.png, snakemake.output.pdf
+        frame,
+        domain,
+        snakemake.params.title,
+        snakemake.output.png,
+        snakemake.output.pdf,
+        intervals,
     )
-write_frame(frame, snakemake.output.csv, snakemake.output.md)
+note = intervals_note(**bootstrap, paired=False)
+write_frame(frame, snakemake.output.csv, snakemake.output.md, note=note, intervals=intervals)

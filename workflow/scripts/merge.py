@@ -13,6 +13,7 @@ write_merge(
     gamma=snakemake.params.gamma,
     eta=snakemake.params.eta,
     dtype=snakemake.params.dtype,
+    r_lang_mu=snakemake.params.mu,
     rounding_report=snakemake.output.rounding,
 )
 write_hf_directory(snakemake.output.weights, snakemake.input.backbone, snakemake.output.model)

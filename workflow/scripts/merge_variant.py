@@ -11,6 +11,7 @@ write_similarity_table(
     snakemake.output.similarity,
     k2=settings["k2"],
     types=settings["types"],
+    within=settings["within"],
 )
 write_merge(
     snakemake.input.backbone,
@@ -21,5 +22,6 @@ write_merge(
     gamma=settings["gamma"],
     eta=settings["eta"],
     dtype=settings["dtype"],
+    r_lang_mu=settings["mu"],
 )
 write_hf_directory(snakemake.output.weights, snakemake.input.backbone, snakemake.output.model)

@@ -7,4 +7,5 @@ select_variant(
     snakemake.params.variants,
     snakemake.params.bench,
     snakemake.output[0],
+    languages=snakemake.params.languages,
 )

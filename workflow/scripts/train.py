@@ -17,6 +17,9 @@ launch_training(
     resume_dir=snakemake.params.resume_dir,
     nodes=nodes,
     threads=snakemake.threads,
+    micro_batch_size=snakemake.resources.micro_batch_size,
+    save_every_steps=snakemake.resources.save_every_steps,
+    log_every_steps=snakemake.resources.log_every_steps,
     job_log=snakemake.log[0],
     **snakemake.params.training,
 )

@@ -5,6 +5,7 @@ Every loader checks the whole file before returning, and a malformed row raises 
 """
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,10 +16,13 @@ from .extraction import parse_gold
 from .languages import labels_for
 
 CHOICE_LETTERS = ("A", "B", "C", "D")
+# The paper's science subjects: the set that gives its Table 6 counts (1,245 English test
+# questions = the six biology, chemistry and physics subjects' 1,010 + conceptual physics' 235).
 SCIENCE_SUBJECTS = (
     "college_biology",
     "college_chemistry",
     "college_physics",
+    "conceptual_physics",
     "high_school_biology",
     "high_school_chemistry",
     "high_school_physics",
@@ -52,29 +56,40 @@ class MultipleChoiceQuestion:
     source: str  # "file:row" or "file:item (id)"
 
 
+def read_text(path: Path) -> str:
+    """A benchmark file's text; one that is not UTF-8 is an error naming the file and line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise BenchmarkFormatError(
+            f"{path}:{line}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+
+
 def load_mgsm_questions(path: str | Path) -> list[MgsmQuestion]:
     """An MGSM TSV file: `question<TAB>answer` per line, no header."""
     path = Path(path)
     questions = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            where = f"{path}:{number}"
-            if len(fields) != 2:
-                raise BenchmarkFormatError(
-                    f"{where}: expected 'question<TAB>answer' (2 fields), found {len(fields)}"
-                )
-            question, answer = fields
-            try:
-                gold = parse_gold(answer)
-            except ValueError as error:
-                raise BenchmarkFormatError(f"{where}: {error}") from None
-            if not question.strip():
-                raise BenchmarkFormatError(f"{where}: empty question")
-            questions.append(MgsmQuestion(question.strip(), answer.strip(), gold, where))
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        where = f"{path}:{number}"
+        if len(fields) != 2:
+            raise BenchmarkFormatError(
+                f"{where}: expected 'question<TAB>answer' (2 fields), found {len(fields)}"
+            )
+        question, answer = fields
+        try:
+            gold = parse_gold(answer)
+        except ValueError as error:
+            raise BenchmarkFormatError(f"{where}: {error}") from None
+        if not question.strip():
+            raise BenchmarkFormatError(f"{where}: empty question")
+        questions.append(MgsmQuestion(question.strip(), answer.strip(), gold, where))
     if not questions:
         raise BenchmarkFormatError(f"{path}: no questions")
     return questions
@@ -89,7 +104,7 @@ def load_mgsm_exemplars(path: str | Path, lang: str) -> list[Exemplar]:
     path = Path(path)
     labels = labels_for(lang)
     try:
-        table = json.loads(path.read_text(encoding="utf-8"))
+        table = json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise BenchmarkFormatError(f"{path}: not JSON ({error})") from None
     if not isinstance(table, dict):
@@ -178,7 +193,7 @@ def _options(values, where: str) -> tuple[str, str, str, str]:
 
 def _read_okapi(path: Path) -> list[MultipleChoiceQuestion]:
     try:
-        items = json.loads(path.read_text(encoding="utf-8"))
+        items = json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise BenchmarkFormatError(f"{path}: not JSON ({error})") from None
     if not isinstance(items, list):
@@ -187,8 +202,16 @@ def _read_okapi(path: Path) -> list[MultipleChoiceQuestion]:
     questions = []
     for index, item in enumerate(items):
         where = f"{path}: item {index}"
-        if not isinstance(item, dict) or any(k not in item for k in keys):
-            raise BenchmarkFormatError(f"{where}: expected the keys {', '.join(keys)}")
+        if not isinstance(item, dict):
+            raise BenchmarkFormatError(
+                f"{where}: expected an object with the keys {', '.join(keys)}"
+            )
+        missing = [k for k in keys if k not in item]
+        if missing:
+            raise BenchmarkFormatError(
+                f"{where}: no {', '.join(repr(k) for k in missing)} "
+                f"(an Okapi item has the keys {', '.join(keys)})"
+            )
         where = f"{path}: item {index} (id {item['id']!r})"
         parts = str(item["id"]).split("/")
         if len(parts) != 3:
@@ -218,22 +241,21 @@ def _read_mmlu_csv(path: Path) -> list[MultipleChoiceQuestion]:
             f"{path}: an MMLU CSV file must be named {{subject}}_{{dev,val,test}}.csv"
         )
     questions = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        for number, row in enumerate(csv.reader(handle), start=1):
-            where = f"{path}: row {number}"
-            if len(row) != 6:
-                raise BenchmarkFormatError(
-                    f"{where}: expected 6 columns (question, A, B, C, D, answer), found {len(row)}"
-                )
-            if not row[0].strip():
-                raise BenchmarkFormatError(f"{where}: empty question")
-            questions.append(
-                MultipleChoiceQuestion(
-                    row[0].strip(),
-                    _options(row[1:5], where),
-                    _answer_index(row[5].strip(), where),
-                    subject,
-                    where,
-                )
+    for number, row in enumerate(csv.reader(io.StringIO(read_text(path), newline="")), start=1):
+        where = f"{path}: row {number}"
+        if len(row) != 6:
+            raise BenchmarkFormatError(
+                f"{where}: expected 6 columns (question, A, B, C, D, answer), found {len(row)}"
             )
+        if not row[0].strip():
+            raise BenchmarkFormatError(f"{where}: empty question")
+        questions.append(
+            MultipleChoiceQuestion(
+                row[0].strip(),
+                _options(row[1:5], where),
+                _answer_index(row[5].strip(), where),
+                subject,
+                where,
+            )
+        )
     return questions

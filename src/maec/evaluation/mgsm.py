@@ -8,13 +8,20 @@ next question label. Scores are fractions in [0, 1].
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from maec.device import resolve_device
 
 from .extraction import extract_direct, extract_flexible, extract_strict, format_number, is_correct
 from .generation import generate_greedy, load_model
 from .languages import LanguageLabels, labels_for, question_line
-from .loaders import BenchmarkFormatError, Exemplar, load_mgsm_exemplars, load_mgsm_questions
+from .loaders import (
+    BenchmarkFormatError,
+    Exemplar,
+    MgsmQuestion,
+    load_mgsm_exemplars,
+    load_mgsm_questions,
+)
 from .records import write_json, write_jsonl
 
 log = logging.getLogger(__name__)
@@ -45,27 +52,27 @@ def mgsm_prompt(
     return "\n\n".join([*shots, f"{question_line(labels, question)}\n{answer_label}"])
 
 
-def evaluate_mgsm(
-    model_dir,
+@dataclass(frozen=True)
+class MgsmTask:
+    """One language's questions and prompts, read and checked before any model is loaded."""
+
+    lang: str
+    labels: LanguageLabels
+    questions: list[MgsmQuestion]
+    prompts: list[str]
+    settings: dict  # what the score summary records of the files and prompts
+
+
+def prepare_mgsm(
     questions_path,
     exemplars_path,
     lang: str,
-    out_jsonl,
-    out_json,
     *,
     n_shots: int = 8,
     chain_of_thought: bool = True,
-    max_new_tokens: int = 512,
-    batch_size: int = 8,
     limit: int | None = None,
-    device=None,
-) -> dict:
-    """Score a model on MGSM in `lang`; write per-example records and the score summary.
-
-    Returns {bench, lang, n, strict_acc, flexible_acc, strict_missing, flexible_missing,
-    model_dir, settings}; accuracies are fractions. For the direct variant, strict is the
-    first line being exactly one number and flexible the last number.
-    """
+) -> MgsmTask:
+    """Read and check one language's questions and exemplars, and build its prompts."""
     labels = labels_for(lang)
     questions = load_mgsm_questions(questions_path)
     if n_shots < 0:
@@ -81,14 +88,35 @@ def evaluate_mgsm(
         mgsm_prompt(q.question, exemplars[:n_shots], labels, chain_of_thought=chain_of_thought)
         for q in questions
     ]
-    stop_strings = [labels.question]
+    settings = {
+        "questions_path": str(questions_path),
+        "exemplars_path": str(exemplars_path),
+        "n_shots": n_shots,
+        "chain_of_thought": chain_of_thought,
+        "limit": limit,
+    }
+    return MgsmTask(lang, labels, questions, prompts, settings)
 
+
+def score_mgsm(
+    model_dir,
+    task: MgsmTask,
+    out_jsonl,
+    out_json,
+    *,
+    max_new_tokens: int = 512,
+    batch_size: int = 8,
+    device=None,
+) -> dict:
+    """Generate the answers of a prepared language; write its records and score summary."""
+    chain_of_thought = task.settings["chain_of_thought"]
+    stop_strings = [task.labels.question]
     torch_device = resolve_device(device)
     log.info(
         "MGSM %s: %d questions, %d shots, model %s on %s",
-        lang,
-        len(questions),
-        n_shots,
+        task.lang,
+        len(task.questions),
+        task.settings["n_shots"],
         model_dir,
         torch_device,
     )
@@ -96,17 +124,19 @@ def evaluate_mgsm(
     generations = generate_greedy(
         model,
         tokenizer,
-        prompts,
+        task.prompts,
         max_new_tokens=max_new_tokens,
         stop_strings=stop_strings,
         batch_size=batch_size,
-        desc=f"mgsm {lang}",
+        desc=f"mgsm {task.lang}",
     )
 
     records = []
-    for question, prompt, generation in zip(questions, prompts, generations):
+    for question, prompt, generation in zip(task.questions, task.prompts, generations):
         strict = (
-            extract_strict(generation, labels) if chain_of_thought else extract_direct(generation)
+            extract_strict(generation, task.labels)
+            if chain_of_thought
+            else extract_direct(generation)
         )
         flexible = extract_flexible(generation)
         records.append(
@@ -124,7 +154,7 @@ def evaluate_mgsm(
     n = len(records)
     score = {
         "bench": "mgsm",
-        "lang": lang,
+        "lang": task.lang,
         "n": n,
         "strict_acc": sum(r["strict_correct"] for r in records) / n,
         "flexible_acc": sum(r["flexible_correct"] for r in records) / n,
@@ -132,13 +162,9 @@ def evaluate_mgsm(
         "flexible_missing": sum(r["flexible_answer"] is None for r in records),
         "model_dir": str(model_dir),
         "settings": {
-            "questions_path": str(questions_path),
-            "exemplars_path": str(exemplars_path),
-            "n_shots": n_shots,
-            "chain_of_thought": chain_of_thought,
+            **task.settings,
             "max_new_tokens": max_new_tokens,
             "batch_size": batch_size,
-            "limit": limit,
             "device": str(torch_device),
             "dtype": str(next(model.parameters()).dtype),
             "stop_strings": stop_strings,
@@ -147,6 +173,70 @@ def evaluate_mgsm(
     write_jsonl(out_jsonl, records)
     write_json(out_json, score)
     log.info(
-        "MGSM %s: strict %.4f, flexible %.4f", lang, score["strict_acc"], score["flexible_acc"]
+        "MGSM %s: strict %.4f, flexible %.4f", task.lang, score["strict_acc"], score["flexible_acc"]
     )
     return score
+
+
+def evaluate_mgsm_languages(
+    model_dir,
+    languages: Sequence[str],
+    questions_paths: Sequence,
+    exemplars_path,
+    out_jsonls: Sequence,
+    out_jsons: Sequence,
+    *,
+    n_shots: int = 8,
+    chain_of_thought: bool = True,
+    max_new_tokens: int = 512,
+    batch_size: int = 8,
+    limit: int | None = None,
+    device=None,
+) -> list[dict]:
+    """Score a model on MGSM in each of `languages` (one questions file and two outputs
+    each). Every language's files are read and checked before the model is loaded: a bad
+    file costs no generation, and the scores of the other languages are not thrown away."""
+    tasks = [
+        prepare_mgsm(
+            questions,
+            exemplars_path,
+            lang,
+            n_shots=n_shots,
+            chain_of_thought=chain_of_thought,
+            limit=limit,
+        )
+        for lang, questions in zip(languages, questions_paths, strict=True)
+    ]
+    return [
+        score_mgsm(
+            model_dir,
+            task,
+            out_jsonl,
+            out_json,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            device=device,
+        )
+        for task, out_jsonl, out_json in zip(tasks, out_jsonls, out_jsons, strict=True)
+    ]
+
+
+def evaluate_mgsm(
+    model_dir,
+    questions_path,
+    exemplars_path,
+    lang: str,
+    out_jsonl,
+    out_json,
+    **options,
+) -> dict:
+    """Score a model on MGSM in `lang`; write per-example records and the score summary.
+
+    Returns {bench, lang, n, strict_acc, flexible_acc, strict_missing, flexible_missing,
+    model_dir, settings}; accuracies are fractions. For the direct variant, strict is the
+    first line being exactly one number and flexible the last number. `options`: those of
+    `evaluate_mgsm_languages`.
+    """
+    return evaluate_mgsm_languages(
+        model_dir, [lang], [questions_path], exemplars_path, [out_jsonl], [out_json], **options
+    )[0]

@@ -15,6 +15,7 @@ Metrics, as the harness defines them (fractions in [0, 1]):
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from maec.device import resolve_device
 
@@ -88,27 +89,28 @@ def few_shot_pools(
     return pools
 
 
-def evaluate_mmlu(
-    model_dir,
+@dataclass(frozen=True)
+class MmluTask:
+    """One language's questions, prompts and scoring requests, read and checked before any
+    model is loaded."""
+
+    lang: str
+    questions: list[MultipleChoiceQuestion]
+    prompts: list[str]
+    requests: list[tuple[str, str]]
+    settings: dict  # what the score summary records of the files and prompts
+
+
+def prepare_mmlu(
     test_path,
     dev_path,
     lang: str,
-    out_jsonl,
-    out_json,
     *,
     n_shots: int = 5,
     subjects: Sequence[str] = SCIENCE_SUBJECTS,
-    batch_size: int = 8,
     limit: int | None = None,
-    device=None,
-) -> dict:
-    """Score a model on (multilingual) MMLU; write per-example records and the score summary.
-
-    `test_path` / `dev_path`: an Okapi JSON file, an English MMLU CSV file, a list of such
-    files, or a directory holding `{subject}_test.csv` / `{subject}_dev.csv` per subject.
-    Returns {bench, lang, n, acc, acc_norm, acc_bytes, subjects: {subject: {n, acc,
-    acc_norm, acc_bytes}}, model_dir, settings}; accuracies are fractions.
-    """
+) -> MmluTask:
+    """Read and check one language's test and dev questions, and build its prompts."""
     if n_shots < 0:
         raise ValueError(f"n_shots must not be negative, got {n_shots}")
     subjects = tuple(subjects)
@@ -134,22 +136,38 @@ def evaluate_mmlu(
     for prompt, question in zip(prompts, questions):
         requests += [(prompt, f" {letter}") for letter in CHOICE_LETTERS]
         requests += [(prompt, f" {option}") for option in question.options]
+    settings = {
+        "test_path": _describe(test_path),
+        "dev_path": _describe(dev_path),
+        "n_shots": n_shots,
+        "shots_per_subject": {s: len(pools[s]) for s in present},
+        "subjects": list(subjects),
+        "limit": limit,
+    }
+    return MmluTask(lang, questions, prompts, requests, settings)
 
+
+def score_mmlu(
+    model_dir, task: MmluTask, out_jsonl, out_json, *, batch_size: int = 8, device=None
+) -> dict:
+    """Score a prepared language by log-likelihood; write its records and score summary."""
     torch_device = resolve_device(device)
     log.info(
         "MMLU %s: %d questions, %d shots, model %s on %s",
-        lang,
-        len(questions),
-        n_shots,
+        task.lang,
+        len(task.questions),
+        task.settings["n_shots"],
         model_dir,
         torch_device,
     )
     model, tokenizer = load_model(model_dir, torch_device)
-    scores = loglikelihoods(model, tokenizer, requests, batch_size=batch_size, desc=f"mmlu {lang}")
+    scores = loglikelihoods(
+        model, tokenizer, task.requests, batch_size=batch_size, desc=f"mmlu {task.lang}"
+    )
 
     records = []
     width = 2 * len(CHOICE_LETTERS)
-    for index, (prompt, question) in enumerate(zip(prompts, questions)):
+    for index, (prompt, question) in enumerate(zip(task.prompts, task.questions)):
         block = scores[index * width : (index + 1) * width]
         letters, options = block[: len(CHOICE_LETTERS)], block[len(CHOICE_LETTERS) :]
         predicted = choose(letters, options, question.options)
@@ -173,7 +191,7 @@ def evaluate_mmlu(
         )
     metrics = ("acc", "acc_norm", "acc_bytes")
     by_subject = {}
-    for subject in present:
+    for subject in sorted({q.subject for q in task.questions}):
         rows = [r for r in records if r["subject"] == subject]
         by_subject[subject] = {
             "n": len(rows),
@@ -181,19 +199,14 @@ def evaluate_mmlu(
         }
     score = {
         "bench": "mmlu",
-        "lang": lang,
+        "lang": task.lang,
         "n": len(records),
         **{m: sum(r[f"{m}_correct"] for r in records) / len(records) for m in metrics},
         "subjects": by_subject,
         "model_dir": str(model_dir),
         "settings": {
-            "test_path": _describe(test_path),
-            "dev_path": _describe(dev_path),
-            "n_shots": n_shots,
-            "shots_per_subject": {s: len(pools[s]) for s in present},
-            "subjects": list(subjects),
+            **task.settings,
             "batch_size": batch_size,
-            "limit": limit,
             "device": str(torch_device),
             "dtype": str(next(model.parameters()).dtype),
             "gold_letters": dict(Counter(r["gold"] for r in records)),
@@ -201,8 +214,52 @@ def evaluate_mmlu(
     }
     write_jsonl(out_jsonl, records)
     write_json(out_json, score)
-    log.info("MMLU %s: acc %.4f, acc_norm %.4f", lang, score["acc"], score["acc_norm"])
+    log.info("MMLU %s: acc %.4f, acc_norm %.4f", task.lang, score["acc"], score["acc_norm"])
     return score
+
+
+def evaluate_mmlu_languages(
+    model_dir,
+    languages: Sequence[str],
+    test_paths: Sequence,
+    dev_paths: Sequence,
+    out_jsonls: Sequence,
+    out_jsons: Sequence,
+    *,
+    n_shots: int = 5,
+    subjects: Sequence[str] = SCIENCE_SUBJECTS,
+    batch_size: int = 8,
+    limit: int | None = None,
+    device=None,
+) -> list[dict]:
+    """Score a model on (multilingual) MMLU in each of `languages` (a test and a dev source
+    and two outputs each). Every language's files are read and checked before the model is
+    loaded: a bad file costs no scoring, and the scores of the other languages are not
+    thrown away."""
+    tasks = [
+        prepare_mmlu(test, dev, lang, n_shots=n_shots, subjects=subjects, limit=limit)
+        for lang, test, dev in zip(languages, test_paths, dev_paths, strict=True)
+    ]
+    return [
+        score_mmlu(model_dir, task, out_jsonl, out_json, batch_size=batch_size, device=device)
+        for task, out_jsonl, out_json in zip(tasks, out_jsonls, out_jsons, strict=True)
+    ]
+
+
+def evaluate_mmlu(
+    model_dir, test_path, dev_path, lang: str, out_jsonl, out_json, **options
+) -> dict:
+    """Score a model on (multilingual) MMLU; write per-example records and the score summary.
+
+    `test_path` / `dev_path`: an Okapi JSON file, an English MMLU CSV file, a list of such
+    files, or a directory holding `{subject}_test.csv` / `{subject}_dev.csv` per subject.
+    Returns {bench, lang, n, acc, acc_norm, acc_bytes, subjects: {subject: {n, acc,
+    acc_norm, acc_bytes}}, model_dir, settings}; accuracies are fractions. `options`: those
+    of `evaluate_mmlu_languages`.
+    """
+    return evaluate_mmlu_languages(
+        model_dir, [lang], [test_path], [dev_path], [out_jsonl], [out_json], **options
+    )[0]
 
 
 def _describe(path) -> str | list[str]:

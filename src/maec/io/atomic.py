@@ -4,10 +4,12 @@ The temporary is a hidden sibling of the target (same directory, hence same file
 the rename is atomic); a reader sees the old output or the complete new one, never a part.
 On an exception the temporary is removed and nothing is left at the target. Files and
 directories are created with the process's ordinary permissions (0666 / 0777 less the umask,
-as open() and mkdir() give), not the owner-only modes of `tempfile.mkstemp` / `mkdtemp`: a
-research group reads the outputs of a shared cluster account.
+as open() and mkdir() give), not the owner-only modes of `tempfile.mkstemp` / `mkdtemp`, and
+what other writers put into an output directory gets them too: a research group reads the
+outputs of a shared cluster account.
 
-This module is the only place in the package that renames an output into place.
+This module is the only place in the package that renames an output into place. An OSError
+that names no file (a full disk's) is raised again naming the output being written.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +60,19 @@ def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
 
 
 @contextmanager
+def naming_output(path: str | os.PathLike) -> Iterator[None]:
+    """Name `path` in an OSError raised in the block that names no file: the error of a
+    write() on a full disk or over a quota names none, and the job's log would not say
+    which output could not be written."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
+
+
+@contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path (not created) for a writer that takes a path; the file or
     directory written there replaces `path` when the block ends without an exception."""
@@ -64,8 +80,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_sibling(path)
     try:
-        yield tmp
-        publish(tmp, path)
+        with naming_output(path):
+            yield tmp
+            publish(tmp, path)
     finally:
         remove(tmp)
 
@@ -81,6 +98,18 @@ def atomic_file(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iter
             yield handle
 
 
+def give_ordinary_modes(directory: Path) -> None:
+    """Give what a writer put under `directory` the modes that open() and mkdir() give: the
+    directory's own (mkdir's 0777 less the umask), without execute bits for files. Some
+    writers create owner-only files (safetensors' save_file, so save_pretrained: 0600).
+    Links are left alone: they point at files this output does not own."""
+    mode = stat.S_IMODE(directory.stat().st_mode)
+    for item in directory.rglob("*"):
+        if item.is_symlink():
+            continue
+        item.chmod(mode if item.is_dir() else mode & 0o666)
+
+
 @contextmanager
 def atomic_directory(path: str | os.PathLike, tag: str | None = None) -> Iterator[Path]:
     """Yield a new empty directory that replaces `path` (a directory or a file) when the
@@ -91,8 +120,10 @@ def atomic_directory(path: str | os.PathLike, tag: str | None = None) -> Iterato
     remove(tmp)  # a fixed tag may name the leftover of a killed run
     tmp.mkdir()
     try:
-        yield tmp
-        publish(tmp, path)
+        with naming_output(path):
+            yield tmp
+            give_ordinary_modes(tmp)
+            publish(tmp, path)
     finally:
         remove(tmp)
 

@@ -21,10 +21,22 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+# What the project writes beside a model to say how it was made: never the record of a copy.
+RECORD_NAMES = ("training.json", "merge.json")
+MERGE_RECORD = "merge.json"
+
+
+def is_model_file(name: str) -> bool:
+    """A file that belongs to the model itself (config, generation config, tokenizer) and
+    goes with it into a new directory: not its weights, not the record of how it was made
+    (RECORD_NAMES) and no hidden bookkeeping file (Snakemake's `.snakemake_timestamp`)."""
+    return not (is_weight_file(name) or name in RECORD_NAMES or name.startswith("."))
+
+
 def copy_model_files(model_dir: str | os.PathLike, out_dir: str | os.PathLike) -> None:
-    """Copy the files of a model directory that are not weights (config, tokenizer, ...)."""
+    """Copy the model's own files (`is_model_file`) of a model directory."""
     for item in sorted(Path(model_dir).iterdir()):
-        if item.is_file() and not is_weight_file(item.name):
+        if item.is_file() and is_model_file(item.name):
             shutil.copy2(item, Path(out_dir) / item.name)
 
 
@@ -47,7 +59,8 @@ def write_hf_directory(weights_file, model_dir, out_dir) -> None:
     directory (its shards and index are linked). Hard links cost no space; a copy is
     made where linking fails (another file system). When every floating tensor of the
     weights has one dtype that the config does not name (a float32 merge of a bf16
-    backbone), the config's dtype is set to it.
+    backbone), the config's dtype is set to it. `merge.json` records what the directory
+    is: the weights and their metadata (the kind of merge, its inputs and coefficients).
     """
     weights = Path(weights_file)
     model_dir = Path(model_dir)
@@ -65,3 +78,5 @@ def write_hf_directory(weights_file, model_dir, out_dir) -> None:
                     link_or_copy(item, tmp / item.name)
         else:
             link_or_copy(weights, tmp / SINGLE_NAME)
+        record = {"weights": str(weights), "model_dir": str(model_dir), **ckpt.metadata}
+        (tmp / MERGE_RECORD).write_text(json.dumps(record, indent=2) + "\n")

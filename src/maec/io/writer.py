@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from maec.io.atomic import publish, remove, temporary_sibling
+from maec.io.atomic import naming_output, publish, remove, temporary_sibling
 from maec.io.format import (
     DTYPE_NAMES,
     INDEX_NAME,
@@ -176,12 +176,13 @@ class CheckpointWriter:
             self._put((data, shard_done, on_written))
 
     def _write_bytes(self, data, open_next: bool, on_written) -> None:
-        if data is not None:
-            self._handle.write(memoryview(data))
-        if on_written is not None:
-            on_written()
-        if open_next:
-            self._open_next_shard()
+        with naming_output(self.path):
+            if data is not None:
+                self._handle.write(memoryview(data))
+            if on_written is not None:
+                on_written()
+            if open_next:
+                self._open_next_shard()
 
     def _put(self, item) -> None:
         while True:
@@ -217,7 +218,8 @@ class CheckpointWriter:
         if self._position < len(self._layout):
             name = self._layout[self._position][0]
             raise CheckpointError(f"{self.path}: closed before tensor {name} was complete")
-        self._handle.close()
+        with naming_output(self.path):  # the last buffered bytes reach the disk here
+            self._handle.close()
         self._handle = None
         if self.sharded:
             weight_map = {

@@ -2,7 +2,8 @@
 
 `config/rehearsal.yaml` may set only the keys of `REHEARSAL_KEYS` (token budgets, block
 and batch sizes, benchmark limits, job resources, the experiments' grids, the sources of
-the backbone, corpora and benchmarks, and where training processes run), so the rehearsal
+the backbone, corpora, reference models and benchmarks, Table 3's out-of-domain tasks
+(the hub's have no local copy), and where training processes run), so the rehearsal
 runs the paper's languages, abilities, method hyper-parameters, precision and rules and
 cannot drift from `config/config.yaml`. `config/rehearsal-tied.yaml` goes on top of it
 for the tied-embedding backbone, in the setting of the paper's Table 7 (its small models:
@@ -33,7 +34,11 @@ REHEARSAL_KEYS = (
     "evaluation.*.max_new_tokens",
     "evaluation.*.batch_size",
     "resources.*.*",
-    "experiments.baselines.tokens",
+    "experiments.baselines.tokens.*",
+    "experiments.reference_models.*.source",
+    "experiments.ood.tasks",
+    "experiments.ood.limit",
+    "experiments.ood.offline",
     "experiments.k2_grid",
     "experiments.tensor_types",
     "experiments.selection.gamma",
@@ -43,9 +48,20 @@ REHEARSAL_KEYS = (
 )
 # The paper's Table 7 (small models, scientific reasoning in ES and TE): what the tied
 # backbone's overlay may set besides.
-TABLE7_KEYS = ("languages", "language_weights.mu", "evaluation.*.languages")
+TABLE7_KEYS = (
+    "languages",
+    "language_weights.mu",
+    "evaluation.*.languages",
+    "abilities.*.average",
+    "experiments.tensor_types_average",
+)
 # Mappings an overlay replaces whole rather than updates key by key (tables of names).
-REPLACED_KEYS = ("experiments.tensor_types", "language_weights.mu")
+REPLACED_KEYS = (
+    "experiments.tensor_types",
+    "experiments.ood.tasks",
+    "experiments.tensor_types_average",
+    "language_weights.mu",
+)
 # Written `{inputs}` in an overlay: the directory of the rehearsal's inputs.
 INPUTS_PLACEHOLDER = "{inputs}"
 

@@ -56,8 +56,6 @@ from maec.training.trainable import (
 
 log = logging.getLogger(__package__)  # "maec.training", the logger that log_path receives
 
-LOG_EVERY_STEPS = 10
-
 
 def _check_vocabulary(sources, vocab_size: int, backbone: Path) -> None:
     for blocks, _ in sources:
@@ -223,7 +221,7 @@ class LoopResult:
 
 def _loop(opts: Options, run: Run, backend, start_step: int) -> LoopResult:
     """Step 4: the optimizer steps from `start_step`, a progress line every
-    LOG_EVERY_STEPS steps, the resume state every `save_every_steps`."""
+    `log_every_steps` steps, the resume state every `save_every_steps`."""
     plan = run.plan
     batches = mixture_batches(run.sources, plan.rows_per_step, opts.seed, start_step)
     history = []
@@ -242,7 +240,7 @@ def _loop(opts: Options, run: Run, backend, start_step: int) -> LoopResult:
         loss_value = backend.train_step(rows)
         done = step + 1
         bar.update(1)
-        if done % LOG_EVERY_STEPS == 0 or done in (start_step + 1, plan.steps):
+        if done % opts.log_every_steps == 0 or done in (start_step + 1, plan.steps):
             rate = (done - start_step) * opts.batch_tokens / (time.perf_counter() - started)
             history.append(
                 {"step": done, "loss": loss_value, "lr": current_lr, "tokens_per_s": rate}
@@ -281,6 +279,7 @@ def _summary(opts: Options, run: Run, counts: dict, result: LoopResult) -> dict:
         "trainable_entries": counts["trainable"],
         "total_entries": counts["total"],
         "trainable_tensors": counts["trainable_tensors"],
+        "micro_batch_size": opts.micro_batch_size,
         "gradient_accumulation": plan.accumulation,
         "device": str(run.device),
         "args": run.identity["args"],
@@ -351,6 +350,7 @@ def train(
     weight_decay: float = 0.0,
     max_grad_norm: float = 1.0,
     save_every_steps: int = 100,
+    log_every_steps: int = 10,
     resume_dir=None,
     log_path=None,
     precision: str = "fp32",
@@ -380,6 +380,9 @@ def train(
     sparse paths; under DeepSpeed the config file's key also switches it on).
     ``fp32_masters``: also save the float32 master weights as ``out_dir/fp32_master/``
     (`maec.training.masters`), which the importance CPT's Eq. 1 reads.
+    ``save_every_steps``, ``log_every_steps``: how often the resume state is saved under
+    ``resume_dir`` and a progress line logged; like ``micro_batch_size`` they may differ
+    when a run is resumed (`maec.training.setup.identify`).
     """
     opts = Options(
         lr=lr,
@@ -392,6 +395,7 @@ def train(
         weight_decay=weight_decay,
         max_grad_norm=max_grad_norm,
         save_every_steps=save_every_steps,
+        log_every_steps=log_every_steps,
         precision=precision,
         deepspeed_config=deepspeed_config,
         lora=lora,

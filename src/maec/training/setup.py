@@ -6,6 +6,7 @@ a run's identity (backbone, mask, arguments) decides whether a saved state is re
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class Options:
     weight_decay: float
     max_grad_norm: float
     save_every_steps: int
+    log_every_steps: int
     precision: str
     deepspeed_config: str | os.PathLike | None
     lora: Mapping | None
@@ -90,6 +92,19 @@ def check_outputs(out_dir: Path, resume_dir: Path | None) -> None:
             )
 
 
+def check_positions(backbone: Path, block_size: int) -> None:
+    """A block must fit the positions the model has: past max_position_embeddings a model
+    trains on positions it was never made for, and nothing else would say so."""
+    config = json.loads((backbone / "config.json").read_text())
+    positions = config.get("max_position_embeddings")
+    if positions is not None and block_size > positions:
+        raise ValueError(
+            f"the corpora have block_size {block_size}, but the backbone {backbone} has "
+            f"max_position_embeddings {positions}: tokenize with a block size of at most "
+            f"{positions} (tokenize.block_size)"
+        )
+
+
 def open_corpora(corpora: list[tuple[str, float]]) -> list[tuple[TokenBlocks, float]]:
     if not corpora:
         raise ValueError("train needs at least one corpus")
@@ -117,8 +132,11 @@ def validate(opts: Options, backbone, corpora, out_dir, resume_dir, mask, device
         )
     if opts.precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {opts.precision!r}")
-    if opts.save_every_steps < 1:
-        raise ValueError(f"save_every_steps must be >= 1, got {opts.save_every_steps}")
+    if min(opts.save_every_steps, opts.log_every_steps) < 1:
+        raise ValueError(
+            f"save_every_steps and log_every_steps must be >= 1, got {opts.save_every_steps} "
+            f"and {opts.log_every_steps}"
+        )
     if opts.lora is not None and (mask is not None or opts.deepspeed_config is not None):
         raise ValueError(
             "lora trains adapters on the whole model (several processes: DDP replicas): "
@@ -135,6 +153,7 @@ def validate(opts: Options, backbone, corpora, out_dir, resume_dir, mask, device
     check_optimizer_state(opts, mask)
     check_outputs(out_dir, resume_dir)
     sources = open_corpora(corpora)
+    check_positions(backbone, sources[0][0].block_size)
     plan = plan_steps(
         opts.total_tokens,
         opts.batch_tokens,
@@ -192,10 +211,17 @@ def check_optimizer_state(opts: Options, mask) -> None:
         )
 
 
+# DeepSpeed settings that follow the micro-batch size, which a resumed run may change.
+MICRO_BATCH_KEYS = ("train_micro_batch_size_per_gpu", "gradient_accumulation_steps")
+
+
 def identify(opts: Options, run: Run, mask) -> None:
     """Step 2: the mask, the run's identity (backbone, mask, arguments) and the saved
-    state of this same run to resume from, if any. The sparse optimizer state reads the
-    mask as positions per tensor, never one byte per entry."""
+    state of this same run to resume from, if any. How often the state is saved or progress
+    logged, and the micro-batch size, are not part of it: they change how each step is
+    computed (a micro-batch size the order of a gradient's sums), not which examples a step
+    sees or what it computes, so a job restarted with others resumes. The sparse optimizer
+    state reads the mask as positions per tensor, never one byte per entry."""
     run.mask_source = str(mask) if mask is not None and not isinstance(mask, Mapping) else "dict"
     sparse = opts.optimizer_state == "sparse"
     run.mask = load_mask_indices(mask) if sparse else load_mask(mask)
@@ -207,14 +233,15 @@ def identify(opts: Options, run: Run, mask) -> None:
             "lr": opts.lr,
             "total_tokens": opts.total_tokens,
             "batch_tokens": opts.batch_tokens,
-            "micro_batch_size": opts.micro_batch_size,
             "seed": opts.seed,
             "warmup_steps": opts.warmup_steps,
             "lr_schedule": opts.lr_schedule,
             "weight_decay": opts.weight_decay,
             "max_grad_norm": opts.max_grad_norm,
             "precision": opts.precision,
-            "deepspeed": run.deepspeed,
+            "deepspeed": None
+            if run.deepspeed is None
+            else {k: v for k, v in run.deepspeed.items() if k not in MICRO_BATCH_KEYS},
             "world_size": run.world_size,
             "lora": None if opts.lora is None else dict(opts.lora),
             "optimizer_state": opts.optimizer_state,

@@ -9,6 +9,9 @@ and its own name, never on the order of generation):
     mgsm/mgsm_{lang}_dev.tsv          dev set, for choosing hyper-parameters
     mgsm/exemplars.json               {lang: [{"q", "a"}] * 8}
     mmlu/{lang}_{dev,val,test}.json   Okapi-format multiple choice (dev: few-shot; val: selection)
+
+`translate_ability_corpora(paths, seed=...)` writes the English ability corpora in other
+languages (item for item the same documents), at the paths given.
 """
 
 import json
@@ -32,6 +35,7 @@ from maec.world.tokenizer import train_tokenizer
 __all__ = [
     "WorldSizes",
     "generate_world",
+    "translate_ability_corpora",
     "train_tokenizer",
     "backbone_config",
     "init_backbone",
@@ -111,3 +115,22 @@ def generate_world(
         write_text(out / name, text)
         paths.append(out / name)
     return paths
+
+
+def translate_ability_corpora(
+    paths: dict[str, dict[str, str | Path]], *, seed: int, sizes: WorldSizes = WorldSizes()
+) -> list[Path]:
+    """Write each ability's English corpus in other languages: `paths` is ability -> language
+    -> output file. The English corpora `generate_world` writes do not change."""
+    written = []
+    for ability, by_lang in paths.items():
+        if ability not in ABILITIES:
+            raise ValueError(f"demo-world abilities come from {ABILITIES}; got {ability!r}")
+        for lang, path in by_lang.items():
+            if lang not in LANGUAGES or lang == "en":
+                raise ValueError(
+                    f"{ability}: translations go into {LANGUAGES[1:]} (not English); got {lang!r}"
+                )
+            write_text(Path(path), _jsonl(ability_corpus(ability, sizes.ability_docs, seed, lang)))
+            written.append(Path(path))
+    return written

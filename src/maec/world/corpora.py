@@ -74,9 +74,13 @@ def general_corpus(
     return [general_document(lang, rng, easy_share, two_step_share) for _ in range(n_docs)]
 
 
-def ability_corpus(ability: str, n_docs: int, seed: int) -> list[str]:
-    """English documents of the ability: two-step problems, or explained two-fact questions."""
-    lang = language("en")
+def ability_corpus(ability: str, n_docs: int, seed: int, lang_code: str = "en") -> list[str]:
+    """English documents of the ability: two-step problems, or explained two-fact questions.
+
+    Another `lang_code` writes the same documents (the same items, drawn from the English
+    corpus's seed) in that language: the world's translation of the ability corpus, exact
+    as no machine translation is, for the baselines trained on translated ability text."""
+    lang = language(lang_code)
     rng = seeded_rng(seed, "corpus", ability, "en")
     if ability == "math":
         return [

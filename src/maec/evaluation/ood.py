@@ -1,0 +1,126 @@
+"""Out-of-domain tasks (the paper's Table 3) through lm-evaluation-harness.
+
+A model directory is scored with the harness's `hf` model on tasks named in the config: a
+task built into the harness by its name (mmlu, mbpp, openbookqa), or a task of one's own by
+its definition, the keys of a harness task YAML file given as a mapping (the demo world's
+science questions read from local JSON files). Each task reports the one metric the config
+names for it (`acc`, `acc_norm`, `pass_at_1`, as the harness names them), as a fraction.
+"""
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from maec.device import resolve_device
+from maec.io.atomic import write_text
+
+log = logging.getLogger(__name__)
+
+
+def task_requests(tasks: Mapping[str, Mapping]) -> list[str | dict]:
+    """What the harness is asked to run: a built-in task's name, or a defined task's config."""
+    requests = []
+    for name, spec in tasks.items():
+        if "metric" not in spec:
+            raise ValueError(f"out-of-domain task {name!r}: no metric to report")
+        definition = spec.get("definition")
+        if definition is None:
+            requests.append(name)
+        elif not isinstance(definition, Mapping):
+            raise ValueError(f"out-of-domain task {name!r}: its definition is not a mapping")
+        else:
+            requests.append({**definition, "task": name})
+    return requests
+
+
+def task_manager(requests: list[str | dict]):
+    """The harness's task index; its built-in tasks are indexed (seconds) only when a request
+    names one, and a name it does not know is an error here, before any model is loaded."""
+    from lm_eval.tasks import TaskManager
+
+    built_in = [r for r in requests if isinstance(r, str)]
+    manager = TaskManager(include_defaults=bool(built_in))
+    unknown = [name for name in built_in if name not in manager.all_tasks]
+    if unknown:
+        raise ValueError(
+            f"out-of-domain tasks {unknown} are not lm-evaluation-harness tasks; define them "
+            "in the config (experiments.ood.tasks.NAME.definition) or fix their names"
+        )
+    return manager
+
+
+def metric_value(results: Mapping, task: str, metric: str) -> float:
+    """A task's metric from the harness's results (`acc,none`: the metric of filter none)."""
+    by_key = results.get(task)
+    if by_key is None:
+        raise ValueError(f"lm-evaluation-harness returned no results for task {task!r}")
+    keys = [k for k in by_key if k == metric or k.startswith(f"{metric},")]
+    if f"{metric},none" in by_key:
+        keys = [f"{metric},none"]
+    if len(keys) != 1:
+        found = sorted(k for k in by_key if "," in k and "_stderr" not in k)
+        raise ValueError(f"task {task!r}: metric {metric!r} is not one of its results {found}")
+    return float(by_key[keys[0]])
+
+
+def evaluate_ood(
+    model_dir,
+    tasks: Mapping[str, Mapping],
+    out_scores,
+    out_results,
+    *,
+    num_fewshot: int | None = None,
+    batch_size: int = 8,
+    limit: int | None = None,
+    allow_code_execution: bool = False,
+    offline: bool = False,
+    device=None,
+) -> dict:
+    """Score `model_dir` on `tasks` (name -> {metric, definition?}); write the scores
+    ({task: {metric, value, n}}) and the harness's own results; return the scores."""
+    if not (Path(model_dir) / "config.json").is_file():
+        raise FileNotFoundError(f"{model_dir}: not a model directory (no config.json)")
+    requests = task_requests(tasks)
+    if offline:  # every task reads local files: never wait on a data-set hub
+        os.environ.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
+    if allow_code_execution:  # MBPP and HumanEval execute the generated programs
+        os.environ["HF_ALLOW_CODE_EVAL"] = "1"
+    manager = task_manager(requests)
+    torch_device = resolve_device(device)
+    import lm_eval
+
+    log.info("out-of-domain tasks %s, model %s on %s", list(tasks), model_dir, torch_device)
+    output = lm_eval.simple_evaluate(
+        model="hf",
+        model_args={
+            "pretrained": str(model_dir),
+            "dtype": "auto" if torch_device.type == "cuda" else "float32",
+        },
+        tasks=requests,
+        num_fewshot=num_fewshot,
+        batch_size=batch_size,
+        limit=limit,
+        device=str(torch_device),
+        log_samples=False,
+        task_manager=manager,
+        confirm_run_unsafe_code=allow_code_execution,
+    )
+    samples = output.get("n-samples", {})
+    scores = {
+        "model_dir": str(model_dir),
+        "tasks": {
+            name: {
+                "metric": spec["metric"],
+                "value": metric_value(output["results"], name, spec["metric"]),
+                "n": samples.get(name, {}).get("effective"),
+            }
+            for name, spec in tasks.items()
+        },
+        "settings": {"num_fewshot": num_fewshot, "limit": limit, "device": str(torch_device)},
+    }
+    kept = {key: output.get(key) for key in ("results", "n-samples", "n-shot", "versions")}
+    write_text(Path(out_results), json.dumps(kept, indent=1, default=str) + "\n")
+    write_text(Path(out_scores), json.dumps(scores, indent=1) + "\n")
+    return scores
