@@ -1,7 +1,7 @@
 """Table 2's numbers from per-language scores: accuracy cells, the average Avg and ICER.
 
 Pure functions, no files and no formatting, so that the workflow's tables and the check
-against the paper's own Table 2 run the same arithmetic (`../shared/METHOD.md`):
+against the paper's own Table 2 run the same arithmetic (`docs/method.md`):
 Avg is the mean over the averaged languages (the paper: ES, BN, TE), ICER the training
 tokens in billions per accuracy point that Avg gains over the backbone's, given only where
 Avg improves.

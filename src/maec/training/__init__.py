@@ -1,6 +1,6 @@
 """(Masked) continual pre-training of a Hugging Face causal LM on packed token blocks.
 
-Masked CPT (METHOD.md step 3) trains only the entries of a key-neuron mask: tensors with
+Masked CPT (method step 3, docs/method.md) trains only the entries of a key-neuron mask: tensors with
 no entry in the mask are frozen (``requires_grad=False``), a gradient hook zeroes the
 gradient of the other entries outside the mask, and AdamW's decoupled weight decay acts
 only on entries that have had a gradient, so every entry outside the mask keeps its exact
