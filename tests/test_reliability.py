@@ -267,6 +267,8 @@ def _identity(tiny_training, **cadence):
         precision="fp32",
         deepspeed_config=None,
         lora=None,
+        optimizer_state="dense",
+        gradient_checkpointing=False,
         **cadence,
     )
     corpora = [(str(tmp_path / "tokens"), 1.0)]

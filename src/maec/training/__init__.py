@@ -1,7 +1,7 @@
 """(Masked) continual pre-training of a Hugging Face causal LM on packed token blocks.
 
-Masked CPT (method step 3, docs/method.md) trains only the entries of a key-neuron mask: tensors with
-no entry in the mask are frozen (``requires_grad=False``), a gradient hook zeroes the
+Masked CPT (docs/method.md, step 3) trains only the entries of a key-neuron mask: tensors
+with no entry in the mask are frozen (``requires_grad=False``), a gradient hook zeroes the
 gradient of the other entries outside the mask, and AdamW's decoupled weight decay acts
 only on entries that have had a gradient, so every entry outside the mask keeps its exact
 backbone value, in the plain loop and under DeepSpeed ZeRO alike.
