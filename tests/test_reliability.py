@@ -3,26 +3,25 @@ is wrong (file, key, tensor or value), and leaves nothing half-written."""
 
 import copy
 import json
+import os
 import re
-import resource
 import shutil
-import signal
 import stat
+import subprocess
+import sys
 
 import pytest
 import torch
 from checkpoints_factory import listing, write_checkpoint
 from tiny import llama, save_tiny_model, save_word_tokenizer
-from workflow_helpers import UMASK, load_config, planned_jobs, snakemake, write_config
+from workflow_helpers import REPO, UMASK, load_config, planned_jobs, snakemake, write_config
 
 import maec.evaluation.mgsm as mgsm
 import maec.evaluation.mmlu as mmlu
 from maec.evaluation.loaders import BenchmarkFormatError, load_mgsm_questions, load_multiple_choice
 from maec.hub import fetch_model
-from maec.io.atomic import write_text
 from maec.io.format import CheckpointError
 from maec.io.hf_dir import copy_model_files, write_hf_directory
-from maec.io.writer import CheckpointWriter
 from maec.language import write_r_lang
 from maec.masks import build_key_neuron_mask
 from maec.merge import write_merge
@@ -189,34 +188,51 @@ def test_okapi_json_that_is_not_utf8_names_the_file(tmp_path):
         load_multiple_choice(path, "test")
 
 
-def _file_size_limit(limit):
-    """Writes past `limit` bytes fail (EFBIG), as they do on a full disk (ENOSPC)."""
-    previous = resource.getrlimit(resource.RLIMIT_FSIZE)
-    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, previous[1]))
-    return previous, handler
+# Writes past 4 KiB fail with EFBIG, as they do on a full disk (ENOSPC). The limit
+# (RLIMIT_FSIZE) is set in a child process only: it applies to every file a process writes,
+# and the test runner's own output may be a file.
+FULL_DISK = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+out = sys.argv[1]
+try:
+{body}
+except OSError as error:
+    print(error)
+"""
 
 
-@pytest.fixture
-def full_disk():
-    previous, handler = _file_size_limit(4096)
-    yield
-    resource.setrlimit(resource.RLIMIT_FSIZE, previous)
-    signal.signal(signal.SIGXFSZ, handler)
+def on_a_full_disk(body: str, out) -> str:
+    """Run `body` (which writes `out`) where files cannot grow past 4 KiB; its error."""
+    code = FULL_DISK.format(body="\n".join("    " + line for line in body.splitlines()))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")])}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(out)], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
 
 
-def test_a_checkpoint_that_does_not_fit_names_the_output(tmp_path, full_disk):
+def test_a_checkpoint_that_does_not_fit_names_the_output(tmp_path):
     out = tmp_path / "deltas" / "r_lang.safetensors"
-    with pytest.raises(OSError, match=r"File too large: '.*deltas/r_lang.safetensors'"):
-        with CheckpointWriter(out, {"t": ((64, 64), torch.float32)}) as writer:
-            writer.write("t", 0, torch.zeros(64, 64))
+    error = on_a_full_disk(
+        "import torch\n"
+        "from maec.io.writer import CheckpointWriter\n"
+        "with CheckpointWriter(out, {'t': ((64, 64), torch.float32)}) as writer:\n"
+        "    writer.write('t', 0, torch.zeros(64, 64))",
+        out,
+    )
+    assert re.search(r"File too large: '.*deltas/r_lang.safetensors'", error), error
     assert listing(tmp_path / "deltas") == []
 
 
-def test_a_text_output_that_does_not_fit_names_the_output(tmp_path, full_disk):
+def test_a_text_output_that_does_not_fit_names_the_output(tmp_path):
     out = tmp_path / "eval" / "mgsm_en.jsonl"
-    with pytest.raises(OSError, match=r"File too large: '.*eval/mgsm_en.jsonl'"):
-        write_text(out, "x" * 10_000)
+    error = on_a_full_disk(
+        "from maec.io.atomic import write_text\nwrite_text(out, 'x' * 10_000)", out
+    )
+    assert re.search(r"File too large: '.*eval/mgsm_en.jsonl'", error), error
     assert listing(tmp_path / "eval") == []
 
 

@@ -1,4 +1,5 @@
-"""The cluster path for real: the demo world, and the rehearsal of the paper's configuration,
+"""The cluster path for real: the demo world (its method from the local run's backbone and
+token blocks on), and the rehearsal of the paper's configuration,
 through the Slurm executor (every job an sbatch job) on the local single-node Slurm that
 .ci/slurm starts (two GPUs by count only: GPU jobs are accepted, their processes run on the
 CPU), each compared with its local run."""
@@ -51,14 +52,27 @@ LOCAL_SLURM = [
 ]
 
 
+# What the Slurm run of the demo starts from: the local run's world, tokenizer, backbone and
+# token blocks, with Snakemake's records of them (so they count as done). Everything from
+# the importance CPT on, the method's own jobs, runs through Slurm.
+DEMO_UPSTREAM = ("world", "tokenizer", "backbone_init", "backbone", "tokens")
+
+
 @pytest.fixture(scope="module")
-def slurm_run(tmp_path_factory, demo_config):
+def slurm_run(tmp_path_factory, demo_run, demo_config):
+    """The demo's default target through Slurm from the local run's inputs; returns the
+    working directory, Snakemake's output and the jobs it planned."""
     if not slurm_is_up():
         pytest.skip("no Slurm here (.ci/slurm start brings one up)")
+    local_dir, _ = demo_run
     workdir = tmp_path_factory.mktemp("slurm")
+    for name in DEMO_UPSTREAM:
+        shutil.copytree(local_dir / "results" / name, workdir / "results" / name)
+    shutil.copytree(local_dir / ".snakemake" / "metadata", workdir / ".snakemake" / "metadata")
     configfile = write_config(demo_config, workdir)
+    plan = planned_jobs(workdir, configfile)
     proc = snakemake(workdir, configfile, *LOCAL_SLURM)
-    return workdir, proc.stdout + proc.stderr
+    return workdir, proc.stdout + proc.stderr, plan
 
 
 @pytest.fixture(scope="module")
@@ -76,16 +90,16 @@ def slurm_rehearsal(rehearsal_inputs):
     return workdir, proc.stdout + proc.stderr
 
 
-def test_every_job_went_through_sbatch(slurm_run, tmp_path, demo_config):
-    _, output = slurm_run
-    plan = planned_jobs(tmp_path, write_config(demo_config, tmp_path))
+def test_every_job_went_through_sbatch(slurm_run):
+    _, output, plan = slurm_run
+    assert plan["importance_cpt"] and plan["masked_cpt"] and "pretrain_backbone" not in plan
     expected = sum(plan.values()) - plan["all"]  # `all` is a local rule with nothing to run
     submitted = output.count("has been submitted with SLURM jobid")
     assert submitted == expected, output[-3000:]
 
 
 def test_slurm_result_matches_the_local_run(slurm_run, demo_run):
-    slurm_dir, _ = slurm_run
+    slurm_dir, _, _ = slurm_run
     local_dir, _ = demo_run
     for ability in ("math", "science"):
         local = load_file(local_dir / f"results/merged/{ability}.safetensors")
@@ -101,7 +115,7 @@ def test_slurm_result_matches_the_local_run(slurm_run, demo_run):
 def test_sbatch_options_of_a_gpu_rule(slurm_run, demo_config):
     """A training job asking for GPUs: the plugin's real sbatch call carries them (this
     Slurm has no h100 GPUs, so sbatch refuses the job, and the call is in the error)."""
-    workdir, _ = slurm_run
+    workdir, _, _ = slurm_run
     config = copy.deepcopy(demo_config)
     config["resources"]["train"] = {
         "gpu": 2,
