@@ -1,8 +1,8 @@
-"""The cluster path for real: the demo world (its method from the local run's backbone and
-token blocks on), and the rehearsal of the paper's configuration,
-through the Slurm executor (every job an sbatch job) on the local single-node Slurm that
-.ci/slurm starts (two GPUs by count only: GPU jobs are accepted, their processes run on the
-CPU), each compared with its local run."""
+"""The cluster path for real, on the local single-node Slurm that .ci/slurm starts (two GPUs
+by count only: GPU jobs are accepted, their processes run on the CPU): the rehearsal of the
+paper's configuration through the Slurm executor (every job an sbatch job), compared with
+its local run; the sbatch calls of GPU and several-node training jobs; two Slurm tasks
+acting as two nodes."""
 
 import copy
 import json
@@ -52,27 +52,18 @@ LOCAL_SLURM = [
 ]
 
 
-# What the Slurm run of the demo starts from: the local run's world, tokenizer, backbone and
-# token blocks, with Snakemake's records of them (so they count as done). Everything from
-# the importance CPT on, the method's own jobs, runs through Slurm.
+# A copy of the local demo run's world, tokenizer, backbone and token blocks, with
+# Snakemake's records of them (so they count as done): where the sbatch calls of training
+# jobs are made and checked. The cluster path itself runs on the rehearsal, below.
 DEMO_UPSTREAM = ("world", "tokenizer", "backbone_init", "backbone", "tokens")
 
 
-@pytest.fixture(scope="module")
-def slurm_run(tmp_path_factory, demo_run, demo_config):
-    """The demo's default target through Slurm from the local run's inputs; returns the
-    working directory, Snakemake's output and the jobs it planned."""
-    if not slurm_is_up():
-        pytest.skip("no Slurm here (.ci/slurm start brings one up)")
+def demo_copy(demo_run, workdir):
     local_dir, _ = demo_run
-    workdir = tmp_path_factory.mktemp("slurm")
     for name in DEMO_UPSTREAM:
         shutil.copytree(local_dir / "results" / name, workdir / "results" / name)
     shutil.copytree(local_dir / ".snakemake" / "metadata", workdir / ".snakemake" / "metadata")
-    configfile = write_config(demo_config, workdir)
-    plan = planned_jobs(workdir, configfile)
-    proc = snakemake(workdir, configfile, *LOCAL_SLURM)
-    return workdir, proc.stdout + proc.stderr, plan
+    return workdir
 
 
 @pytest.fixture(scope="module")
@@ -84,38 +75,18 @@ def slurm_rehearsal(rehearsal_inputs):
     out, configs = rehearsal_inputs
     workdir = out / "slurm"
     workdir.mkdir()
-    proc = snakemake(
-        workdir, configs["config.yaml"], "results/merged/math.safetensors", *LOCAL_SLURM
-    )
-    return workdir, proc.stdout + proc.stderr
+    target = "results/merged/math.safetensors"
+    plan = planned_jobs(workdir, configs["config.yaml"], target)
+    proc = snakemake(workdir, configs["config.yaml"], target, *LOCAL_SLURM)
+    return workdir, proc.stdout + proc.stderr, plan
 
 
-def test_every_job_went_through_sbatch(slurm_run):
-    _, output, plan = slurm_run
-    assert plan["importance_cpt"] and plan["masked_cpt"] and "pretrain_backbone" not in plan
-    expected = sum(plan.values()) - plan["all"]  # `all` is a local rule with nothing to run
-    submitted = output.count("has been submitted with SLURM jobid")
-    assert submitted == expected, output[-3000:]
-
-
-def test_slurm_result_matches_the_local_run(slurm_run, demo_run):
-    slurm_dir, _, _ = slurm_run
-    local_dir, _ = demo_run
-    for ability in ("math", "science"):
-        local = load_file(local_dir / f"results/merged/{ability}.safetensors")
-        remote = load_file(slurm_dir / f"results/merged/{ability}.safetensors")
-        assert local.keys() == remote.keys()
-        for name in local:
-            assert local[name].equal(remote[name]), name
-    assert (slurm_dir / "results/tables/results.csv").read_text() == (
-        local_dir / "results/tables/results.csv"
-    ).read_text()
-
-
-def test_sbatch_options_of_a_gpu_rule(slurm_run, demo_config):
+def test_sbatch_options_of_a_gpu_rule(demo_run, demo_config, tmp_path):
     """A training job asking for GPUs: the plugin's real sbatch call carries them (this
     Slurm has no h100 GPUs, so sbatch refuses the job, and the call is in the error)."""
-    workdir, _, _ = slurm_run
+    if not slurm_is_up():
+        pytest.skip("no Slurm here (.ci/slurm start brings one up)")
+    workdir = demo_copy(demo_run, tmp_path)
     config = copy.deepcopy(demo_config)
     config["resources"]["train"] = {
         "gpu": 2,
@@ -159,10 +130,7 @@ def test_sbatch_options_of_a_two_node_training_job(demo_run, demo_config, tmp_pa
     refuses it, and the call is in the error."""
     if not slurm_is_up():
         pytest.skip("no Slurm here (.ci/slurm start brings one up)")
-    dense_dir, _ = demo_run
-    for name in ("world", "tokenizer", "backbone_init", "backbone", "tokens"):
-        shutil.copytree(dense_dir / "results" / name, tmp_path / "results" / name)
-    shutil.copytree(dense_dir / ".snakemake" / "metadata", tmp_path / ".snakemake" / "metadata")
+    demo_copy(demo_run, tmp_path)
     config = copy.deepcopy(demo_config)
     config["resources"]["train"] = {
         "gpu": 4,
@@ -290,9 +258,9 @@ SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 def test_rehearsal_training_jobs_asked_slurm_for_their_gpus(slurm_rehearsal):
     """Every job went through sbatch; Slurm (which keeps finished jobs for an hour) records
     the training jobs with their two GPUs, and they trained on two processes."""
-    workdir, output = slurm_rehearsal
+    workdir, output, plan = slurm_rehearsal
     submitted = SUBMITTED.findall(output)
-    assert len(submitted) >= 30, output[-3000:]
+    assert len(submitted) == sum(plan.values()) >= 30, output[-3000:]
     training = [job for job, log in submitted if re.search(r"rule_(importance|masked)_cpt", log)]
     assert len(training) == 12, submitted
     for job in training:
@@ -306,7 +274,7 @@ def test_rehearsal_training_jobs_asked_slurm_for_their_gpus(slurm_rehearsal):
 
 @pytest.mark.rehearsal
 def test_slurm_rehearsal_matches_the_local_one(slurm_rehearsal, rehearsal_run):
-    slurm_dir, _ = slurm_rehearsal
+    slurm_dir, _, _ = slurm_rehearsal
     local_dir, _, _ = rehearsal_run["paper"]
     local = load_file(local_dir / "results/merged/math.safetensors")
     remote = load_file(slurm_dir / "results/merged/math.safetensors")
