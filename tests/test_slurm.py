@@ -92,8 +92,9 @@ def slurm_rehearsal(rehearsal_inputs, rehearsal_run):
 
 
 def test_sbatch_options_of_a_gpu_rule(demo_run, demo_config, tmp_path):
-    """A training job asking for GPUs: the plugin's real sbatch call carries them (this
-    Slurm has no h100 GPUs, so sbatch refuses the job, and the call is in the error)."""
+    """A training job asking for GPUs: the plugin's real sbatch call carries them.
+    `--test-only` lets Slurm check the request without queueing it (this Slurm has no h100
+    GPUs: it refuses the request, and the call is in the error)."""
     if not slurm_is_up():
         pytest.skip("no Slurm here (.ci/slurm start brings one up)")
     workdir = demo_copy(demo_run, tmp_path)
@@ -119,9 +120,12 @@ def test_sbatch_options_of_a_gpu_rule(demo_run, demo_config, tmp_path):
         "squeue",
         "--default-resources",
         "slurm_partition=local",
+        "--set-resources",
+        "importance_cpt:slurm_extra='--test-only'",
         "--retries",
         "0",
         check=False,
+        timeout=300,
     )
     output = proc.stdout + proc.stderr
     calls = [line for line in output.splitlines() if line.strip().startswith("sbatch --")]
