@@ -182,7 +182,7 @@ def test_two_seeds_train_again_and_the_table_gives_their_mean_and_spread(two_see
     assert plan["masked_cpt"] == 3 and plan["importance_cpt"] == 3  # en, es, math: seed 1
     assert "evaluate_mmlu" not in plan and plan["evaluate_mgsm"] == 2  # both seeds' merges
     runs = {
-        seed: workdir / f"results{part}/cpt/general_en" for seed, part in [(0, ""), (1, "/seed-1")]
+        seed: workdir / f"results/{part}cpt/general_en" for seed, part in [(0, ""), (1, "seed-1/")]
     }
     for seed, run in runs.items():  # the seed reached the training
         assert json.loads((run / "training.json").read_text())["args"]["seed"] == seed

@@ -9,7 +9,7 @@ rule tensor_similarity:
     output:
         similarity_table("{ability}", seed="{seed}"),
     log:
-        "logs{seed}/similarity/{ability}.log",
+        "logs/{seed}similarity/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -32,7 +32,7 @@ rule merge:
         model=directory(merged_model_dir("{ability}", seed="{seed}")),
         rounding=merge_rounding("{ability}", "{seed}"),
     log:
-        "logs{seed}/merge/{ability}.log",
+        "logs/{seed}merge/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")

@@ -56,7 +56,7 @@ wildcard_constraints:
     mu="[0-9.]+",
     method="full|lora",
     name="[A-Za-z0-9_]+",
-    seed="(/seed-[0-9]+)?",
+    seed="(seed-[0-9]+/)?",
 
 
 # ---- paths: one helper per kind of output (a wildcard such as "{ability}" gives a pattern) --
@@ -68,18 +68,18 @@ BACKBONE = "results/backbone"
 
 # Training seeds: the training runs (importance CPT, masked CPT, baselines) and everything
 # made from them (masks, deltas, merges, their scores) repeat per seed. A seed's outputs
-# lie under results{seed}/ with `seed` its path part (the wildcard {seed}): empty for the
-# first seed, so that a one-seed run keeps its paths, and /seed-{n} for the others.
+# lie under results/{seed} with `seed` its path part (the wildcard {seed}): empty for the
+# first seed, so that a one-seed run keeps its paths, and seed-{n}/ for the others.
 SEEDS = [config["training"]["seed"] + i for i in range(config["seeds"])]
 
 
 def seed_part(seed):
-    return "" if seed == SEEDS[0] else f"/seed-{seed}"
+    return "" if seed == SEEDS[0] else f"seed-{seed}/"
 
 
 def seed_of(part):
     """The training seed of a seed's path part (the {seed} wildcard)."""
-    return int(part.removeprefix("/seed-")) if part else SEEDS[0]
+    return int(part.removeprefix("seed-").removesuffix("/")) if part else SEEDS[0]
 
 
 def token_blocks(corpus):
@@ -91,34 +91,34 @@ def token_summary(corpus):
 
 
 def importance_dir(corpus, seed=""):
-    return f"results{seed}/importance/{corpus}"
+    return f"results/{seed}importance/{corpus}"
 
 
 def mask_file(corpus, seed=""):
-    return f"results{seed}/masks/{corpus}.safetensors"
+    return f"results/{seed}masks/{corpus}.safetensors"
 
 
 def mask_summary(corpus, seed=""):
-    return f"results{seed}/masks/{corpus}.json"
+    return f"results/{seed}masks/{corpus}.json"
 
 
 def union_mask(run, seed=""):
-    return f"results{seed}/masks/union/{run}.safetensors"
+    return f"results/{seed}masks/union/{run}.safetensors"
 
 
 def cpt_dir(run, deltas="deltas", seed=""):
     """Masked CPT runs feed results/deltas; the same runs trained on every entry (the
     "without key-neuron locating" ablation) feed results/deltas-full."""
-    return f"results{seed}/{'cpt' if deltas == 'deltas' else 'cpt-full'}/{run}"
+    return f"results/{seed}{'cpt' if deltas == 'deltas' else 'cpt-full'}/{run}"
 
 
 def baseline_dir(method, run, seed=""):
-    return f"results{seed}/baselines/{method}/{run}"
+    return f"results/{seed}baselines/{method}/{run}"
 
 
 def adaptation_dir(method, run, seed=""):
     """Domain adaptation (DA) on `run` after the method's CPT on the general corpora."""
-    return f"results{seed}/baselines/{method}-da/{run}"
+    return f"results/{seed}baselines/{method}-da/{run}"
 
 
 def reference_download_dir(name):
@@ -128,31 +128,31 @@ def reference_download_dir(name):
 def resume_dir(run_dir):
     """A training run's resume state, outside its output (Snakemake deletes a failed
     job's outputs): results/.resume/ + the output's path under results/."""
-    return f"results/.resume{run_dir.removeprefix('results')}"
+    return f"results/.resume/{run_dir.removeprefix('results/')}"
 
 
 def ability_delta(ability, deltas="deltas", kind="ability", seed=""):
-    return f"results{seed}/{deltas}/{kind}/{ability}.safetensors"
+    return f"results/{seed}{deltas}/{kind}/{ability}.safetensors"
 
 
 def ability_pack(ability, seed=""):
-    return f"results{seed}/packs/{ability}.safetensors"
+    return f"results/{seed}packs/{ability}.safetensors"
 
 
 def language_delta(lang, deltas="deltas", seed=""):
-    return f"results{seed}/{deltas}/language/{lang}.safetensors"
+    return f"results/{seed}{deltas}/language/{lang}.safetensors"
 
 
 def r_lang(deltas="deltas", mu=None, seed=""):
     if mu is None:
-        return f"results{seed}/{deltas}/r_lang.safetensors"
-    return f"results{seed}/{deltas}/r_lang-mu-{mu}.safetensors"
+        return f"results/{seed}{deltas}/r_lang.safetensors"
+    return f"results/{seed}{deltas}/r_lang-mu-{mu}.safetensors"
 
 
 def merged_path(ability, variant, suffix, seed=""):
     if variant is None:
-        return f"results{seed}/merged/{ability}{suffix}"
-    return f"results{seed}/merged/{ability}/{variant}{suffix}"
+        return f"results/{seed}merged/{ability}{suffix}"
+    return f"results/{seed}merged/{ability}/{variant}{suffix}"
 
 
 def merged_weights(ability, variant=None, seed=""):
@@ -172,25 +172,25 @@ def merge_rounding(ability, seed=""):
 def similarity_table(ability, variant=None, seed=""):
     """S(τ), rank and T of the MAEC merge, or of a merge variant (beside its weights)."""
     if variant is None:
-        return f"results{seed}/similarity/{ability}.tsv"
+        return f"results/{seed}similarity/{ability}.tsv"
     return merged_path(ability, variant, ".tsv", seed)
 
 
 def task_vector_weights(method, ability, seed=""):
-    return f"results{seed}/baselines/tv/{method}_{ability}.safetensors"
+    return f"results/{seed}baselines/tv/{method}_{ability}.safetensors"
 
 
 def task_vector_model_dir(method, ability, seed=""):
-    return f"results{seed}/baselines/tv/{method}_{ability}.hf"
+    return f"results/{seed}baselines/tv/{method}_{ability}.hf"
 
 
 def eval_scores(model, bench, lang, dev=False, seed=""):
     """A model's score on one benchmark and language; `dev`: on the selection's dev split."""
-    return f"results{seed}/eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.json"
+    return f"results/{seed}eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.json"
 
 
 def eval_records(model, bench, lang, dev=False, seed=""):
-    return f"results{seed}/eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.jsonl"
+    return f"results/{seed}eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.jsonl"
 
 
 def ood_scores(model):

@@ -10,7 +10,7 @@ rule masked_cpt:
     output:
         directory(cpt_dir("{run}", seed="{seed}")),
     log:
-        "logs{seed}/cpt/{run}.log",
+        "logs/{seed}cpt/{run}.log",
     conda:
         "../../envs/train.yaml"
     threads: get_threads("train")

@@ -8,7 +8,7 @@ rule ability_weights:
     output:
         ability_delta("{ability}", "{deltas}", seed="{seed}"),
     log:
-        "logs{seed}/{deltas}/ability_{ability}.log",
+        "logs/{seed}{deltas}/ability_{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -29,7 +29,7 @@ rule language_weights:
     output:
         language_delta("{lang}", "{deltas}", "{seed}"),
     log:
-        "logs{seed}/{deltas}/language_{lang}.log",
+        "logs/{seed}{deltas}/language_{lang}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -51,7 +51,7 @@ rule r_lang:
     output:
         r_lang("{deltas}", seed="{seed}"),
     log:
-        "logs{seed}/{deltas}/r_lang.log",
+        "logs/{seed}{deltas}/r_lang.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -71,7 +71,7 @@ rule ability_pack:
     output:
         ability_pack("{ability}", "{seed}"),
     log:
-        "logs{seed}/packs/{ability}.log",
+        "logs/{seed}packs/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")

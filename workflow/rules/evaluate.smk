@@ -17,7 +17,7 @@ rule evaluate_mgsm:
             for lang in MGSM_LANGUAGES
         ],
     log:
-        "logs{seed}/eval/{model}/mgsm.log",
+        "logs/{seed}eval/{model}/mgsm.log",
     conda:
         "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")
@@ -49,7 +49,7 @@ rule evaluate_mmlu:
             for lang in MMLU_LANGUAGES
         ],
     log:
-        "logs{seed}/eval/{model}/mmlu.log",
+        "logs/{seed}eval/{model}/mmlu.log",
     conda:
         "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")

@@ -12,7 +12,7 @@ use rule masked_cpt as full_cpt with:
     output:
         directory(cpt_dir("{run}", "deltas-full", "{seed}")),
     log:
-        "logs{seed}/cpt-full/{run}.log",
+        "logs/{seed}cpt-full/{run}.log",
     params:
         training=get_full_training_params,
         weights=get_run_mixture,
@@ -26,7 +26,7 @@ use rule masked_cpt as baseline_cpt with:
     output:
         directory(baseline_dir("{method}", "{run}", "{seed}")),
     log:
-        "logs{seed}/baselines/{method}/{run}.log",
+        "logs/{seed}baselines/{method}/{run}.log",
     params:
         training=get_baseline_training_params,
         weights=get_run_mixture,
@@ -40,7 +40,7 @@ use rule masked_cpt as domain_adaptation with:
     output:
         directory(adaptation_dir("{method}", ability_corpus("{ability}"), "{seed}")),
     log:
-        "logs{seed}/baselines/{method}-da/{ability}.log",
+        "logs/{seed}baselines/{method}-da/{ability}.log",
     params:
         training=get_adaptation_training_params,
         weights=[1.0],
@@ -69,7 +69,7 @@ use rule ability_weights as ability_weights_plain with:
     output:
         ability_delta("{ability}", "{deltas}", "ability-plain", "{seed}"),
     log:
-        "logs{seed}/{deltas}/ability_plain_{ability}.log",
+        "logs/{seed}{deltas}/ability_plain_{ability}.log",
     params:
         alpha=1.0,
         beta=0.0,
@@ -81,7 +81,7 @@ use rule r_lang as r_lang_uniform_mu with:
     output:
         r_lang("{deltas}", "{mu}", "{seed}"),
     log:
-        "logs{seed}/{deltas}/r_lang_mu_{mu}.log",
+        "logs/{seed}{deltas}/r_lang_mu_{mu}.log",
     params:
         languages=LANGUAGES,
         mu=get_uniform_mu,
@@ -96,7 +96,7 @@ rule merge_variant:
         model=directory(merged_model_dir("{ability}", "{variant}", "{seed}")),
         similarity=similarity_table("{ability}", "{variant}", "{seed}"),
     log:
-        "logs{seed}/merge/{ability}/{variant}.log",
+        "logs/{seed}merge/{ability}/{variant}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -117,7 +117,7 @@ rule task_vector:
         weights=task_vector_weights("{method}", "{ability}", "{seed}"),
         model=directory(task_vector_model_dir("{method}", "{ability}", "{seed}")),
     log:
-        "logs{seed}/baselines/tv/{method}_{ability}.log",
+        "logs/{seed}baselines/tv/{method}_{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -164,7 +164,7 @@ use rule evaluate_mgsm as evaluate_mgsm_dev with:
             for lang in MGSM_LANGUAGES
         ],
     log:
-        "logs{seed}/eval-dev/{model}/mgsm.log",
+        "logs/{seed}eval-dev/{model}/mgsm.log",
 
 
 use rule evaluate_mmlu as evaluate_mmlu_dev with:
@@ -182,7 +182,7 @@ use rule evaluate_mmlu as evaluate_mmlu_dev with:
             for lang in MMLU_LANGUAGES
         ],
     log:
-        "logs{seed}/eval-dev/{model}/mmlu.log",
+        "logs/{seed}eval-dev/{model}/mmlu.log",
 
 
 checkpoint select_hyperparameters:

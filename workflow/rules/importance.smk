@@ -10,7 +10,7 @@ rule importance_cpt:
     output:
         directory(importance_dir("{corpus}", "{seed}")),
     log:
-        "logs{seed}/importance/{corpus}.log",
+        "logs/{seed}importance/{corpus}.log",
     conda:
         "../../envs/train.yaml"
     threads: get_threads("train")

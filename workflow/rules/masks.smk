@@ -10,7 +10,7 @@ rule key_neurons:
         mask=mask_file("{corpus}", "{seed}"),
         summary=mask_summary("{corpus}", "{seed}"),
     log:
-        "logs{seed}/masks/{corpus}.log",
+        "logs/{seed}masks/{corpus}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -33,7 +33,7 @@ rule mask_union:
     output:
         union_mask("{run}", "{seed}"),
     log:
-        "logs{seed}/masks/union/{run}.log",
+        "logs/{seed}masks/union/{run}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
