@@ -178,6 +178,10 @@ INVALID = {
         _broken(lambda c: c["key_neurons"].update(k1=0)),
         r"k1",
     ),
+    "no seed": (
+        _broken(lambda c: c.update(seeds=0)),
+        r"seeds",
+    ),
     "k1 > 1": (
         _broken(lambda c: c["key_neurons"].update(k1=5)),
         r"k1",
