@@ -155,9 +155,12 @@ def test_adding_a_seed_plans_only_that_seeds_jobs_and_the_table(demo_run):
 
 
 # Two seeds on the smallest method that shows their spread: math, one target language (es).
-# The first seed's runs of the corpora it keeps are the demo run's; the second seed trains
-# the importance and masked CPT runs of en, es and math once more.
+# The world, the backbone and the first seed's runs are the demo run's: Snakemake reruns on
+# modification times only, so the world (whose params name every language) is kept, and the
+# first seed's R_Lang, which sums fewer languages now, is forced. The second seed trains the
+# importance and masked CPT runs of en, es and math once more.
 TWO_SEEDS = {"seeds": 2, "languages": ["es"]}
+KEEP_THE_DEMO_RUN = ("--rerun-triggers", "mtime", "--forcerun", "r_lang")
 
 
 @pytest.fixture(scope="module")
@@ -173,14 +176,15 @@ def two_seed_run(demo_run, tmp_path_factory):
     config["language_weights"]["mu"] = {"es": DEMO["language_weights"]["mu"]["es"]}
     configfile = write_config(config, workdir)
     targets = ["results/tables/results.md", "results/figures/layer_cosine_math.png"]
-    plan = planned_jobs(workdir, configfile, *targets)
-    snakemake(workdir, configfile, *targets, "--cores", "2")
+    plan = planned_jobs(workdir, configfile, *targets, *KEEP_THE_DEMO_RUN)
+    snakemake(workdir, configfile, *targets, *KEEP_THE_DEMO_RUN, "--cores", "2")
     return workdir, plan
 
 
 def test_two_seeds_train_again_and_the_table_gives_their_mean_and_spread(two_seed_run):
     workdir, plan = two_seed_run
     assert plan["masked_cpt"] == 3 and plan["importance_cpt"] == 3  # en, es, math: seed 1
+    assert not set(plan) & {"generate_world", "tokenize", "pretrain_backbone"}
     assert "evaluate_mmlu" not in plan and plan["evaluate_mgsm"] == 2  # both seeds' merges
     runs = {
         seed: workdir / f"results/{part}cpt/general_en" for seed, part in [(0, ""), (1, "seed-1/")]
