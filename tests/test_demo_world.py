@@ -15,6 +15,8 @@ import transformers
 from safetensors.torch import load_file
 from workflow_helpers import load_config, planned_jobs, snakemake, write_config
 
+from maec.stats import accuracy_interval
+
 pytestmark = pytest.mark.slow
 
 DEMO = load_config("demo.yaml")
@@ -72,6 +74,18 @@ def test_demo_results_table_has_a_row_per_model_and_language(demo_run):
     ).all()
     mcnemar = pd.read_csv(workdir / "results/tables/results_mcnemar.csv")
     assert mcnemar["p_value"].between(0, 1).all()
+
+
+def test_demo_backbone_learns_the_one_fact_science_questions(demo_run):
+    """The science benchmark discriminates: the backbone's general text holds the one-fact
+    questions, and it answers them far above chance (25 %, the letters are balanced), with
+    more than one letter. (With shuffled options it answered one letter to everything.)"""
+    workdir, _ = demo_run
+    lines = (workdir / "results/eval/backbone/mmlu_en.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    one_fact = [r["acc_correct"] for r in records if r["subject"] == "high_school_biology"]
+    assert accuracy_interval(one_fact).low > 0.25
+    assert len({r["acc_answer"] for r in records}) > 1
 
 
 def test_demo_logs_every_job(demo_run):
