@@ -92,15 +92,17 @@ def test_the_launching_process_imports_no_torch():
     assert out.stdout.strip() == "set()"
 
 
-def test_torchrun_processes_run_without_dynamo_unless_asked(world, monkeypatch):  # noqa: F811
+def test_torchrun_processes_share_the_threads_and_run_without_dynamo(world, monkeypatch):  # noqa: F811
     tmp, cats, _ = world
     launched = []
     monkeypatch.setattr(launch.subprocess, "run", lambda cmd, **kw: launched.append(kw["env"]))
     args = {k: v for k, v in ARGS.items() if k != "device"}
     run = dict(device="cpu", optimizer_state="sparse", **args)
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")  # Snakemake's: all the job's threads
     monkeypatch.delenv("TORCHDYNAMO_DISABLE", raising=False)
-    launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", **run)
+    launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", threads=5, **run)
     monkeypatch.setenv("TORCHDYNAMO_DISABLE", "0")
     launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", **run)
+    assert [env["OMP_NUM_THREADS"] for env in launched] == ["2", "1"]
     assert [env["TORCHDYNAMO_DISABLE"] for env in launched] == ["1", "0"]
     assert all(env["DS_ACCELERATOR"] == "cpu" for env in launched)

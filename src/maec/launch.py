@@ -106,8 +106,11 @@ def node_launch_command(
     ]
 
 
-def _torchrun_env(device: str) -> dict[str, str]:
+def _torchrun_env(device: str, threads: int, processes: int) -> dict[str, str]:
     env = dict(os.environ)
+    # The node's CPUs shared by its processes (the job's OMP_NUM_THREADS, set by Snakemake to
+    # all of them, would give each process as many threads as the node has CPUs).
+    env["OMP_NUM_THREADS"] = str(max(1, threads // processes))
     # Training never compiles; DeepSpeed's ZeRO optimizers import its Muon kernels, whose
     # torch.compile decorators would import the inductor (seconds of start-up per process).
     env.setdefault("TORCHDYNAMO_DISABLE", "1")
@@ -172,7 +175,11 @@ def launch_training(
         with contextlib.ExitStack() as stack:
             output = None if job_log is None else stack.enter_context(open(job_log, "a"))
             subprocess.run(
-                command, check=True, env=_torchrun_env(device), stdout=output, stderr=output
+                command,
+                check=True,
+                env=_torchrun_env(device, threads, processes),
+                stdout=output,
+                stderr=output,
             )
     finally:
         remove(args_file)
