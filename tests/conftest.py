@@ -2,6 +2,7 @@
 rehearsal of the paper's configuration (with its tied-embedding variant)."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -37,17 +38,22 @@ def rehearsal_inputs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def rehearsal_run(rehearsal_inputs):
-    """`experiments` on the rehearsal configuration, then the tied-embedding backbone's
-    MAEC model; returns {"paper"|"tied": (workdir, snakemake output, seconds)}."""
+    """`experiments` on the rehearsal configuration and, alongside it, the tied-embedding
+    backbone's MAEC model: two Snakemake runs at once, each filling the cores that the
+    other's jobs leave idle while they start; returns {"paper"|"tied": (workdir, snakemake
+    output, seconds)}."""
     out, configs = rehearsal_inputs
-    runs = {}
-    for name, configfile, target in [
+    runs = [
         ("paper", configs["config.yaml"], "experiments"),
         ("tied", configs["config-tied.yaml"], "results/merged/science.safetensors"),
-    ]:
+    ]
+
+    def run(name, configfile, target):
         workdir = out / name
         workdir.mkdir()
         started = time.perf_counter()
         proc = snakemake(workdir, configfile, target, "--cores", "2")
-        runs[name] = (workdir, proc.stdout + proc.stderr, time.perf_counter() - started)
-    return runs
+        return name, (workdir, proc.stdout + proc.stderr, time.perf_counter() - started)
+
+    with ThreadPoolExecutor(len(runs)) as pool:
+        return dict(pool.map(lambda r: run(*r), runs))

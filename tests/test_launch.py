@@ -1,11 +1,13 @@
 """Starting training on a job's GPUs: the checks that run before any training."""
 
+import subprocess
 import sys
 
 import pytest
 import torch
 from test_training import ARGS, world  # noqa: F401  (the tiny backbone and corpora fixture)
 
+from maec import launch
 from maec.launch import check_batch, check_gpus, launch_training, node_launch_command
 
 
@@ -79,3 +81,28 @@ def test_cpu_processes_skip_the_gpu_check_but_not_the_others(world, monkeypatch)
     with pytest.raises(ValueError, match="deepspeed_config"):
         launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", device="cpu", **args)
     assert not (tmp / "out").exists()
+
+
+def test_the_launching_process_imports_no_torch():
+    """The job's own process only checks and starts torchrun: importing torch there would
+    add seconds to every multi-process training job."""
+    code = "import sys, maec.joblog, maec.launch; "
+    code += "print({'torch', 'transformers'} & set(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "set()"
+
+
+def test_torchrun_processes_share_the_threads_and_run_without_dynamo(world, monkeypatch):  # noqa: F811
+    tmp, cats, _ = world
+    launched = []
+    monkeypatch.setattr(launch.subprocess, "run", lambda cmd, **kw: launched.append(kw["env"]))
+    args = {k: v for k, v in ARGS.items() if k != "device"}
+    run = dict(device="cpu", optimizer_state="sparse", **args)
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")  # Snakemake's: all the job's threads
+    monkeypatch.delenv("TORCHDYNAMO_DISABLE", raising=False)
+    launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", threads=5, **run)
+    monkeypatch.setenv("TORCHDYNAMO_DISABLE", "0")
+    launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", **run)
+    assert [env["OMP_NUM_THREADS"] for env in launched] == ["2", "1"]
+    assert [env["TORCHDYNAMO_DISABLE"] for env in launched] == ["1", "0"]
+    assert all(env["DS_ACCELERATOR"] == "cpu" for env in launched)

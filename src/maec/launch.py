@@ -21,8 +21,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
 from maec.io.atomic import remove, temporary_sibling
 from maec.tokens import TokenBlocks
 from maec.training.plan import plan_steps
@@ -37,6 +35,8 @@ DEVICES = ("gpu", "cpu")
 
 
 def check_gpus(gpus: int) -> None:
+    import torch  # here, not above: the launching process of a CPU run needs no torch
+
     visible = torch.cuda.device_count()
     if gpus > visible:
         raise RuntimeError(
@@ -106,8 +106,14 @@ def node_launch_command(
     ]
 
 
-def _torchrun_env(device: str) -> dict[str, str]:
+def _torchrun_env(device: str, threads: int, processes: int) -> dict[str, str]:
     env = dict(os.environ)
+    # The node's CPUs shared by its processes (the job's OMP_NUM_THREADS, set by Snakemake to
+    # all of them, would give each process as many threads as the node has CPUs).
+    env["OMP_NUM_THREADS"] = str(max(1, threads // processes))
+    # Training never compiles; DeepSpeed's ZeRO optimizers import its Muon kernels, whose
+    # torch.compile decorators would import the inductor (seconds of start-up per process).
+    env.setdefault("TORCHDYNAMO_DISABLE", "1")
     if device == "cpu":
         env["DS_ACCELERATOR"] = "cpu"  # DeepSpeed would pick a visible GPU otherwise
     return env
@@ -169,7 +175,11 @@ def launch_training(
         with contextlib.ExitStack() as stack:
             output = None if job_log is None else stack.enter_context(open(job_log, "a"))
             subprocess.run(
-                command, check=True, env=_torchrun_env(device), stdout=output, stderr=output
+                command,
+                check=True,
+                env=_torchrun_env(device, threads, processes),
+                stdout=output,
+                stderr=output,
             )
     finally:
         remove(args_file)
@@ -180,8 +190,10 @@ if __name__ == "__main__":
     # go to stderr, which the launcher sends to the job's log.
     import warnings
 
+    from maec.joblog import skip_exit_collection
     from maec.training import train
 
+    skip_exit_collection()
     warnings.filterwarnings("once", category=FutureWarning)  # torch's, at every collective
     logging.basicConfig(
         stream=sys.stderr,

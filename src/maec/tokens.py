@@ -4,6 +4,8 @@ A corpus is tokenized document by document, an EOS token is appended to every do
 and the token stream is cut into fixed blocks of ``block_size`` tokens (the incomplete
 tail is dropped). On disk (``docs/design.md``): ``{prefix}.npy``, a ``uint16`` or
 ``uint32`` array of shape ``(n_blocks, block_size)``, and ``{prefix}.json`` describing it.
+torch is imported where tensors are made: the process that launches a multi-process
+training run checks its blocks without it (maec.launch).
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from maec.io.atomic import atomic_file, write_text
 from maec.sources import LOCAL_SUFFIXES, dataset_documents
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -309,10 +314,14 @@ class TokenBlocks:
         return int(self.blocks.shape[0])
 
     def __getitem__(self, index: int) -> torch.Tensor:
+        import torch
+
         return torch.from_numpy(self.blocks[index].astype(np.int64))
 
     def take(self, indices: np.ndarray) -> torch.Tensor:
         """Blocks at ``indices`` as a LongTensor (len(indices), block_size)."""
+        import torch
+
         return torch.from_numpy(self.blocks[np.asarray(indices)].astype(np.int64))
 
 
@@ -380,6 +389,8 @@ def mixture_batches(
     only on (sources, batch_size, seed, s): starting at ``start_step`` gives the same
     batches as skipping the first ``start_step``, without reading them.
     """
+    import torch
+
     if not sources:
         raise ValueError("mixture_batches needs at least one corpus")
     if batch_size < 1 or start_step < 0:

@@ -17,6 +17,14 @@ Modules: `plan` (steps and lr schedule), `trainable` (mask or LoRA: which entrie
 identity and saved state), `run` (`train`, in named steps).
 """
 
-from maec.training.run import train
-
 __all__ = ["train"]
+
+
+def __getattr__(name: str):
+    # `train` (torch, transformers) loads on first use, so that `maec.training.plan` stays
+    # light for the process that only launches the training processes (maec.launch).
+    if name == "train":
+        from maec.training.run import train
+
+        return train
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
