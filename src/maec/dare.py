@@ -22,7 +22,7 @@ import torch
 from maec.io.format import DEFAULT_CHUNK_BYTES
 from maec.io.reader import as_checkpoint
 from maec.merge_terms import Term, check_terms, term_vectors_into
-from maec.stream import write_elementwise
+from maec.stream import FlatOffsets, write_elementwise
 from maec.ties import KEY_BITS, tie_keys
 
 log = logging.getLogger(__name__)
@@ -73,11 +73,10 @@ def write_dare_merge(
     p = check_drop_rate(drop_rate)
     base = as_checkpoint(backbone)
     model = check_terms(base, terms)
-    offsets: dict[str, int] = {}
+    offsets = FlatOffsets()
 
     def combine(chunks, acc, name):
-        start = offsets.get(name, 0)
-        offsets[name] = start + acc.numel()
+        start = offsets.start(name, acc.numel())
         vectors = chunks[1:]
         term_vectors_into(chunks[0], vectors, terms, name)
         kept = [dare_kept(t.label, name, seed, start, acc.numel(), p) for t in terms]

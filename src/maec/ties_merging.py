@@ -27,7 +27,7 @@ import torch
 from maec.io.format import DEFAULT_CHUNK_BYTES
 from maec.io.reader import as_checkpoint
 from maec.merge_terms import Term, check_terms, term_magnitudes, term_vectors_into
-from maec.stream import ScratchBuffers, write_elementwise
+from maec.stream import FlatOffsets, ScratchBuffers, write_elementwise
 from maec.topk import Cut, TopKSelector, find_cut
 
 log = logging.getLogger(__name__)
@@ -106,16 +106,12 @@ def write_ties_merge(
         for term in terms:
             cut = cut_over(term, names)
             selectors.append(TopKSelector(cut) if cut else None)
-    offsets: dict[str, int] = {}
+    offsets = FlatOffsets()
 
     def combine(chunks, acc, name):
-        if name not in offsets:
-            offsets[name] = 0
-            if scope == "tensor":
-                selectors[:] = [
-                    TopKSelector(cut) if (cut := cut_over(t, [name])) else None for t in terms
-                ]
-        start, offsets[name] = offsets[name], offsets[name] + acc.numel()
+        start = offsets.start(name, acc.numel())
+        if start == 0 and scope == "tensor":
+            selectors[:] = [TopKSelector(c) if (c := cut_over(t, [name])) else None for t in terms]
         vectors = chunks[1:]
         term_vectors_into(chunks[0], vectors, terms, name)
         # a selector must see every chunk, in stream order, to keep exactly k
