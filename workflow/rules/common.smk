@@ -42,6 +42,8 @@ ABILITIES = list(config["abilities"])
 IS_DEMO = "world" in config
 MGSM_LANGUAGES = config["evaluation"]["mgsm"]["languages"]
 MMLU_LANGUAGES = config["evaluation"]["mmlu"]["languages"]
+# a joint model's abilities: two or more joined by + (maec.naming.joint_abilities)
+JOINT_ABILITIES = "({0})(\\+({0}))+".format("|".join(ABILITIES))
 
 
 wildcard_constraints:
@@ -49,13 +51,15 @@ wildcard_constraints:
     run=RUN_NAME,
     ability="|".join(ABILITIES),
     lang=LANGUAGE_CODE,
-    model="[A-Za-z0-9_.,-]+",
+    model="[A-Za-z0-9_.,+-]+",
     deltas="deltas|deltas-full",
     variant="[A-Za-z0-9_.,-]+",
     split="dev|val|test",
     mu="[0-9.]+",
     method="full|lora",
     name="[A-Za-z0-9_]+",
+    combine="ties|dare",
+    abilities=JOINT_ABILITIES,
 
 
 # ---- paths: one helper per kind of output (a wildcard such as "{ability}" gives a pattern) --
@@ -160,12 +164,26 @@ def similarity_table(ability, variant=None):
     return merged_path(ability, variant, ".tsv")
 
 
-def task_vector_weights(method, ability):
-    return f"results/baselines/tv/{method}_{ability}.safetensors"
+def task_vector_path(method, ability, combine, suffix):
+    """F-TV / L-TV (task arithmetic), or with `combine` (ties, dare) instead."""
+    folder = "tv" if combine is None else f"tv-{combine}"
+    return f"results/baselines/{folder}/{method}_{ability}{suffix}"
 
 
-def task_vector_model_dir(method, ability):
-    return f"results/baselines/tv/{method}_{ability}.hf"
+def task_vector_weights(method, ability, combine=None):
+    return task_vector_path(method, ability, combine, ".safetensors")
+
+
+def task_vector_model_dir(method, ability, combine=None):
+    return task_vector_path(method, ability, combine, ".hf")
+
+
+def layer_swap_weights(ability):
+    return f"results/baselines/layer-swap/{ability}.safetensors"
+
+
+def layer_swap_model_dir(ability):
+    return f"results/baselines/layer-swap/{ability}.hf"
 
 
 def eval_scores(model, bench, lang, dev=False):
