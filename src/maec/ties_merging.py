@@ -98,8 +98,11 @@ def write_ties_merge(
         k = math.floor(density * sum(base.numel(n) for n in tensor_names) + 0.5)
         if k == 0:
             return Cut(0, math.inf, 0, 0, 0, tie_seed)
-        stream = lambda: term_magnitudes(base, term, tensor_names, chunk_bytes, scratch)  # noqa: E731
-        return find_cut(stream, k, tie_seed)
+
+        def magnitudes():
+            return term_magnitudes(base, term, tensor_names, chunk_bytes, scratch)
+
+        return find_cut(magnitudes, k, tie_seed)
 
     selectors: list[TopKSelector | None] = []
     if scope == "global":
