@@ -5,6 +5,7 @@ processes) or of a DeepSpeed engine (ZeRO, one or several GPUs), behind one inte
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import os
@@ -116,6 +117,7 @@ def load_partitioned(backbone: Path, config: dict, dtype: torch.dtype) -> torch.
     if missing:
         raise KeyError(f"backbone {backbone}: no weights for parameter {missing[0]}")
     rank = torch.distributed.get_rank()
+    release_host_memory()  # what building the model under zero.Init freed
     for name in ckpt.names:
         param = parameters.get(name)
         if param is None:
@@ -125,7 +127,21 @@ def load_partitioned(backbone: Path, config: dict, dtype: torch.dtype) -> torch.
                 target = param.data.view(ckpt.shape(name))
                 for start, chunk in ckpt.iter_rows(name, reuse_buffer=True):
                     (target[start : start + chunk.shape[0]] if chunk.dim() else target).copy_(chunk)
+        if param.device.type == "cpu":
+            release_host_memory()  # the gathered copy, freed into the heap
     return model
+
+
+def release_host_memory() -> None:
+    """Hand freed heap memory back to the system (glibc's ``malloc_trim``). On the CPU each
+    gathered parameter is a host buffer; glibc keeps freed buffers below its (adaptive) mmap
+    threshold in the heap, so without this a process's resident set grew past one model copy
+    during the partitioned load (docs/benchmarks.md). No-op where glibc is absent."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.malloc_trim(0)
 
 
 class PlainBackend:
