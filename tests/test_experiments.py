@@ -227,7 +227,7 @@ BEYOND_ROWS = [
 
 def test_beyond_the_paper_tables_and_figures(experiments_run, demo_config):
     workdir, _ = experiments_run
-    for ability in demo_config["abilities"]:
+    for ability in demo_config["experiments"]["beyond"]["abilities"]:
         table = pd.read_csv(workdir / f"results/tables/beyond_{ability}.csv", index_col=0)
         assert list(table.index) == BEYOND_ROWS
         assert table.filter(like="Avg").notna().all().all()

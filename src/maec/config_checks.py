@@ -37,7 +37,12 @@ def joint_abilities_of(config) -> list[str]:
 def check_joint(config):
     beyond = config["experiments"].get("beyond", {})
     listed = beyond.get("joint") or []
-    for key, names in (("joint", listed), ("joint_gamma", beyond.get("joint_gamma", {}))):
+    named = [
+        ("joint", listed),
+        ("joint_gamma", beyond.get("joint_gamma", {})),
+        ("abilities", beyond.get("abilities") or []),
+    ]
+    for key, names in named:
         for ability in names:
             if ability not in config["abilities"]:
                 raise ValueError(

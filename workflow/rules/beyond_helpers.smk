@@ -210,8 +210,9 @@ def get_beyond_training_dirs(wildcards):
 
 def beyond_outputs():
     """The tables and figures of this file, for the `experiments` target."""
+    abilities = BEYOND["abilities"] or ABILITIES
     return [
         path
-        for a in ABILITIES
+        for a in abilities
         for path in (table(f"beyond_{a}"), figure(f"beyond_{a}"))
     ]
