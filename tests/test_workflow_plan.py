@@ -65,6 +65,22 @@ def test_paper_config_plans_evaluation_and_tables(tmp_path):
     assert plan["download_mgsm"] == 1 and plan["download_mmlu"] == 6
 
 
+def test_each_seed_repeats_the_training_runs_and_what_follows_but_not_the_backbone(tmp_path):
+    configfile = write_config(PAPER | {"seeds": 3}, tmp_path)
+    plan = planned_jobs(tmp_path, configfile)
+    assert plan["download_backbone"] == 1 and plan["tokenize"] == 7  # shared by the seeds
+    assert plan["importance_cpt"] == plan["key_neurons"] == plan["masked_cpt"] == 3 * 7
+    assert plan["merge"] == 3 * 2 and plan["r_lang"] == 3
+    # the backbone once on both benchmarks, each seed's merged models on their own
+    assert plan["evaluate_mgsm"] == plan["evaluate_mmlu"] == 1 + 3
+    assert plan["results_table"] == 1 and plan["diagnostics"] == 2  # the first seed's
+    # the first seed keeps a one-seed run's paths, seed n lies under results/seed-{n}/
+    target = "results/seed-2/merged/math.safetensors"
+    assert planned_jobs(tmp_path, configfile, target) == EXPECTED_PLAN
+    with pytest.raises(AssertionError, match="is not trained, so it has no seed"):
+        planned_jobs(tmp_path, configfile, "results/seed-1/eval/backbone/mgsm_es.json")
+
+
 def _with_translations(config, languages=("es", "bn", "te")):
     """The config with (hub ids of) translated ability corpora, so every Table 2 row runs."""
     config = copy.deepcopy(config)
@@ -182,6 +198,10 @@ INVALID = {
     "k1 = 0": (
         _broken(lambda c: c["key_neurons"].update(k1=0)),
         r"k1",
+    ),
+    "no seed": (
+        _broken(lambda c: c.update(seeds=0)),
+        r"seeds",
     ),
     "k1 > 1": (
         _broken(lambda c: c["key_neurons"].update(k1=5)),

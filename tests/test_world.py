@@ -5,6 +5,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections import Counter
 
 import pytest
 import torch
@@ -19,8 +20,9 @@ from maec.world import (
     train_tokenizer,
     translate_ability_corpora,
 )
+from maec.world.benchmarks import SCIENCE_SUBJECTS, science_items
 from maec.world.lexicon import language
-from maec.world.problems import MathProblem, math_solution
+from maec.world.problems import CATEGORY_OF, MathProblem, ScienceItem, math_solution
 
 TINY = WorldSizes(
     general_docs=60, ability_docs=40, mgsm_test=12, mgsm_dev=6, mmlu_test=3, mmlu_dev=5
@@ -159,6 +161,63 @@ def test_dev_has_at_least_five_items_per_subject(world):
     assert all(subjects.count(s) >= 5 for s in set(subjects))
 
 
+def _okapi(world, lang, split):
+    return json.loads((world / "mmlu" / f"{lang}_{split}.json").read_text(encoding="utf-8"))
+
+
+def _okapi_text(record) -> str:
+    """The record as the Okapi prompt lays it out, with its answer letter."""
+    options = "".join(f"\n{x.upper()}. {record[f'option_{x}']}" for x in "abcd")
+    return f"{record['instruction']}{options}\nAnswer: {record['answer']}"
+
+
+def test_science_letters_are_balanced_and_no_animal_is_asked_twice():
+    items = science_items(1234, 40, 8, 16)  # the demo's sizes: every animal, once per kind
+    for kind in SCIENCE_SUBJECTS:
+        for split, n in (("test", 40), ("dev", 8), ("val", 16)):
+            letters = Counter(i.letter for i in items[split] if i.kind == kind)
+            assert letters == {letter: n // 4 for letter in "ABCD"}, (kind, split)
+        animals = [i.animal for split in items.values() for i in split if i.kind == kind]
+        assert len(animals) == len(set(animals)) == 64
+    odd = science_items(3, 5, 3, 0)["test"]
+    assert sorted(Counter(i.letter for i in odd if i.kind == "category").values()) == [1, 1, 1, 2]
+
+
+def test_more_science_items_than_animals_is_refused():
+    with pytest.raises(ValueError, match="17 animals of a category.*16 per category"):
+        science_items(0, 44, 8, 16)
+
+
+def test_a_question_has_one_letter_and_the_two_fact_letter_is_not_the_one_fact_letter(world):
+    letter_of: dict[str, str] = {}
+    for split in ("dev", "val", "test"):
+        for record in _okapi(world, "en", split):
+            assert letter_of.setdefault(record["instruction"], record["answer"]) == record["answer"]
+    for animal in CATEGORY_OF:
+        assert ScienceItem("category", animal).letter != ScienceItem("property", animal).letter
+
+
+def test_science_documents_practise_the_benchmark_format_with_the_same_facts(world):
+    """A corpus item about an animal is the benchmark's question about it, laid out as the
+    Okapi prompt, with the benchmark's letter: in the English ability corpus (two-fact
+    questions, explained) and in every language's general corpus (one-fact questions)."""
+    for corpus, lang in [("science_en", "en")] + [(f"general_{x}", x) for x in LANGUAGES]:
+        texts = _texts(world / "corpora" / f"{corpus}.jsonl")
+        known = {
+            r["instruction"]: _okapi_text(r)
+            for split in ("dev", "val", "test")
+            for r in _okapi(world, lang, split)
+        }
+        items = [t for t in texts if "\nAnswer: " in t]
+        matched = [t for t in items if t.split("\n")[0] in known]
+        assert matched, corpus
+        assert all(t.startswith(known[t.split("\n")[0]]) for t in matched), corpus
+    science = _texts(world / "corpora" / "science_en.jsonl")
+    assert all(re.search(r"\nAnswer: [ABCD]\nThe \w+ is a", t) for t in science)
+    two_fact = [t for t in science if t.startswith("What is true of")]
+    assert len(two_fact) > len(science) / 2
+
+
 def test_general_corpus_of_every_language_is_in_its_own_script(world):
     for lang in LANGUAGES:
         lines = (
@@ -166,7 +225,8 @@ def test_general_corpus_of_every_language_is_in_its_own_script(world):
         )
         assert len(lines) == TINY.general_docs
         labels = MGSM_LABELS[lang]
-        label_text = {labels.question, labels.answer, labels.answer_phrase, labels.direct_answer}
+        # "Answer:" closes a multiple-choice question in every language, as in Okapi.
+        label_text = {labels.question, labels.answer, labels.answer_phrase, "Answer:"}
         for line in lines:
             text = json.loads(line)["text"]
             for label in label_text:
@@ -214,11 +274,11 @@ def test_translated_ability_corpora_are_the_english_documents_in_each_language(w
             )
             assert phrase in translated and translated != en
         science = _texts(paths["science"][lang])
-        answer = re.compile(re.escape(MGSM_LABELS["en"].direct_answer) + " ([ABCD])")
+        answer = re.compile(r"\nAnswer: ([ABCD])\n")
         for en, translated in zip(english["science"], science):
-            # The same question: the same answer letter after the language's answer label.
-            letter = answer.search(en).group(1)
-            assert f"{MGSM_LABELS[lang].direct_answer} {letter}" in translated
+            # The same question: the same answer letter, and the text in the language.
+            assert answer.search(en).group(1) == answer.search(translated).group(1)
+            assert translated != en
     again = translate_ability_corpora(
         {"math": {"es": tmp_path / "again.jsonl"}}, seed=7, sizes=TINY
     )

@@ -156,8 +156,24 @@ def write_diagnostics(similarity_tsv, out_csv, out_md, rounding_report=None) -> 
     return frame
 
 
-def write_layer_cosines(similarity_tsv, out_csv) -> pd.DataFrame:
-    """The per-layer cosines (Figure 5b's data) as CSV; returns them for the figure."""
-    layers = layer_cosines(read_similarity_table(similarity_tsv))
+def layer_cosines_over_seeds(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per-layer cosines of several training seeds' similarity tables: `cosine` the mean
+    over seeds, and with several seeds their spread, `seeds`, `sd` (n − 1 in the
+    denominator), `min` and `max`. A cosine is computed from every entry of its tensors,
+    so it has no sampling error of its own; what varies is the training that made R(A)
+    and R_Lang, which the seeds repeat. One table gives `layer_cosines` as it is."""
+    if len(tables) == 1:
+        return layer_cosines(tables[0])
+    per_seed = pd.concat([layer_cosines(table) for table in tables], ignore_index=True)
+    grouped = per_seed.groupby(["layer", "family"], sort=True)["cosine"]
+    spread = grouped.agg(cosine="mean", seeds="count", sd="std", min="min", max="max")
+    return spread.reset_index()
+
+
+def write_layer_cosines(similarity_tsvs, out_csv) -> pd.DataFrame:
+    """The per-layer cosines (Figure 5b's data) of one similarity table per training seed,
+    as CSV (`layer_cosines_over_seeds`); returns them for the figure."""
+    tables = [read_similarity_table(tsv) for tsv in similarity_tsvs]
+    layers = layer_cosines_over_seeds(tables)
     write_text(out_csv, layers.to_csv(index=False, float_format="%.6g"))
     return layers

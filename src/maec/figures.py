@@ -114,10 +114,16 @@ def plot_against_k2(
 
 
 def plot_layer_cosines(layers: pd.DataFrame, title: str, out_png, out_pdf) -> None:
-    """Cosine between R(A) and R_Lang per layer, one line per tensor family."""
+    """Cosine between R(A) and R_Lang per layer, one line per tensor family; over several
+    training seeds (`min` and `max` columns) the line is the mean and a band spans the
+    seeds' minimum to maximum."""
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for family, part in layers.groupby("family", sort=True):
-        ax.plot(part["layer"], part["cosine"], marker="o", label=family)
+        (line,) = ax.plot(part["layer"], part["cosine"], marker="o", label=family)
+        if "min" in part:
+            ax.fill_between(
+                part["layer"], part["min"], part["max"], color=line.get_color(), alpha=0.2
+            )
     ax.axhline(0, color="grey", linewidth=0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("layer")

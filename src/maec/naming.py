@@ -145,6 +145,12 @@ def joint_abilities(text: str) -> list[str]:
     return abilities
 
 
+def joint_pattern(abilities) -> str:
+    """A regular expression of the joint names of `abilities`: two or more joined by +."""
+    names = "|".join(map(re.escape, abilities))
+    return rf"({names})(\+({names}))+"
+
+
 def is_model_name_part(name: str) -> bool:
     """Letters, digits and `_`: the name after a named kind's `-` (`reference-mistral_7b`)."""
     return bool(_MODEL_NAME.fullmatch(name))

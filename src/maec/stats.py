@@ -7,7 +7,9 @@ interval holds the central `level` (default 0.95) of the statistic's resampled v
 An average over languages resamples each language's examples on their own (stratified), as
 each language's questions are a sample of their own; a paired difference resamples the
 question indices once for both models, so a question both get right or both get wrong adds
-no noise to the difference. Accuracies here are fractions in [0, 1].
+no noise to the difference. Accuracies here are fractions in [0, 1]. The intervals also
+take a question's correctness averaged over several training seeds (a fraction in [0, 1]):
+the interval of the mean over seeds then measures the sampling of questions.
 """
 
 import math
@@ -29,12 +31,15 @@ class Interval(NamedTuple):
     high: float
 
 
-def _as_correctness(values, what: str) -> np.ndarray:
+def _as_correctness(values, what: str, binary: bool = False) -> np.ndarray:
+    """Correctness per question: 0/1, or (not `binary`) a mean of 0/1 over seeds."""
     array = np.asarray(values, dtype=float)
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"{what}: expected a non-empty list of 0/1 correctness values")
-    if not np.isin(array, (0.0, 1.0)).all():
+    if binary and not np.isin(array, (0.0, 1.0)).all():
         raise ValueError(f"{what}: correctness values must be 0 or 1")
+    if not ((array >= 0) & (array <= 1)).all():
+        raise ValueError(f"{what}: correctness values must be 0 or 1 (or a mean of them)")
     return array
 
 
@@ -157,8 +162,8 @@ class McNemar(NamedTuple):
 
 def mcnemar(first: Sequence, second: Sequence) -> McNemar:
     """Exact McNemar test: a two-sided binomial test, p = 1/2, on the discordant pairs."""
-    a = _as_correctness(first, "first model")
-    b = _as_correctness(second, "second model")
+    a = _as_correctness(first, "first model", binary=True)
+    b = _as_correctness(second, "second model", binary=True)
     if len(a) != len(b):
         raise ValueError(f"{len(a)} and {len(b)} questions cannot be paired")
     only_first = int(((a == 1) & (b == 0)).sum())

@@ -10,10 +10,12 @@ rule task_vector_combined:
         ability_model=get_task_vector_ability_model,
         language_model=get_task_vector_language_model,
     output:
-        weights=task_vector_weights("{method}", "{ability}", "{combine}"),
-        model=directory(task_vector_model_dir("{method}", "{ability}", "{combine}")),
+        weights=task_vector_weights("{method}", "{ability}", "{seed}", "{combine}"),
+        model=directory(
+            task_vector_model_dir("{method}", "{ability}", "{seed}", "{combine}")
+        ),
     log:
-        "logs/baselines/tv-{combine}/{method}_{ability}.log",
+        "logs/{seed}baselines/tv-{combine}/{method}_{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -32,10 +34,10 @@ rule layer_swap:
         ability_model=get_layer_swap_ability_model,
         language_model=get_layer_swap_language_model,
     output:
-        weights=layer_swap_weights("{ability}"),
-        model=directory(layer_swap_model_dir("{ability}")),
+        weights=layer_swap_path("{ability}", ".safetensors", "{seed}"),
+        model=directory(layer_swap_path("{ability}", ".hf", "{seed}")),
     log:
-        "logs/baselines/layer-swap/{ability}.log",
+        "logs/{seed}baselines/layer-swap/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")

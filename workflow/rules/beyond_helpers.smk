@@ -59,9 +59,9 @@ def get_combined_task_vector_settings(wildcards):
     return combine_settings(wildcards.combine)
 
 
-def variant_combine_inputs(deltas):
+def variant_combine_inputs(deltas, seed=""):
     """The per-language deltas that TIES and DARE take apart from R_Lang."""
-    return [language_delta(lang, deltas) for lang in LANGUAGES]
+    return [language_delta(lang, deltas, seed) for lang in LANGUAGES]
 
 
 def variant_combine_settings(values):
@@ -97,11 +97,11 @@ def get_revert_settings():
 
 
 def get_layer_swap_ability_model(wildcards):
-    return baseline_run_dir(LAYER_SWAP_EXPERTS[0], wildcards.ability)
+    return baseline_run_dir(LAYER_SWAP_EXPERTS[0], wildcards.ability, wildcards.seed)
 
 
 def get_layer_swap_language_model(wildcards):
-    return baseline_run_dir(LAYER_SWAP_EXPERTS[1], wildcards.ability)
+    return baseline_run_dir(LAYER_SWAP_EXPERTS[1], wildcards.ability, wildcards.seed)
 
 
 def get_joint_inputs(wildcards):
@@ -126,19 +126,20 @@ def joint_model_name():
     return format_model("joint", "+".join(JOINT)) if JOINT else None
 
 
-def beyond_model_dir(name):
-    """Where a model of this file lives (model_dir asks), None for another kind."""
+def beyond_model_dir(name, seed=""):
+    """Where a model of this file lives (model_dir asks), None for another kind. Its rules
+    build the default seed's models only."""
     if name.kind in COMBINED_TASK_VECTORS:
         method, combine = COMBINED_TASK_VECTORS[name.kind]
-        return task_vector_model_dir(method, name.ability, combine)
+        return task_vector_model_dir(method, name.ability, seed, combine)
     if name.kind == "lswap":
-        return layer_swap_model_dir(name.ability)
+        return layer_swap_path(name.ability, ".hf", seed)
     if name.kind == "joint":
         if joint_abilities(name.ability) != JOINT:
             raise ValueError(
                 f"model {name}: experiments.beyond.joint gives the abilities {JOINT}"
             )
-        return merged_model_dir(name.ability)
+        return merged_model_dir(name.ability, None, seed)
     return None
 
 

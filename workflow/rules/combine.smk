@@ -4,12 +4,12 @@
 
 rule tensor_similarity:
     input:
-        r_a=ability_delta("{ability}"),
-        r_lang=r_lang(),
+        r_a=ability_delta("{ability}", seed="{seed}"),
+        r_lang=r_lang(seed="{seed}"),
     output:
-        similarity_table("{ability}"),
+        similarity_table("{ability}", seed="{seed}"),
     log:
-        "logs/similarity/{ability}.log",
+        "logs/{seed}similarity/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -24,15 +24,15 @@ rule tensor_similarity:
 rule merge:
     input:
         backbone=BACKBONE,
-        r_a=ability_delta("{ability}"),
-        r_lang=r_lang(),
-        similarity=similarity_table("{ability}"),
+        r_a=ability_delta("{ability}", seed="{seed}"),
+        r_lang=r_lang(seed="{seed}"),
+        similarity=similarity_table("{ability}", seed="{seed}"),
     output:
-        weights=merged_weights("{ability}"),
-        model=directory(merged_model_dir("{ability}")),
-        rounding=merge_rounding("{ability}"),
+        weights=merged_weights("{ability}", seed="{seed}"),
+        model=directory(merged_model_dir("{ability}", seed="{seed}")),
+        rounding=merge_rounding("{ability}", "{seed}"),
     log:
-        "logs/merge/{ability}.log",
+        "logs/{seed}merge/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")

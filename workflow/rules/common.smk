@@ -25,6 +25,7 @@ from maec.naming import (
     fmt,
     format_model,
     format_variant,
+    joint_pattern,
     parse_model,
     parse_variant,
     variant_values,
@@ -42,8 +43,6 @@ ABILITIES = list(config["abilities"])
 IS_DEMO = "world" in config
 MGSM_LANGUAGES = config["evaluation"]["mgsm"]["languages"]
 MMLU_LANGUAGES = config["evaluation"]["mmlu"]["languages"]
-# a joint model's abilities: two or more joined by + (maec.naming.joint_abilities)
-JOINT_ABILITIES = "({0})(\\+({0}))+".format("|".join(ABILITIES))
 
 
 wildcard_constraints:
@@ -58,8 +57,9 @@ wildcard_constraints:
     mu="[0-9.]+",
     method="full|lora",
     name="[A-Za-z0-9_]+",
+    seed="(seed-[0-9]+/)?",
     combine="ties|dare",
-    abilities=JOINT_ABILITIES,
+    abilities=joint_pattern(ABILITIES),
 
 
 # ---- paths: one helper per kind of output (a wildcard such as "{ability}" gives a pattern) --
@@ -68,6 +68,21 @@ WORLD = "results/world"  # the demo world's corpora and benchmarks
 TOKENIZER = "results/tokenizer"
 BACKBONE_INIT = "results/backbone_init"
 BACKBONE = "results/backbone"
+
+# Training seeds: the training runs (importance CPT, masked CPT, baselines) and everything
+# made from them (masks, deltas, merges, their scores) repeat per seed. A seed's outputs
+# lie under results/{seed} with `seed` its path part (the wildcard {seed}): empty for the
+# first seed, so that a one-seed run keeps its paths, and seed-{n}/ for the others.
+SEEDS = [config["training"]["seed"] + i for i in range(config["seeds"])]
+
+
+def seed_part(seed):
+    return "" if seed == SEEDS[0] else f"seed-{seed}/"
+
+
+def seed_of(part):
+    """The training seed of a seed's path part (the {seed} wildcard)."""
+    return int(part.removeprefix("seed-").removesuffix("/")) if part else SEEDS[0]
 
 
 def token_blocks(corpus):
@@ -78,35 +93,35 @@ def token_summary(corpus):
     return f"results/tokens/{corpus}.json"
 
 
-def importance_dir(corpus):
-    return f"results/importance/{corpus}"
+def importance_dir(corpus, seed=""):
+    return f"results/{seed}importance/{corpus}"
 
 
-def mask_file(corpus):
-    return f"results/masks/{corpus}.safetensors"
+def mask_file(corpus, seed=""):
+    return f"results/{seed}masks/{corpus}.safetensors"
 
 
-def mask_summary(corpus):
-    return f"results/masks/{corpus}.json"
+def mask_summary(corpus, seed=""):
+    return f"results/{seed}masks/{corpus}.json"
 
 
-def union_mask(run):
-    return f"results/masks/union/{run}.safetensors"
+def union_mask(run, seed=""):
+    return f"results/{seed}masks/union/{run}.safetensors"
 
 
-def cpt_dir(run, deltas="deltas"):
+def cpt_dir(run, deltas="deltas", seed=""):
     """Masked CPT runs feed results/deltas; the same runs trained on every entry (the
     "without key-neuron locating" ablation) feed results/deltas-full."""
-    return f"results/cpt/{run}" if deltas == "deltas" else f"results/cpt-full/{run}"
+    return f"results/{seed}{'cpt' if deltas == 'deltas' else 'cpt-full'}/{run}"
 
 
-def baseline_dir(method, run):
-    return f"results/baselines/{method}/{run}"
+def baseline_dir(method, run, seed=""):
+    return f"results/{seed}baselines/{method}/{run}"
 
 
-def adaptation_dir(method, run):
+def adaptation_dir(method, run, seed=""):
     """Domain adaptation (DA) on `run` after the method's CPT on the general corpora."""
-    return f"results/baselines/{method}-da/{run}"
+    return f"results/{seed}baselines/{method}-da/{run}"
 
 
 def reference_download_dir(name):
@@ -119,80 +134,74 @@ def resume_dir(run_dir):
     return f"results/.resume/{run_dir.removeprefix('results/')}"
 
 
-def ability_delta(ability, deltas="deltas", kind="ability"):
-    return f"results/{deltas}/{kind}/{ability}.safetensors"
+def ability_delta(ability, deltas="deltas", kind="ability", seed=""):
+    return f"results/{seed}{deltas}/{kind}/{ability}.safetensors"
 
 
-def ability_pack(ability):
-    return f"results/packs/{ability}.safetensors"
+def ability_pack(ability, seed=""):
+    return f"results/{seed}packs/{ability}.safetensors"
 
 
-def language_delta(lang, deltas="deltas"):
-    return f"results/{deltas}/language/{lang}.safetensors"
+def language_delta(lang, deltas="deltas", seed=""):
+    return f"results/{seed}{deltas}/language/{lang}.safetensors"
 
 
-def r_lang(deltas="deltas", mu=None):
+def r_lang(deltas="deltas", mu=None, seed=""):
     if mu is None:
-        return f"results/{deltas}/r_lang.safetensors"
-    return f"results/{deltas}/r_lang-mu-{mu}.safetensors"
+        return f"results/{seed}{deltas}/r_lang.safetensors"
+    return f"results/{seed}{deltas}/r_lang-mu-{mu}.safetensors"
 
 
-def merged_path(ability, variant, suffix):
+def merged_path(ability, variant, suffix, seed=""):
     if variant is None:
-        return f"results/merged/{ability}{suffix}"
-    return f"results/merged/{ability}/{variant}{suffix}"
+        return f"results/{seed}merged/{ability}{suffix}"
+    return f"results/{seed}merged/{ability}/{variant}{suffix}"
 
 
-def merged_weights(ability, variant=None):
+def merged_weights(ability, variant=None, seed=""):
     """The MAEC model's weights, or a merge variant's (results/merged/{ability}/{variant})."""
-    return merged_path(ability, variant, ".safetensors")
+    return merged_path(ability, variant, ".safetensors", seed)
 
 
-def merged_model_dir(ability, variant=None):
-    return merged_path(ability, variant, ".hf")
+def merged_model_dir(ability, variant=None, seed=""):
+    return merged_path(ability, variant, ".hf", seed)
 
 
-def merge_rounding(ability):
+def merge_rounding(ability, seed=""):
     """How much of γR(A) survives the rounding of the MAEC model (maec.rounding)."""
-    return merged_path(ability, None, ".rounding.json")
+    return merged_path(ability, None, ".rounding.json", seed)
 
 
-def similarity_table(ability, variant=None):
+def similarity_table(ability, variant=None, seed=""):
     """S(τ), rank and T of the MAEC merge, or of a merge variant (beside its weights)."""
     if variant is None:
-        return f"results/similarity/{ability}.tsv"
-    return merged_path(ability, variant, ".tsv")
+        return f"results/{seed}similarity/{ability}.tsv"
+    return merged_path(ability, variant, ".tsv", seed)
 
 
-def task_vector_path(method, ability, combine, suffix):
-    """F-TV / L-TV (task arithmetic), or with `combine` (ties, dare) instead."""
+def task_vector_weights(method, ability, seed="", combine=None):
+    folder = (
+        "tv" if combine is None else f"tv-{combine}"
+    )  # F-TV / L-TV, or by TIES, DARE
+    return f"results/{seed}baselines/{folder}/{method}_{ability}.safetensors"
+
+
+def task_vector_model_dir(method, ability, seed="", combine=None):
     folder = "tv" if combine is None else f"tv-{combine}"
-    return f"results/baselines/{folder}/{method}_{ability}{suffix}"
+    return f"results/{seed}baselines/{folder}/{method}_{ability}.hf"
 
 
-def task_vector_weights(method, ability, combine=None):
-    return task_vector_path(method, ability, combine, ".safetensors")
+def layer_swap_path(ability, suffix, seed=""):
+    return f"results/{seed}baselines/layer-swap/{ability}{suffix}"
 
 
-def task_vector_model_dir(method, ability, combine=None):
-    return task_vector_path(method, ability, combine, ".hf")
-
-
-def layer_swap_weights(ability):
-    return f"results/baselines/layer-swap/{ability}.safetensors"
-
-
-def layer_swap_model_dir(ability):
-    return f"results/baselines/layer-swap/{ability}.hf"
-
-
-def eval_scores(model, bench, lang, dev=False):
+def eval_scores(model, bench, lang, dev=False, seed=""):
     """A model's score on one benchmark and language; `dev`: on the selection's dev split."""
-    return f"results/eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.json"
+    return f"results/{seed}eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.json"
 
 
-def eval_records(model, bench, lang, dev=False):
-    return f"results/eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.jsonl"
+def eval_records(model, bench, lang, dev=False, seed=""):
+    return f"results/{seed}eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.jsonl"
 
 
 def ood_scores(model):
@@ -336,7 +345,7 @@ def get_threads(kind):
 
 def get_final_output():
     return (
-        [merged_weights(a) for a in ABILITIES]
+        [merged_weights(a, seed=seed_part(s)) for s in SEEDS for a in ABILITIES]
         + [table(f"diagnostics_{a}", "csv") for a in ABILITIES]
         + [table("results", "csv"), table("results", "md")]
     )

@@ -8,9 +8,9 @@ rule masked_cpt:
         tokens=get_run_tokens,
         mask=get_run_mask,
     output:
-        directory(cpt_dir("{run}")),
+        directory(cpt_dir("{run}", seed="{seed}")),
     log:
-        "logs/cpt/{run}.log",
+        "logs/{seed}cpt/{run}.log",
     conda:
         "../../envs/train.yaml"
     threads: get_threads("train")
@@ -18,8 +18,8 @@ rule masked_cpt:
         **job_resources("train"),
         **training_cadence(),
     params:
-        training=masked_training_params(config["masked_cpt"]["tokens"]),
+        training=get_masked_training_params,
         weights=get_run_mixture,
-        resume_dir=resume_dir(cpt_dir("{run}")),
+        resume_dir=resume_dir(cpt_dir("{run}", seed="{seed}")),
     script:
         "../scripts/train.py"

@@ -6,9 +6,9 @@ rule ability_weights:
     input:
         unpack(get_ability_delta_inputs),
     output:
-        ability_delta("{ability}", "{deltas}"),
+        ability_delta("{ability}", "{deltas}", seed="{seed}"),
     log:
-        "logs/{deltas}/ability_{ability}.log",
+        "logs/{seed}{deltas}/ability_{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -27,9 +27,9 @@ rule language_weights:
     input:
         unpack(get_language_delta_inputs),
     output:
-        language_delta("{lang}", "{deltas}"),
+        language_delta("{lang}", "{deltas}", "{seed}"),
     log:
-        "logs/{deltas}/language_{lang}.log",
+        "logs/{seed}{deltas}/language_{lang}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -49,9 +49,9 @@ rule r_lang:
     input:
         get_language_deltas,
     output:
-        r_lang("{deltas}"),
+        r_lang("{deltas}", seed="{seed}"),
     log:
-        "logs/{deltas}/r_lang.log",
+        "logs/{seed}{deltas}/r_lang.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -69,9 +69,9 @@ rule ability_pack:
     input:
         unpack(get_ability_pack_inputs),
     output:
-        ability_pack("{ability}"),
+        ability_pack("{ability}", "{seed}"),
     log:
-        "logs/packs/{ability}.log",
+        "logs/{seed}packs/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")

@@ -8,10 +8,16 @@ rule evaluate_mgsm:
         questions=[mgsm_questions(lang) for lang in MGSM_LANGUAGES],
         exemplars=config["evaluation"]["mgsm"]["exemplars"],
     output:
-        examples=[eval_records("{model}", "mgsm", lang) for lang in MGSM_LANGUAGES],
-        scores=[eval_scores("{model}", "mgsm", lang) for lang in MGSM_LANGUAGES],
+        examples=[
+            eval_records("{model}", "mgsm", lang, seed="{seed}")
+            for lang in MGSM_LANGUAGES
+        ],
+        scores=[
+            eval_scores("{model}", "mgsm", lang, seed="{seed}")
+            for lang in MGSM_LANGUAGES
+        ],
     log:
-        "logs/eval/{model}/mgsm.log",
+        "logs/{seed}eval/{model}/mgsm.log",
     conda:
         "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")
@@ -34,10 +40,16 @@ rule evaluate_mmlu:
         test=[mmlu_file("test", lang) for lang in MMLU_LANGUAGES],
         dev=[mmlu_file("dev", lang) for lang in MMLU_LANGUAGES],
     output:
-        examples=[eval_records("{model}", "mmlu", lang) for lang in MMLU_LANGUAGES],
-        scores=[eval_scores("{model}", "mmlu", lang) for lang in MMLU_LANGUAGES],
+        examples=[
+            eval_records("{model}", "mmlu", lang, seed="{seed}")
+            for lang in MMLU_LANGUAGES
+        ],
+        scores=[
+            eval_scores("{model}", "mmlu", lang, seed="{seed}")
+            for lang in MMLU_LANGUAGES
+        ],
     log:
-        "logs/eval/{model}/mmlu.log",
+        "logs/{seed}eval/{model}/mmlu.log",
     conda:
         "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")

@@ -53,23 +53,23 @@ def baseline_run(kind, ability):
     return "+".join(baseline_corpora(kind, ability))
 
 
-def baseline_run_dir(kind, ability):
+def baseline_run_dir(kind, ability, seed=""):
     if kind in ADAPTATIONS:
         method = BASELINE_RUNS[ADAPTATIONS[kind]][0]
-        return adaptation_dir(method, ability_corpus(ability))
-    return baseline_dir(BASELINE_RUNS[kind][0], baseline_run(kind, ability))
+        return adaptation_dir(method, ability_corpus(ability), seed)
+    return baseline_dir(BASELINE_RUNS[kind][0], baseline_run(kind, ability), seed)
 
 
-def baseline_model_dir(kind, ability):
+def baseline_model_dir(kind, ability, seed=""):
     """Where a baseline model lives (for model_dir)."""
     if kind in BASELINE_RUNS or kind in ADAPTATIONS:
         if not has_baseline(kind, ability):
             raise ValueError(
                 f"model {kind}_{ability}: abilities.{ability}.translated_corpora is empty"
             )
-        return baseline_run_dir(kind, ability)
+        return baseline_run_dir(kind, ability, seed)
     if kind in TASK_VECTORS:
-        return task_vector_model_dir(TASK_VECTORS[kind], ability)
+        return task_vector_model_dir(TASK_VECTORS[kind], ability, seed)
     raise ValueError(f"model {kind}_{ability}: the workflow builds no {kind!r} models")
 
 
@@ -90,8 +90,8 @@ def baseline_tokens(kind):
     return EXPERIMENTS["baselines"]["tokens"][kind]
 
 
-def baseline_training_params(method, tokens):
-    params = training_params(tokens)
+def baseline_training_params(method, tokens, seed):
+    params = training_params(tokens, seed)
     if method == "lora":
         baselines = EXPERIMENTS["baselines"]
         params.update(
@@ -102,7 +102,8 @@ def baseline_training_params(method, tokens):
 
 def get_baseline_training_params(wildcards):
     kind = baseline_kind(wildcards.method, wildcards.run)
-    return baseline_training_params(wildcards.method, baseline_tokens(kind))
+    tokens = baseline_tokens(kind)
+    return baseline_training_params(wildcards.method, tokens, wildcards.seed)
 
 
 def adaptation_kind(method):
@@ -114,7 +115,7 @@ def adaptation_kind(method):
 def get_adaptation_start(wildcards):
     """The model domain adaptation continues: the method's CPT on the general corpora."""
     start = ADAPTATIONS[adaptation_kind(wildcards.method)]
-    return baseline_run_dir(start, wildcards.ability)
+    return baseline_run_dir(start, wildcards.ability, wildcards.seed)
 
 
 def get_adaptation_tokens(wildcards):
@@ -123,19 +124,23 @@ def get_adaptation_tokens(wildcards):
 
 def get_adaptation_training_params(wildcards):
     kind = adaptation_kind(wildcards.method)
-    return baseline_training_params(wildcards.method, baseline_tokens(kind))
+    tokens = baseline_tokens(kind)
+    return baseline_training_params(wildcards.method, tokens, wildcards.seed)
 
 
 def get_task_vector_ability_model(wildcards):
-    return baseline_run_dir(
-        TASK_VECTOR_BASELINES[wildcards.method][0], wildcards.ability
-    )
+    kind = TASK_VECTOR_BASELINES[wildcards.method][0]
+    return baseline_run_dir(kind, wildcards.ability, wildcards.seed)
 
 
 def get_task_vector_language_model(wildcards):
-    return baseline_run_dir(
-        TASK_VECTOR_BASELINES[wildcards.method][1], wildcards.ability
-    )
+    kind = TASK_VECTOR_BASELINES[wildcards.method][1]
+    return baseline_run_dir(kind, wildcards.ability, wildcards.seed)
+
+
+def get_full_training_params(wildcards):
+    """The masked CPT runs' settings for the same runs on every entry (the ablation)."""
+    return training_params(config["masked_cpt"]["tokens"], wildcards.seed)
 
 
 def reference_model_dir(name):
@@ -186,13 +191,14 @@ def variant_settings(ability, variant):
 
 def get_variant_inputs(wildcards):
     v = variant_settings(wildcards.ability, wildcards.variant)
+    seed = wildcards.seed
     inputs = dict(
         backbone=BACKBONE,
-        r_a=ability_delta(wildcards.ability, v["deltas"], v["ability_weights"]),
-        r_lang=r_lang(v["deltas"], v["mu"]),
+        r_a=ability_delta(wildcards.ability, v["deltas"], v["ability_weights"], seed),
+        r_lang=r_lang(v["deltas"], v["mu"], seed),
     )
     if "combine" in v:
-        inputs["languages"] = variant_combine_inputs(v["deltas"])
+        inputs["languages"] = variant_combine_inputs(v["deltas"], seed)
     return inputs
 
 
@@ -325,12 +331,21 @@ def table2_entries():
     return list(dict.fromkeys(entries))
 
 
-def get_table2_scores():
+def table2_scores():
+    """(seed, score file) of every Table 2 score, every seed's."""
     return [
-        path
+        pair
         for model, bench, _ in table2_entries()
-        for path in bench_scores([model], bench)
+        for pair in seeded_scores([model], bench)
     ]
+
+
+def get_table2_scores():
+    return [path for _, path in table2_scores()]
+
+
+def get_table2_score_seeds():
+    return [seed for seed, _ in table2_scores()]
 
 
 def get_table2_records():
@@ -518,6 +533,11 @@ def get_ood_task_files(wildcards):
         paths = data_files.values() if isinstance(data_files, dict) else [data_files]
         files += [p for p in paths if isinstance(p, str) and is_local_path(p)]
     return files
+
+
+def get_seed_similarity_tables(wildcards):
+    """S(τ) of the MAEC merge of every training seed (Figure 5b's spread across seeds)."""
+    return [similarity_table(wildcards.ability, seed=seed_part(s)) for s in SEEDS]
 
 
 def get_figure_title(wildcards):

@@ -28,6 +28,7 @@ rule table2:
         **job_resources("light"),
     params:
         labels=get_table2_labels(),
+        seeds=get_table2_score_seeds(),
         training_dirs=get_table2_training(),
         order=get_table2_order(),
         options=get_table_options(),
@@ -196,7 +197,7 @@ rule merge_by_type:
 
 rule layer_cosine:
     input:
-        similarity_table("{ability}"),
+        get_seed_similarity_tables,
     output:
         png=report(
             figure("layer_cosine_{ability}"),

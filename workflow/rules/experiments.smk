@@ -10,13 +10,13 @@ use rule masked_cpt as full_cpt with:
         backbone=BACKBONE,
         tokens=get_run_tokens,
     output:
-        directory(cpt_dir("{run}", "deltas-full")),
+        directory(cpt_dir("{run}", "deltas-full", "{seed}")),
     log:
-        "logs/cpt-full/{run}.log",
+        "logs/{seed}cpt-full/{run}.log",
     params:
-        training=training_params(config["masked_cpt"]["tokens"]),
+        training=get_full_training_params,
         weights=get_run_mixture,
-        resume_dir=resume_dir(cpt_dir("{run}", "deltas-full")),
+        resume_dir=resume_dir(cpt_dir("{run}", "deltas-full", "{seed}")),
 
 
 use rule masked_cpt as baseline_cpt with:
@@ -24,13 +24,13 @@ use rule masked_cpt as baseline_cpt with:
         backbone=BACKBONE,
         tokens=get_run_tokens,
     output:
-        directory(baseline_dir("{method}", "{run}")),
+        directory(baseline_dir("{method}", "{run}", "{seed}")),
     log:
-        "logs/baselines/{method}/{run}.log",
+        "logs/{seed}baselines/{method}/{run}.log",
     params:
         training=get_baseline_training_params,
         weights=get_run_mixture,
-        resume_dir=resume_dir(baseline_dir("{method}", "{run}")),
+        resume_dir=resume_dir(baseline_dir("{method}", "{run}", "{seed}")),
 
 
 use rule masked_cpt as domain_adaptation with:
@@ -38,13 +38,15 @@ use rule masked_cpt as domain_adaptation with:
         backbone=get_adaptation_start,
         tokens=get_adaptation_tokens,
     output:
-        directory(adaptation_dir("{method}", ability_corpus("{ability}"))),
+        directory(adaptation_dir("{method}", ability_corpus("{ability}"), "{seed}")),
     log:
-        "logs/baselines/{method}-da/{ability}.log",
+        "logs/{seed}baselines/{method}-da/{ability}.log",
     params:
         training=get_adaptation_training_params,
         weights=[1.0],
-        resume_dir=resume_dir(adaptation_dir("{method}", ability_corpus("{ability}"))),
+        resume_dir=resume_dir(
+            adaptation_dir("{method}", ability_corpus("{ability}"), "{seed}")
+        ),
 
 
 rule download_reference_model:
@@ -65,9 +67,9 @@ rule download_reference_model:
 
 use rule ability_weights as ability_weights_plain with:
     output:
-        ability_delta("{ability}", "{deltas}", "ability-plain"),
+        ability_delta("{ability}", "{deltas}", "ability-plain", "{seed}"),
     log:
-        "logs/{deltas}/ability_plain_{ability}.log",
+        "logs/{seed}{deltas}/ability_plain_{ability}.log",
     params:
         alpha=1.0,
         beta=0.0,
@@ -77,9 +79,9 @@ use rule ability_weights as ability_weights_plain with:
 
 use rule r_lang as r_lang_uniform_mu with:
     output:
-        r_lang("{deltas}", "{mu}"),
+        r_lang("{deltas}", "{mu}", "{seed}"),
     log:
-        "logs/{deltas}/r_lang_mu_{mu}.log",
+        "logs/{seed}{deltas}/r_lang_mu_{mu}.log",
     params:
         languages=LANGUAGES,
         mu=get_uniform_mu,
@@ -90,11 +92,11 @@ rule merge_variant:
     input:
         unpack(get_variant_inputs),
     output:
-        weights=merged_weights("{ability}", "{variant}"),
-        model=directory(merged_model_dir("{ability}", "{variant}")),
-        similarity=similarity_table("{ability}", "{variant}"),
+        weights=merged_weights("{ability}", "{variant}", "{seed}"),
+        model=directory(merged_model_dir("{ability}", "{variant}", "{seed}")),
+        similarity=similarity_table("{ability}", "{variant}", "{seed}"),
     log:
-        "logs/merge/{ability}/{variant}.log",
+        "logs/{seed}merge/{ability}/{variant}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -112,10 +114,10 @@ rule task_vector:
         ability_model=get_task_vector_ability_model,
         language_model=get_task_vector_language_model,
     output:
-        weights=task_vector_weights("{method}", "{ability}"),
-        model=directory(task_vector_model_dir("{method}", "{ability}")),
+        weights=task_vector_weights("{method}", "{ability}", "{seed}"),
+        model=directory(task_vector_model_dir("{method}", "{ability}", "{seed}")),
     log:
-        "logs/baselines/tv/{method}_{ability}.log",
+        "logs/{seed}baselines/tv/{method}_{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -154,13 +156,15 @@ use rule evaluate_mgsm as evaluate_mgsm_dev with:
         exemplars=config["evaluation"]["mgsm"]["exemplars"],
     output:
         examples=[
-            eval_records("{model}", "mgsm", lang, dev=True) for lang in MGSM_LANGUAGES
+            eval_records("{model}", "mgsm", lang, True, "{seed}")
+            for lang in MGSM_LANGUAGES
         ],
         scores=[
-            eval_scores("{model}", "mgsm", lang, dev=True) for lang in MGSM_LANGUAGES
+            eval_scores("{model}", "mgsm", lang, True, "{seed}")
+            for lang in MGSM_LANGUAGES
         ],
     log:
-        "logs/eval-dev/{model}/mgsm.log",
+        "logs/{seed}eval-dev/{model}/mgsm.log",
 
 
 use rule evaluate_mmlu as evaluate_mmlu_dev with:
@@ -170,13 +174,15 @@ use rule evaluate_mmlu as evaluate_mmlu_dev with:
         dev=[mmlu_file("dev", lang) for lang in MMLU_LANGUAGES],
     output:
         examples=[
-            eval_records("{model}", "mmlu", lang, dev=True) for lang in MMLU_LANGUAGES
+            eval_records("{model}", "mmlu", lang, True, "{seed}")
+            for lang in MMLU_LANGUAGES
         ],
         scores=[
-            eval_scores("{model}", "mmlu", lang, dev=True) for lang in MMLU_LANGUAGES
+            eval_scores("{model}", "mmlu", lang, True, "{seed}")
+            for lang in MMLU_LANGUAGES
         ],
     log:
-        "logs/eval-dev/{model}/mmlu.log",
+        "logs/{seed}eval-dev/{model}/mmlu.log",
 
 
 checkpoint select_hyperparameters:

@@ -8,9 +8,9 @@ rule importance_cpt:
         backbone=BACKBONE,
         tokens=[token_blocks("{corpus}")],
     output:
-        directory(importance_dir("{corpus}")),
+        directory(importance_dir("{corpus}", "{seed}")),
     log:
-        "logs/importance/{corpus}.log",
+        "logs/{seed}importance/{corpus}.log",
     conda:
         "../../envs/train.yaml"
     threads: get_threads("train")
@@ -18,8 +18,8 @@ rule importance_cpt:
         **job_resources("train"),
         **training_cadence(),
     params:
-        training=get_importance_training_params(),
+        training=get_importance_training_params,
         weights=[1.0],
-        resume_dir=resume_dir(importance_dir("{corpus}")),
+        resume_dir=resume_dir(importance_dir("{corpus}", "{seed}")),
     script:
         "../scripts/train.py"

@@ -5,12 +5,12 @@
 rule key_neurons:
     input:
         backbone=BACKBONE,
-        tuned=importance_dir("{corpus}"),
+        tuned=importance_dir("{corpus}", "{seed}"),
     output:
-        mask=mask_file("{corpus}"),
-        summary=mask_summary("{corpus}"),
+        mask=mask_file("{corpus}", "{seed}"),
+        summary=mask_summary("{corpus}", "{seed}"),
     log:
-        "logs/masks/{corpus}.log",
+        "logs/{seed}masks/{corpus}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
@@ -31,9 +31,9 @@ rule mask_union:
     input:
         get_union_members,
     output:
-        union_mask("{run}"),
+        union_mask("{run}", "{seed}"),
     log:
-        "logs/masks/union/{run}.log",
+        "logs/{seed}masks/union/{run}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")

@@ -24,6 +24,7 @@ rule results_table:
         **job_resources("light"),
     params:
         labels=get_model_labels(),
+        seeds=get_all_score_seeds(),
         training_dirs=get_training_dirs(),
         options=get_table_options(),
         intervals=get_interval_options(),

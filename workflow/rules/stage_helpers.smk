@@ -107,16 +107,18 @@ def get_tokenizer_dir():
 # ---- importance.smk --------------------------------------------------------------------
 
 
-def get_importance_training_params():
+def get_importance_training_params(wildcards):
     """The shared training settings, and the float32 master weights that Eq. 1 reads."""
-    return dict(training_params(config["importance_cpt"]["tokens"]), fp32_masters=True)
+    tokens = config["importance_cpt"]["tokens"]
+    return dict(training_params(tokens, wildcards.seed), fp32_masters=True)
 
 
 # ---- training jobs (importance.smk, cpt.smk, experiments.smk): params and cadence -------
 
 
-def training_params(tokens):
-    """The settings that make a training run's result (a change reruns it)."""
+def training_params(tokens, seed=""):
+    """The settings that make a training run's result (a change reruns it); `seed`: the
+    seed's path part (the {seed} wildcard), whose training seed the run draws from."""
     t = config["training"]
     return dict(
         lr=t["lr"],
@@ -126,16 +128,16 @@ def training_params(tokens):
         weight_decay=t["weight_decay"],
         warmup_steps=t["warmup_steps"],
         lr_schedule=t["lr_schedule"],
-        seed=t["seed"],
+        seed=seed_of(seed),
         deepspeed_config=t["deepspeed_config"],
         device=t["device"],
     )
 
 
-def masked_training_params(tokens):
+def get_masked_training_params(wildcards):
     """The masked CPT runs: the shared settings, the optimizer state and activation
     checkpointing; the sparse state takes the place of DeepSpeed."""
-    params = training_params(tokens)
+    params = training_params(config["masked_cpt"]["tokens"], wildcards.seed)
     params.update(
         optimizer_state=config["training"]["optimizer_state"],
         gradient_checkpointing=config["training"]["gradient_checkpointing"],
@@ -172,43 +174,48 @@ def get_run_mixture(wildcards):
 
 def get_run_mask(wildcards):
     """A run trains the union of its corpora's key neurons (N_A ∪ N_L0, N_Li ∪ N_L0, N_L0)."""
-    corpora = run_corpora(wildcards.run)
-    return mask_file(corpora[0]) if len(corpora) == 1 else union_mask(wildcards.run)
+    corpora, seed = run_corpora(wildcards.run), wildcards.seed
+    if len(corpora) == 1:
+        return mask_file(corpora[0], seed)
+    return union_mask(wildcards.run, seed)
 
 
 def get_union_members(wildcards):
-    return [mask_file(c) for c in run_corpora(wildcards.run)]
+    return [mask_file(c, wildcards.seed) for c in run_corpora(wildcards.run)]
 
 
 # ---- deltas.smk --------------------------------------------------------------------------
 
 
 def get_ability_delta_inputs(wildcards):
+    deltas, seed = wildcards.deltas, wildcards.seed
     return dict(
         backbone=BACKBONE,
-        ability_model=cpt_dir(ability_run(wildcards.ability), wildcards.deltas),
-        general_model=cpt_dir(reference_run(), wildcards.deltas),
+        ability_model=cpt_dir(ability_run(wildcards.ability), deltas, seed),
+        general_model=cpt_dir(reference_run(), deltas, seed),
     )
 
 
 def get_language_delta_inputs(wildcards):
+    deltas, seed = wildcards.deltas, wildcards.seed
     inputs = dict(
         backbone=BACKBONE,
-        language_model=cpt_dir(language_run(wildcards.lang), wildcards.deltas),
+        language_model=cpt_dir(language_run(wildcards.lang), deltas, seed),
     )
     if config["language_weights"]["mode"] == "eq2":
-        inputs["general_model"] = cpt_dir(reference_run(), wildcards.deltas)
+        inputs["general_model"] = cpt_dir(reference_run(), deltas, seed)
     return inputs
 
 
 def get_ability_pack_inputs(wildcards):
     """R(A), its backbone, and the two masked CPT runs it came from (their training.json
     gives the tokens and mask densities the pack records)."""
+    seed = wildcards.seed
     return dict(
-        r_a=ability_delta(wildcards.ability),
+        r_a=ability_delta(wildcards.ability, seed=seed),
         backbone=BACKBONE,
-        ability_run=cpt_dir(ability_run(wildcards.ability)),
-        reference_run=cpt_dir(reference_run()),
+        ability_run=cpt_dir(ability_run(wildcards.ability), seed=seed),
+        reference_run=cpt_dir(reference_run(), seed=seed),
     )
 
 
@@ -219,7 +226,9 @@ def get_ability_pack_corpora(wildcards):
 
 
 def get_language_deltas(wildcards):
-    return [language_delta(lang, wildcards.deltas) for lang in LANGUAGES]
+    return [
+        language_delta(lang, wildcards.deltas, wildcards.seed) for lang in LANGUAGES
+    ]
 
 
 def get_mu():
@@ -238,19 +247,39 @@ def get_k2(wildcards):
 # ---- evaluate.smk ------------------------------------------------------------------------
 
 
-def bench_scores(models, bench, dev=False):
+def bench_scores(models, bench, dev=False, seed=""):
     """The score files of models on a benchmark: one per language it is scored in."""
     return [
-        eval_scores(model, bench, lang, dev)
+        eval_scores(model, bench, lang, dev, seed)
         for model in models
         for lang in config["evaluation"][bench]["languages"]
     ]
 
 
-def model_dir(model):
-    """Where an evaluated model lives; its name follows maec.naming (the backbone, MAEC and
-    its merge variants here, the baselines and reference models in experiments.smk)."""
+def is_trained(model):
+    """Whether a model is made from the workflow's training runs (it has one per seed)."""
+    return parse_model(model).kind not in ("backbone", "reference")
+
+
+def seeded_scores(models, bench):
+    """The score files of models on a benchmark, of every seed where a model is trained,
+    as (seed, path) pairs: the first seed's of every model, then each other seed's."""
+    return [(SEEDS[0], path) for path in bench_scores(models, bench)] + [
+        (seed, path)
+        for seed in SEEDS[1:]
+        for path in bench_scores(
+            filter(is_trained, models), bench, seed=seed_part(seed)
+        )
+    ]
+
+
+def model_dir(model, seed=""):
+    """Where an evaluated model of a seed lives; its name follows maec.naming (the backbone,
+    MAEC and its merge variants here, the baselines and reference models in experiments.smk).
+    """
     name = parse_model(model)
+    if seed and not is_trained(model):
+        raise ValueError(f"model {model!r} is not trained, so it has no seed {seed!r}")
     if name.kind == "backbone":
         return BACKBONE
     if name.kind == "reference":
@@ -258,14 +287,16 @@ def model_dir(model):
     if name.ability not in ABILITIES and name.kind != "joint":
         raise ValueError(f"model name {model!r}: {name.ability!r} is not in abilities")
     if name.kind != "maec":
-        return beyond_model_dir(name) or baseline_model_dir(name.kind, name.ability)
+        return beyond_model_dir(name, seed) or baseline_model_dir(
+            name.kind, name.ability, seed
+        )
     if name.variant is not None:
         variant_settings(name.ability, name.variant)  # the config knows what it names
-    return merged_model_dir(name.ability, name.variant)
+    return merged_model_dir(name.ability, name.variant, seed)
 
 
 def get_model_dir(wildcards):
-    return model_dir(wildcards.model)
+    return model_dir(wildcards.model, wildcards.get("seed", ""))
 
 
 # ---- report.smk --------------------------------------------------------------------------
@@ -275,18 +306,31 @@ def eval_models():
     return ["backbone"] + [format_model("maec", a) for a in ABILITIES]
 
 
-def eval_scores_of(model):
-    """The score files a model is evaluated on: the backbone on every benchmark, a merged
+def eval_benches(model):
+    """The benchmarks a model is evaluated on: the backbone on every benchmark, a merged
     model on the benchmark of its ability."""
     if model == "backbone":
-        benches = {benchmark_of(a) for a in ABILITIES}
-    else:
-        benches = {benchmark_of(parse_model(model).ability)}
-    return [path for bench in sorted(benches) for path in bench_scores([model], bench)]
+        return sorted({benchmark_of(a) for a in ABILITIES})
+    return [benchmark_of(parse_model(model).ability)]
+
+
+def all_scores():
+    """(seed, score file) of every score of the results table, every seed's."""
+    return [
+        pair
+        for model in eval_models()
+        for bench in eval_benches(model)
+        for pair in seeded_scores([model], bench)
+    ]
 
 
 def get_all_scores():
-    return [path for model in eval_models() for path in eval_scores_of(model)]
+    return [path for _, path in all_scores()]
+
+
+def get_all_score_seeds():
+    """The training seed of each file of get_all_scores(), in its order."""
+    return [seed for seed, _ in all_scores()]
 
 
 def maec_training_runs(ability):

@@ -38,21 +38,23 @@ def training_tokens_of(run_dirs: Sequence[str | Path]) -> float:
 def write_scores_long(
     scores: Sequence[dict], out_csv, intervals: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Every score in long form: one row per model, benchmark and language, all metrics;
-    with `intervals` (`maec.tables.intervals.interval_frame`), the bounds `ci_low` and
-    `ci_high` of the table's metric (a fraction, like the metrics)."""
+    """Every score in long form: one row per model, benchmark and language (and training
+    seed, for scores with a "seed"), all metrics; with `intervals`
+    (`maec.tables.intervals.interval_frame`, with a `seed` column for seeded scores), the
+    bounds `ci_low` and `ci_high` of the table's metric (a fraction, like the metrics)."""
     metrics = ["strict_acc", "flexible_acc", "acc", "acc_norm", "acc_bytes"]
+    keys = ["model", "seed", "bench", "lang"] if any("seed" in s for s in scores) else []
+    keys = keys or ["model", "bench", "lang"]
     rows = [
-        {"model": s["model"], "bench": s["bench"], "lang": s["lang"], "n": s["n"]}
-        | {m: s[m] for m in metrics if m in s}
+        {k: s[k] for k in keys} | {"n": s["n"]} | {m: s[m] for m in metrics if m in s}
         for s in scores
     ]
     frame = pd.DataFrame(rows)
     if intervals is not None:
-        bounds = intervals[["model", "bench", "lang", "low", "high"]].rename(
+        bounds = intervals[[*keys, "low", "high"]].rename(
             columns={"low": "ci_low", "high": "ci_high"}
         )
-        frame = frame.merge(bounds, on=["model", "bench", "lang"], how="left")
+        frame = frame.merge(bounds, on=keys, how="left")
         frame[["ci_low", "ci_high"]] /= 100
     write_text(Path(out_csv), frame.to_csv(index=False))
     return frame

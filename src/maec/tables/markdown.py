@@ -33,15 +33,24 @@ def markdown_table(frame: pd.DataFrame, digits: int = 1) -> str:
     return "\n".join(lines) + "\n"
 
 
+def spread_mark(row, digits: int = 1) -> str:
+    """` (sd 1.2)` for a row with a spread across seeds (`maec.tables.seeds`), else nothing."""
+    sd = getattr(row, "sd", math.nan)
+    return "" if math.isnan(sd) else f" (sd {sd:.{digits}f})"
+
+
 def with_intervals(frame: pd.DataFrame, intervals: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
     """The frame as printed with intervals: each cell of `intervals` (long: model, column,
-    low, high) as `47.6 ± 2.9`, ± half the interval's width; other cells unchanged."""
+    low, high; with several seeds sd) as `47.6 ± 2.9`, ± half the interval's width (and
+    `(sd 1.2)`, the spread across seeds); other cells unchanged."""
     shown = frame.astype(object)
     for row in intervals.itertuples():
         if row.model in shown.index and row.column in shown.columns:
             value = frame.loc[row.model, row.column]
             half = (row.high - row.low) / 2
-            shown.loc[row.model, row.column] = f"{value:.{digits}f} ± {half:.{digits}f}"
+            shown.loc[row.model, row.column] = (
+                f"{value:.{digits}f} ± {half:.{digits}f}{spread_mark(row, digits)}"
+            )
     return shown
 
 
@@ -50,14 +59,15 @@ NOT_SIGNIFICANT = "n.s."
 
 def paired_table(paired: pd.DataFrame, digits: int = 1) -> str:
     """Paired differences of Avg (long: first, second, column, difference, low, high,
-    significant) as a pipe table: one row per pair, one column per Avg; `n.s.` marks a
-    difference whose interval contains 0."""
+    significant; with several seeds sd) as a pipe table: one row per pair, one column per
+    Avg; `n.s.` marks a difference whose interval contains 0."""
     if paired.empty:
         return ""
 
     def cell(row) -> str:
         mark = "" if row.significant else f" {NOT_SIGNIFICANT}"
-        return f"{row.difference:+.{digits}f} [{row.low:.{digits}f}, {row.high:.{digits}f}]{mark}"
+        interval = f"[{row.low:.{digits}f}, {row.high:.{digits}f}]"
+        return f"{row.difference:+.{digits}f} {interval}{spread_mark(row, digits)}{mark}"
 
     rows: dict[str, dict[str, str]] = {}
     for row in paired.itertuples():

@@ -54,8 +54,8 @@ class WorldSizes:
     mgsm_dev: int = 100
     two_step_share: float = 0.5  # in MGSM test and dev
     mmlu_test: int = 40  # per subject and language (two subjects)
-    mmlu_dev: int = 10
-    mmlu_val: int = 20  # scored when choosing hyper-parameters
+    mmlu_dev: int = 8
+    mmlu_val: int = 16  # scored when choosing hyper-parameters
 
 
 def _jsonl(texts: list[str]) -> str:

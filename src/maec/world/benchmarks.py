@@ -10,14 +10,13 @@ MGSM and Okapi are translations of one English set. Test and dev items never coi
 
 import random
 
-from maec.world.lexicon import language
+from maec.world.lexicon import ANIMALS, CATEGORIES, language
 from maec.world.problems import (
     MathProblem,
     ScienceItem,
     math_question,
     math_solution,
     sample_math_problem,
-    sample_science_item,
     science_options,
     science_question,
     seeded_rng,
@@ -87,16 +86,30 @@ def science_items(
 ) -> dict[str, list[ScienceItem]]:
     """Per split, n items of each kind (subject); the same items for every language.
 
-    dev holds the few-shot examples; val is scored when choosing hyper-parameters."""
+    dev holds the few-shot examples; val is scored when choosing hyper-parameters. Each
+    split deals its items to the four categories in turn, so the right letters are
+    balanced (answering one letter to everything scores 25 %); no animal is asked about
+    twice in one kind, in any split."""
+    splits = {"test": n_test, "dev": n_dev, "val": n_val}
+    per_category = min(len(animals) for animals in ANIMALS.values())
+    needed = sum(-(-n // len(CATEGORIES)) for n in splits.values())
+    if needed > per_category:
+        raise ValueError(
+            f"science items: {splits} per kind ask for up to {needed} animals of a category "
+            f"over the splits; the world has {per_category} per category"
+        )
     rng = seeded_rng(seed, "bench", "mmlu")
-    taken: set = set()
-    out: dict[str, list[ScienceItem]] = {}
-    for split, n in (("test", n_test), ("dev", n_dev), ("val", n_val)):
-        out[split] = [
-            item
-            for kind in SCIENCE_SUBJECTS
-            for item in _distinct(rng, n, lambda r: sample_science_item(r, kind), taken)
-        ]
+    out: dict[str, list[ScienceItem]] = {split: [] for split in splits}
+    for kind in SCIENCE_SUBJECTS:
+        unused = {c: rng.sample(ANIMALS[c], len(ANIMALS[c])) for c in CATEGORIES}
+        for split, n in splits.items():
+            first = rng.randrange(len(CATEGORIES))
+            items = [
+                ScienceItem(kind, unused[CATEGORIES[(first + i) % len(CATEGORIES)]].pop())
+                for i in range(n)
+            ]
+            rng.shuffle(items)
+            out[split] += items
     return out
 
 

@@ -32,12 +32,85 @@ OBJECTS = (
 ADD_VERBS = ("buy", "find", "get")
 SUB_VERBS = ("give", "eat", "lose")
 CATEGORIES = ("fish", "bird", "mammal", "insect")
-ANIMALS = {
-    "fish": ("shark", "trout", "salmon", "carp"),
-    "bird": ("eagle", "sparrow", "owl", "crow"),
-    "mammal": ("dog", "horse", "cow", "lion"),
-    "insect": ("ant", "bee", "beetle", "moth"),
+# Sixteen animals per category, each named in (en, es, zh); enough distinct items for the
+# science benchmark's test, dev and val splits (benchmarks.science_items).
+_ANIMAL_WORDS = {
+    "fish": (
+        ("shark", "tiburón", "鲨鱼"),
+        ("trout", "trucha", "鳟鱼"),
+        ("salmon", "salmón", "鲑鱼"),
+        ("carp", "carpa", "鲤鱼"),
+        ("tuna", "atún", "金枪鱼"),
+        ("cod", "bacalao", "鳕鱼"),
+        ("eel", "anguila", "鳗鱼"),
+        ("pike", "lucio", "梭子鱼"),
+        ("perch", "perca", "鲈鱼"),
+        ("herring", "arenque", "鲱鱼"),
+        ("sardine", "sardina", "沙丁鱼"),
+        ("mackerel", "caballa", "鲭鱼"),
+        ("anchovy", "anchoa", "凤尾鱼"),
+        ("halibut", "fletán", "比目鱼"),
+        ("sole", "lenguado", "鳎鱼"),
+        ("minnow", "piscardo", "鲦鱼"),
+    ),
+    "bird": (
+        ("eagle", "águila", "老鹰"),
+        ("sparrow", "gorrión", "麻雀"),
+        ("owl", "búho", "猫头鹰"),
+        ("crow", "cuervo", "乌鸦"),
+        ("pigeon", "paloma", "鸽子"),
+        ("parrot", "loro", "鹦鹉"),
+        ("falcon", "halcón", "隼"),
+        ("robin", "petirrojo", "知更鸟"),
+        ("stork", "cigüeña", "鹳"),
+        ("ostrich", "avestruz", "鸵鸟"),
+        ("peacock", "pavo real", "孔雀"),
+        ("hen", "gallina", "母鸡"),
+        ("vulture", "buitre", "秃鹫"),
+        ("magpie", "urraca", "喜鹊"),
+        ("lark", "alondra", "云雀"),
+        ("swallow", "golondrina", "燕子"),
+    ),
+    "mammal": (
+        ("dog", "perro", "狗"),
+        ("horse", "caballo", "马"),
+        ("cow", "vaca", "牛"),
+        ("lion", "león", "狮子"),
+        ("cat", "gato", "猫"),
+        ("tiger", "tigre", "老虎"),
+        ("bear", "oso", "熊"),
+        ("wolf", "lobo", "狼"),
+        ("fox", "zorro", "狐狸"),
+        ("sheep", "oveja", "绵羊"),
+        ("goat", "cabra", "山羊"),
+        ("rabbit", "conejo", "兔子"),
+        ("mouse", "ratón", "老鼠"),
+        ("deer", "ciervo", "鹿"),
+        ("monkey", "mono", "猴子"),
+        ("squirrel", "ardilla", "松鼠"),
+    ),
+    "insect": (
+        ("ant", "hormiga", "蚂蚁"),
+        ("bee", "abeja", "蜜蜂"),
+        ("beetle", "escarabajo", "甲虫"),
+        ("moth", "polilla", "飞蛾"),
+        ("fly", "mosca", "苍蝇"),
+        ("wasp", "avispa", "黄蜂"),
+        ("mosquito", "mosquito", "蚊子"),
+        ("cricket", "grillo", "蟋蟀"),
+        ("grasshopper", "saltamontes", "蚱蜢"),
+        ("termite", "termita", "白蚁"),
+        ("flea", "pulga", "跳蚤"),
+        ("louse", "piojo", "虱子"),
+        ("cockroach", "cucaracha", "蟑螂"),
+        ("butterfly", "mariposa", "蝴蝶"),
+        ("ladybug", "mariquita", "瓢虫"),
+        ("dragonfly", "libélula", "蜻蜓"),
+    ),
 }
+ANIMALS = {c: tuple(en for en, _, _ in words) for c, words in _ANIMAL_WORDS.items()}
+# The animal each English name stands for, in (en, es, zh) order.
+_ANIMAL_NAMES = {words[0]: words for group in _ANIMAL_WORDS.values() for words in group}
 PROPERTIES = {"fish": "water", "bird": "feathers", "mammal": "fur", "insect": "legs"}
 PLACES = ("garden", "market", "school", "river", "forest", "house")
 
@@ -76,7 +149,7 @@ _EN = dict(
         "lose": "loses",
     },
     categories={"fish": "fish", "bird": "bird", "mammal": "mammal", "insect": "insect"},
-    animals={a: a for group in ANIMALS.values() for a in group},
+    animals={a: a for a in _ANIMAL_NAMES},
     properties={
         "water": "lives in water",
         "feathers": "has feathers",
@@ -94,8 +167,8 @@ _EN = dict(
         "sees": "{name} sees the {animal} at the {place}.",
         "is_a": "The {animal} is a {category}.",
         "prop": "Every {category} {property}.",
-        "which_is": "Which of these animals is a {category}?",
-        "which_has": "Which of these animals {property}?",
+        "which_is": "What kind of animal is the {animal}?",
+        "which_has": "What is true of the {animal}?",
         "because": "The {animal} is a {category}, and every {category} {property}.",
     },
 )
@@ -127,24 +200,7 @@ _ES = dict(
         "lose": "pierde",
     },
     categories={"fish": "pez", "bird": "ave", "mammal": "mamífero", "insect": "insecto"},
-    animals={
-        "shark": "tiburón",
-        "trout": "trucha",
-        "salmon": "salmón",
-        "carp": "carpa",
-        "eagle": "águila",
-        "sparrow": "gorrión",
-        "owl": "búho",
-        "crow": "cuervo",
-        "dog": "perro",
-        "horse": "caballo",
-        "cow": "vaca",
-        "lion": "león",
-        "ant": "hormiga",
-        "bee": "abeja",
-        "beetle": "escarabajo",
-        "moth": "polilla",
-    },
+    animals={a: names[1] for a, names in _ANIMAL_NAMES.items()},
     properties={
         "water": "vive en el agua",
         "feathers": "tiene plumas",
@@ -169,8 +225,8 @@ _ES = dict(
         "sees": "{name} ve el animal {animal} en el {place}.",
         "is_a": "El animal {animal} es un {category}.",
         "prop": "Cada {category} {property}.",
-        "which_is": "¿Cuál de estos animales es un {category}?",
-        "which_has": "¿Cuál de estos animales {property}?",
+        "which_is": "¿A qué grupo pertenece el animal {animal}?",
+        "which_has": "¿Qué es cierto del animal {animal}?",
         "because": "El animal {animal} es un {category}, y cada {category} {property}.",
     },
 )
@@ -202,24 +258,7 @@ _ZH = dict(
         "lose": "丢了",
     },
     categories={"fish": "鱼类", "bird": "鸟类", "mammal": "哺乳动物", "insect": "昆虫"},
-    animals={
-        "shark": "鲨鱼",
-        "trout": "鳟鱼",
-        "salmon": "鲑鱼",
-        "carp": "鲤鱼",
-        "eagle": "老鹰",
-        "sparrow": "麻雀",
-        "owl": "猫头鹰",
-        "crow": "乌鸦",
-        "dog": "狗",
-        "horse": "马",
-        "cow": "牛",
-        "lion": "狮子",
-        "ant": "蚂蚁",
-        "bee": "蜜蜂",
-        "beetle": "甲虫",
-        "moth": "飞蛾",
-    },
+    animals={a: names[2] for a, names in _ANIMAL_NAMES.items()},
     properties={"water": "生活在水中", "feathers": "有羽毛", "fur": "有毛", "legs": "有六条腿"},
     places={
         "garden": "花园",
@@ -239,8 +278,8 @@ _ZH = dict(
         "sees": "{name}在{place}看到了{animal}。",
         "is_a": "{animal}是{category}。",
         "prop": "所有{category}都{property}。",
-        "which_is": "下列哪种动物是{category}？",
-        "which_has": "下列哪种动物{property}？",
+        "which_is": "{animal}是哪一类动物？",
+        "which_has": "关于{animal}，哪一项是正确的？",
         "because": "{animal}是{category}，所有{category}都{property}。",
     },
 )
@@ -257,7 +296,7 @@ _CONCEPTS = (
     + list(ADD_VERBS)
     + list(SUB_VERBS)
     + list(CATEGORIES)
-    + [a for group in ANIMALS.values() for a in group]
+    + [a for group in ANIMALS.values() for a in group[:4]]
     + list(PROPERTIES.values())
     + list(PLACES)
     + [
@@ -278,6 +317,8 @@ _CONCEPTS = (
         "at",
         "to",
     ]
+    # Concepts added later go last, so that the words drawn before them stay as they were.
+    + [a for group in ANIMALS.values() for a in group[4:]]
 )
 
 
@@ -321,15 +362,9 @@ def _synthetic_language(code: str, stop: str, consonants: str, vowel_signs: tupl
             "sees": "{name} {place} " + w["at"] + " {animal} " + w["see"] + stop,
             "is_a": "{animal} {category} " + w["is"] + stop,
             "prop": w["every"] + " {category} {property}" + stop,
-            "which_is": w["these"]
-            + " "
-            + w["animals"]
-            + " "
-            + w["which"]
-            + " {category} "
-            + w["is"]
-            + "?",
-            "which_has": w["these"] + " " + w["animals"] + " " + w["which"] + " {property}?",
+            "which_is": "{animal} " + w["which"] + " " + w["animals"] + " " + w["is"] + "?",
+            # "Which of these does the {animal} have?"
+            "which_has": w["these"] + " " + w["which"] + " {animal} " + w["have"] + "?",
             "because": "{animal} {category} "
             + w["is"]
             + " "

@@ -2,13 +2,16 @@
 
 A math problem is a start amount and one or more events (add or take away); its step-by-step
 solution is a chain of equations with ASCII digits, the same in every language, closed by the
-language's answer phrase. A science item asks which of four animals is in a category (one
-fact) or has a property (two facts chained: animal -> category -> property).
+language's answer phrase. A science item asks which category an animal is in (one fact) or
+which property it has (two facts chained: animal -> category -> property); its options are
+the four categories or the four properties, in a fixed order.
 """
 
 import random
 from dataclasses import dataclass
 
+from maec.evaluation.loaders import MultipleChoiceQuestion
+from maec.evaluation.mmlu import question_text
 from maec.world.lexicon import (
     ADD_VERBS,
     ANIMALS,
@@ -88,12 +91,32 @@ def math_document(lang: Language, p: MathProblem) -> str:
     )
 
 
+# The options of a science question: always the four categories, or the four properties,
+# in one fixed order. Finding the shuffled option that matches a fact is beyond a two-layer
+# model of the demo's size (with shuffled options it answered one letter to every
+# question); with a fixed order the letter is a fact of its own, which it can learn. The
+# property order is not the category order, so knowing an animal's category does not
+# answer the two-fact question without the chain.
+OPTION_CATEGORIES = {
+    "category": CATEGORIES,
+    "property": ("mammal", "insect", "fish", "bird"),
+}
+CATEGORY_OF = {animal: category for category in CATEGORIES for animal in ANIMALS[category]}
+
+
 @dataclass(frozen=True)
 class ScienceItem:
     kind: str  # "category" (one fact) or "property" (two facts chained)
-    category: str
-    options: tuple[str, ...]  # four animals
-    answer: int  # index of the right option
+    animal: str
+
+    @property
+    def category(self) -> str:
+        return CATEGORY_OF[self.animal]
+
+    @property
+    def answer(self) -> int:
+        """Index of the right option."""
+        return OPTION_CATEGORIES[self.kind].index(self.category)
 
     @property
     def letter(self) -> str:
@@ -101,44 +124,36 @@ class ScienceItem:
 
 
 def sample_science_item(rng: random.Random, kind: str) -> ScienceItem:
-    category = rng.choice(CATEGORIES)
-    right = rng.choice(ANIMALS[category])
-    others = [
-        rng.choice(ANIMALS[c]) for c in rng.sample([c for c in CATEGORIES if c != category], 3)
-    ]
-    options = [right, *others]
-    rng.shuffle(options)
-    return ScienceItem(kind, category, tuple(options), options.index(right))
+    return ScienceItem(kind, rng.choice(ANIMALS[rng.choice(CATEGORIES)]))
 
 
 def science_question(lang: Language, item: ScienceItem) -> str:
-    if item.kind == "category":
-        return lang.patterns["which_is"].format(category=lang.categories[item.category])
-    prop = lang.properties[PROPERTIES[item.category]]
-    return lang.patterns["which_has"].format(property=prop)
+    pattern = "which_is" if item.kind == "category" else "which_has"
+    return lang.patterns[pattern].format(animal=lang.animals[item.animal])
 
 
 def science_options(lang: Language, item: ScienceItem) -> list[str]:
-    return [lang.animals[a] for a in item.options]
+    if item.kind == "category":
+        return [lang.categories[c] for c in OPTION_CATEGORIES["category"]]
+    return [lang.properties[PROPERTIES[c]] for c in OPTION_CATEGORIES["property"]]
 
 
 def science_explanation(lang: Language, item: ScienceItem) -> str:
-    prop = lang.properties[PROPERTIES[item.category]]
     return lang.patterns["because"].format(
-        animal=lang.animals[item.options[item.answer]],
+        animal=lang.animals[item.animal],
         category=lang.categories[item.category],
-        property=prop,
+        property=lang.properties[PROPERTIES[item.category]],
     )
 
 
 def science_document(lang: Language, item: ScienceItem, explain: bool) -> str:
-    """A multiple-choice item as an MMLU-style prompt lays it out, with its answer letter."""
-    lines = [science_question(lang, item)]
-    lines += [f"{letter}. {option}" for letter, option in zip(LETTERS, science_options(lang, item))]
-    lines.append(f"{lang.labels.direct_answer} {item.letter}")
-    if explain:
-        lines.append(science_explanation(lang, item))
-    return "\n".join(lines)
+    """A multiple-choice item exactly as the Okapi prompt lays it out (`question_text`:
+    question, options A-D, "Answer:" in every language), then its letter."""
+    question = MultipleChoiceQuestion(
+        science_question(lang, item), tuple(science_options(lang, item)), item.answer, "", ""
+    )
+    text = f"{question_text(question)} {item.letter}"
+    return f"{text}\n{science_explanation(lang, item)}" if explain else text
 
 
 def _join(lang: Language, sentences: list[str]) -> str:
