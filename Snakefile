@@ -10,6 +10,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/stage_helpers.smk"
 include: "workflow/rules/experiment_helpers.smk"
+include: "workflow/rules/beyond_helpers.smk"
 
 
 if IS_DEMO:
@@ -31,6 +32,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/experiments.smk"
 include: "workflow/rules/experiment_tables.smk"
+include: "workflow/rules/beyond.smk"
 
 
 rule all:

@@ -45,6 +45,14 @@ BROKEN = {
         lambda c: c["abilities"]["science"].update(average=["es", "zh"]),
         r"abilities\.science\.average names 'zh'",
     ),
+    "a joint model of one ability": (
+        lambda c: c["experiments"]["beyond"].update(joint=["math"]),
+        r"experiments\.beyond\.joint lists \['math'\]: a joint model needs two",
+    ),
+    "a joint model of an unknown ability": (
+        lambda c: c["experiments"]["beyond"].update(joint=["math", "code"]),
+        r"experiments\.beyond\.joint names 'code', which is not in abilities",
+    ),
 }
 
 

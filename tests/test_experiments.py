@@ -205,3 +205,56 @@ def test_adding_one_k2_value_plans_only_its_merge_and_evaluation(
     configfile = write_config(config, workdir, "more_k2.yaml")
     plan = planned_jobs(workdir, configfile, "results/figures/k2_math.png")
     assert plan == {"merge_variant": 1, "evaluate_mgsm": 1, "k2_sweep": 1}
+
+
+BEYOND_ROWS = [
+    "Backbone",
+    "MAEC",
+    "MAEC TIES",
+    "MAEC DARE",
+    "MAEC revert",
+    "w/o key neurons",
+    "F-TV",
+    "F-TV TIES",
+    "F-TV DARE",
+    "L-TV",
+    "L-TV TIES",
+    "L-TV DARE",
+    "Layer swap",
+    "MAEC math+science",
+]
+
+
+def test_beyond_the_paper_tables_and_figures(experiments_run, demo_config):
+    workdir, _ = experiments_run
+    for ability in demo_config["experiments"]["beyond"]["abilities"]:
+        table = pd.read_csv(workdir / f"results/tables/beyond_{ability}.csv", index_col=0)
+        assert list(table.index) == BEYOND_ROWS
+        assert table.filter(like="Avg").notna().all().all()
+        text = (workdir / f"results/tables/beyond_{ability}.md").read_text()
+        # the joint model's interference: MAEC of this ability against it, paired
+        assert " ± " in text and "MAEC − MAEC math+science" in text
+        for suffix in ("png", "pdf"):
+            assert (workdir / f"results/figures/beyond_{ability}.{suffix}").stat().st_size > 1000
+    joint = json.loads((workdir / "results/merged/math+science.hf/merge.json").read_text())
+    assert json.loads(joint["abilities"]) == ["math", "science"]
+
+
+def test_layer_swap_takes_the_bottom_layer_from_f_cpt_l(experiments_run):
+    workdir, _ = experiments_run
+    swap = load_file(workdir / "results/baselines/layer-swap/math.safetensors")
+    general = "+".join(f"general_{lang}" for lang in ["en", "es", "zh", "bn", "te"])
+    language = load_file(workdir / f"results/baselines/full/{general}/model.safetensors")
+    ability = load_file(workdir / "results/baselines/full/math_en/model.safetensors")
+    for name, tensor in swap.items():  # demo: bottom 1 of 2 layers, no top, no transition
+        bottom = ".layers.0." in name or "embed_tokens" in name
+        assert torch.equal(tensor, (language if bottom else ability)[name]), name
+
+
+def test_maec_ties_and_dare_reuse_the_deltas_and_differ_from_maec(experiments_run):
+    workdir, _ = experiments_run
+    maec = load_file(workdir / "results/merged/math.safetensors")
+    for variant in ("combine-ties", "combine-dare", "revert"):
+        merged = _merged(workdir, "math", variant)
+        assert merged.keys() == maec.keys()
+        assert any(not torch.equal(merged[n], maec[n]) for n in maec), variant

@@ -115,6 +115,12 @@ def test_format_variant_refuses_what_it_could_not_parse():
         ("fcpt_t_science", ModelName("fcpt_t", "science")),
         ("reference-mistral_7b", ModelName("reference", name="mistral_7b")),
         ("reference-init", ModelName("reference", name="init")),
+        ("ftv_ties_math", ModelName("ftv_ties", "math")),
+        ("ltv_dare_science", ModelName("ltv_dare", "science")),
+        ("lswap_math", ModelName("lswap", "math")),
+        ("joint_math+science", ModelName("joint", "math+science")),
+        ("maec_math.combine-ties", ModelName("maec", "math", "combine-ties")),
+        ("maec_math.revert", ModelName("maec", "math", "revert")),
     ],
 )
 def test_model_names_parse_and_format_back(name, parsed):
@@ -125,7 +131,7 @@ def test_model_names_parse_and_format_back(name, parsed):
 
 def test_every_kind_formats_and_parses():
     for kind, spec in MODEL_KINDS.items():
-        ability = "math" if spec.per_ability else None
+        ability = ("math+science" if spec.joint else "math") if spec.per_ability else None
         model_name = "llama2_7b" if spec.named else None
         name = format_model(kind, ability, name=model_name)
         assert parse_model(name) == ModelName(kind, ability, name=model_name)
@@ -153,6 +159,11 @@ def test_format_model_takes_variant_parts():
         ("reference-mistral-7b", "mistral-7b"),
         ("reference-init.k2-0.6", "k2-0.6"),
         ("reference_math", "reference_math"),
+        ("joint_math", "math"),
+        ("joint_science+math", "science+math"),
+        ("joint_math+math", "math+math"),
+        ("maec_math+science", "math+science"),
+        ("maec_math.combine-sum", "combine-sum"),
     ],
 )
 def test_a_bad_model_name_names_the_model_and_the_part(name, part):

@@ -110,6 +110,12 @@ def test_paper_config_plans_every_experiment_with_the_papers_token_budgets(tmp_p
     assert plan["download_reference_model"] == 2
     assert plan["domain_adaptation"] == 4
     assert plan["baseline_cpt"] == 14
+    # Beyond the paper, per ability: F-TV and L-TV with TIES and with DARE, Layer Swapping,
+    # the reverted R(A); one joint model of math and science; no training of their own.
+    assert plan["task_vector_combined"] == 8
+    assert plan["layer_swap"] == plan["ability_weights_revert"] == 2
+    assert plan["joint_merge"] == 1
+    assert plan["beyond_table"] == plan["beyond_figure"] == 2
     tokens = _planned_tokens(tmp_path, configfile)
     paper = pd.read_csv(PAPER_TABLE2, sep="\t", comment="#", na_values="-", index_col="method")
     rows = paper["tokens_b"].dropna()
@@ -117,6 +123,21 @@ def test_paper_config_plans_every_experiment_with_the_papers_token_budgets(tmp_p
     for row, billions in rows.items():
         for ability in ("math", "science"):
             assert tokens[(row, ability)] == pytest.approx(billions), (row, ability)
+
+
+def test_joint_model_merges_both_abilities_and_is_scored_on_both_benchmarks(tmp_path):
+    configfile = write_config(PAPER, tmp_path)
+    joint = "results/eval/joint_math+science"
+    plan = planned_jobs(
+        tmp_path,
+        configfile,
+        "results/merged/math+science.safetensors",
+        f"{joint}/mgsm_es.json",
+        f"{joint}/mmlu_es.json",
+    )
+    assert plan["joint_merge"] == 1 and plan["tensor_similarity"] == 2
+    assert plan["evaluate_mgsm"] == plan["evaluate_mmlu"] == 1
+    assert "baseline_cpt" not in plan and "full_cpt" not in plan
 
 
 def test_without_translated_corpora_the_translation_rows_are_not_planned(tmp_path):

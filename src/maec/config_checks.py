@@ -26,6 +26,35 @@ def selection_abilities(config):
     return config["experiments"]["selection"].get("abilities", list(config["abilities"]))
 
 
+def joint_abilities_of(config) -> list[str]:
+    """The abilities of the joint model (experiments.beyond.joint), in name order; null:
+    every ability when there are two or more. [] when there is none."""
+    listed = config["experiments"].get("beyond", {}).get("joint")
+    abilities = sorted(config["abilities"] if listed is None else listed)
+    return abilities if len(abilities) >= 2 else []
+
+
+def check_joint(config):
+    beyond = config["experiments"].get("beyond", {})
+    listed = beyond.get("joint") or []
+    named = [
+        ("joint", listed),
+        ("joint_gamma", beyond.get("joint_gamma", {})),
+        ("abilities", beyond.get("abilities") or []),
+    ]
+    for key, names in named:
+        for ability in names:
+            if ability not in config["abilities"]:
+                raise ValueError(
+                    f"config: experiments.beyond.{key} names {ability!r}, which is not in abilities"
+                )
+    if len(listed) == 1 or len(set(listed)) != len(listed):
+        raise ValueError(
+            f"config: experiments.beyond.joint lists {listed}: a joint model needs two or "
+            "more distinct abilities ([] for none)"
+        )
+
+
 def language_codes_in(config):
     """Every language code of the config, with the key that holds it."""
     yield "reference_language", config["reference_language"]
@@ -84,6 +113,7 @@ def check_config_consistency(config):
             raise ValueError(
                 f"config: language_weights.mu.{lang} names a language not in languages"
             )
+    check_joint(config)
     for ability in selection_abilities(config):
         if ability not in config["abilities"]:
             raise ValueError(

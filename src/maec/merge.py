@@ -48,6 +48,31 @@ def merge_into(
         acc.add_(r_lang)
 
 
+def check_merge_inputs(base, abilities, r_lang, selections, r_lang_mu) -> str:
+    """Refuse, before any work, deltas of another architecture, model or backbone, an R_Lang
+    made for other languages or μ (`r_lang_mu`, when given), and a selected tensor that is
+    not in the backbone; returns the backbone's model fingerprint."""
+    if r_lang is not None and r_lang_mu is not None:
+        check_r_lang(r_lang, r_lang_mu)
+    deltas = [*abilities] + ([r_lang] if r_lang is not None else [])
+    check_compatible(base, *deltas, check_dtypes=False)
+    for selected in selections:
+        unknown = sorted(set(selected) - set(base.names))
+        if unknown:
+            raise CheckpointError(
+                f"{base.path}: selected tensor {unknown[0]} is not in the backbone"
+            )
+    model = fingerprint(base)
+    for delta in deltas:
+        if delta.metadata.get("model", model) != model:
+            raise CheckpointError(
+                f"{delta.path}: delta was made for another model (fingerprint "
+                f"{delta.metadata['model']}, backbone {base.path} has {model})"
+            )
+    check_backbone(base, deltas)
+    return model
+
+
 def write_merge(
     backbone,
     r_a,
@@ -75,22 +100,8 @@ def write_merge(
     base = as_checkpoint(backbone)
     ability = as_checkpoint(r_a)
     language = as_checkpoint(r_lang) if r_lang is not None else None
-    if language is not None and r_lang_mu is not None:
-        check_r_lang(language, r_lang_mu)
-    deltas = [ability] + ([language] if language else [])
-    check_compatible(base, *deltas, check_dtypes=False)
     selected = set(selected)
-    unknown = sorted(selected - set(base.names))
-    if unknown:
-        raise CheckpointError(f"{base.path}: selected tensor {unknown[0]} is not in the backbone")
-    model = fingerprint(base)
-    for delta in deltas:
-        if delta.metadata.get("model", model) != model:
-            raise CheckpointError(
-                f"{delta.path}: delta was made for another model (fingerprint "
-                f"{delta.metadata['model']}, backbone {base.path} has {model})"
-            )
-    check_backbone(base, deltas)
+    model = check_merge_inputs(base, [ability], language, [selected], r_lang_mu)
     out_dtype = None if dtype is None else torch_dtype(dtype)
     metadata = {
         "kind": "merge",

@@ -6,7 +6,8 @@ A **model name** is `backbone`, or `{kind}_{ability}` with a kind of `MODEL_KIND
 last `_` splits kind from ability and the first `.` starts the variant. Language codes
 (`LANGUAGE_CODE`) and the corpus and run names built from both are defined here too.
 A model of a named kind is `{kind}-{name}` (`reference-mistral_7b`: a reference model of
-the config); a name is letters, digits and `_`, so the first `-` ends the kind.
+the config); a name is letters, digits and `_`, so the first `-` ends the kind. A joint
+model holds several abilities, in name order, joined by `+` (`joint_math+science`).
 
 A **merge-variant name** is `,`-joined parts, each a key of `VARIANT_KEYS` alone (`full`)
 or `key-value` (`k2-0.6`, `types-mlp`, `plain-ra`), every key at most once; e.g.
@@ -32,6 +33,7 @@ class ModelKind:
     per_ability: bool = True
     variants: bool = False
     named: bool = False
+    joint: bool = False  # `_{ability}+{ability}...`: several abilities, in name order
 
 
 MODEL_KINDS: dict[str, ModelKind] = {
@@ -51,6 +53,12 @@ MODEL_KINDS: dict[str, ModelKind] = {
     "fcpt_t": ModelKind("F-CPT_T: full CPT on the translated ability corpora"),
     "ftv": ModelKind("F-TV: task vectors of F-CPT_A and F-CPT_L added to the backbone"),
     "ltv": ModelKind("L-TV: task vectors of L-CPT_A and L-CPT_L added to the backbone"),
+    "ftv_ties": ModelKind("F-TV with TIES-Merging of its task vectors"),
+    "ftv_dare": ModelKind("F-TV with DARE on its task vectors"),
+    "ltv_ties": ModelKind("L-TV with TIES-Merging of its task vectors"),
+    "ltv_dare": ModelKind("L-TV with DARE on its task vectors"),
+    "lswap": ModelKind("Layer Swapping: F-CPT_A's middle layers, F-CPT_L's bottom and top"),
+    "joint": ModelKind("MAEC with several abilities in one model", joint=True),
     "reference": ModelKind(
         "a model of experiments.reference_models, evaluated like the backbone",
         per_ability=False,
@@ -80,6 +88,8 @@ VARIANT_KEYS: dict[str, VariantKey] = {
     "within": VariantKey("T = the tensors of T of these types (experiments.tensor_types)", NAME),
     "plain": VariantKey("R(A) = Θ_{A,L0} − Θ_o (no β term)", NAME, choices=("ra",)),
     "full": VariantKey("the masked CPT runs trained on every entry", FLAG),
+    "combine": VariantKey("Eq. 5's terms combined by TIES or DARE", NAME, ("ties", "dare")),
+    "revert": VariantKey("R(A) from the unmasked run, all but the top-k1 updates reverted", FLAG),
 }
 
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -122,6 +132,23 @@ def is_ability_name(name: str) -> bool:
         and re.fullmatch(ABILITY_NAME, name) is not None
         and name not in RESERVED_ABILITY_NAMES
     )
+
+
+def joint_abilities(text: str) -> list[str]:
+    """The abilities of a joint model's `math+science`: two or more ability names, distinct
+    and in name order (so one set of abilities has one name). Raises ValueError."""
+    abilities = text.split("+")
+    if len(abilities) < 2 or not all(map(is_ability_name, abilities)):
+        raise ValueError(f"{text!r} is not two or more abilities joined by + ({ABILITY_NAME_RULE})")
+    if abilities != sorted(set(abilities)):
+        raise ValueError(f"{text!r}: abilities must be distinct and in name order")
+    return abilities
+
+
+def joint_pattern(abilities) -> str:
+    """A regular expression of the joint names of `abilities`: two or more joined by +."""
+    names = "|".join(map(re.escape, abilities))
+    return rf"({names})(\+({names}))+"
 
 
 def is_model_name_part(name: str) -> bool:
@@ -234,7 +261,12 @@ def parse_model(name: str) -> ModelName:
         if kind not in MODEL_KINDS or not MODEL_KINDS[kind].per_ability:
             per_ability = [k for k, spec in MODEL_KINDS.items() if spec.per_ability]
             raise bad(base, f"a name is {{kind}}_{{ability}}, kinds {', '.join(per_ability)}")
-        if not is_ability_name(ability):
+        if MODEL_KINDS[kind].joint:
+            try:
+                joint_abilities(ability)
+            except ValueError as error:
+                raise bad(ability, str(error)) from None
+        elif not is_ability_name(ability):
             raise bad(ability, f"an ability is {ABILITY_NAME_RULE}")
         model_name = None
     if dot:

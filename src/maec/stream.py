@@ -50,6 +50,19 @@ class ScratchBuffers:
         return view
 
 
+class FlatOffsets:
+    """The flat index of each chunk's first entry, for a `write_elementwise` combine that
+    needs it (a seeded draw, a top-k selector): chunks of a tensor arrive in row order."""
+
+    def __init__(self):
+        self._next: dict[str, int] = {}
+
+    def start(self, name: str, numel: int) -> int:
+        start = self._next.get(name, 0)
+        self._next[name] = start + numel
+        return start
+
+
 def check_finite(tensor: torch.Tensor, what: Callable[[], str]) -> None:
     """Raise naming `what()` if the tensor holds NaN or Inf.
 

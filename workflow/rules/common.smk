@@ -25,6 +25,7 @@ from maec.naming import (
     fmt,
     format_model,
     format_variant,
+    joint_pattern,
     parse_model,
     parse_variant,
     variant_values,
@@ -49,7 +50,7 @@ wildcard_constraints:
     run=RUN_NAME,
     ability="|".join(ABILITIES),
     lang=LANGUAGE_CODE,
-    model="[A-Za-z0-9_.,-]+",
+    model="[A-Za-z0-9_.,+-]+",
     deltas="deltas|deltas-full",
     variant="[A-Za-z0-9_.,-]+",
     split="dev|val|test",
@@ -57,6 +58,8 @@ wildcard_constraints:
     method="full|lora",
     name="[A-Za-z0-9_]+",
     seed="(seed-[0-9]+/)?",
+    combine="ties|dare",
+    abilities=joint_pattern(ABILITIES),
 
 
 # ---- paths: one helper per kind of output (a wildcard such as "{ability}" gives a pattern) --
@@ -176,12 +179,20 @@ def similarity_table(ability, variant=None, seed=""):
     return merged_path(ability, variant, ".tsv", seed)
 
 
-def task_vector_weights(method, ability, seed=""):
-    return f"results/{seed}baselines/tv/{method}_{ability}.safetensors"
+def task_vector_weights(method, ability, seed="", combine=None):
+    folder = (
+        "tv" if combine is None else f"tv-{combine}"
+    )  # F-TV / L-TV, or by TIES, DARE
+    return f"results/{seed}baselines/{folder}/{method}_{ability}.safetensors"
 
 
-def task_vector_model_dir(method, ability, seed=""):
-    return f"results/{seed}baselines/tv/{method}_{ability}.hf"
+def task_vector_model_dir(method, ability, seed="", combine=None):
+    folder = "tv" if combine is None else f"tv-{combine}"
+    return f"results/{seed}baselines/{folder}/{method}_{ability}.hf"
+
+
+def layer_swap_path(ability, suffix, seed=""):
+    return f"results/{seed}baselines/layer-swap/{ability}{suffix}"
 
 
 def eval_scores(model, bench, lang, dev=False, seed=""):

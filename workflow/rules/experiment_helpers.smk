@@ -179,19 +179,27 @@ def variant_settings(ability, variant):
         mu=parse_variant(variant).get("mu"),  # as written: it names R_Lang's file
         types=groups["types"],
         within=groups["within"],
-        ability_weights="ability-plain" if "plain" in values else "ability",
+        ability_weights=(
+            "ability-plain"
+            if "plain" in values
+            else "ability-revert" if "revert" in values else "ability"
+        ),
         deltas="deltas-full" if "full" in values else "deltas",
+        **variant_combine_settings(values),
     )
 
 
 def get_variant_inputs(wildcards):
     v = variant_settings(wildcards.ability, wildcards.variant)
     seed = wildcards.seed
-    return dict(
+    inputs = dict(
         backbone=BACKBONE,
         r_a=ability_delta(wildcards.ability, v["deltas"], v["ability_weights"], seed),
         r_lang=r_lang(v["deltas"], v["mu"], seed),
     )
+    if "combine" in v:
+        inputs["languages"] = variant_combine_inputs(v["deltas"], seed)
+    return inputs
 
 
 def uniform_mu(mu):
@@ -201,7 +209,8 @@ def uniform_mu(mu):
 def get_variant_settings(wildcards):
     """The merge's settings, and the μ of R_Lang that the merge checks its input against."""
     v = variant_settings(wildcards.ability, wildcards.variant)
-    settings = {key: v[key] for key in ("k2", "gamma", "eta", "types", "within")}
+    keys = ("k2", "gamma", "eta", "types", "within", "combine")
+    settings = {key: v[key] for key in keys if key in v}
     mu = get_mu() if v["mu"] is None else uniform_mu(v["mu"])
     return {**settings, "dtype": config["merge"]["dtype"], "mu": mu}
 
@@ -279,6 +288,9 @@ def model_training_runs(model):
     planned tokens. A model on top of other runs counts them too (a DA row its CPT_L run,
     a task-vector row both of its runs); docs/evaluation.md has the accounting."""
     name = parse_model(model)
+    beyond = beyond_training_runs(name)
+    if beyond is not None:
+        return beyond
     if name.kind == "maec":
         return maec_training_runs(name.ability)
     if name.kind in BASELINE_RUNS:
@@ -545,4 +557,4 @@ def get_experiment_outputs():
             figure(f"layer_cosine_{a}"),
         ]
     outputs += [table(f"selection_{a}") for a in selection_abilities(config)]
-    return outputs
+    return outputs + beyond_outputs()

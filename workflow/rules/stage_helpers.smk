@@ -284,10 +284,12 @@ def model_dir(model, seed=""):
         return BACKBONE
     if name.kind == "reference":
         return reference_model_dir(name.name)
-    if name.ability not in ABILITIES:
+    if name.ability not in ABILITIES and name.kind != "joint":
         raise ValueError(f"model name {model!r}: {name.ability!r} is not in abilities")
     if name.kind != "maec":
-        return baseline_model_dir(name.kind, name.ability, seed)
+        return beyond_model_dir(name, seed) or baseline_model_dir(
+            name.kind, name.ability, seed
+        )
     if name.variant is not None:
         variant_settings(name.ability, name.variant)  # the config knows what it names
     return merged_model_dir(name.ability, name.variant, seed)

@@ -1,7 +1,11 @@
+from maec.dare import write_dare_merge
 from maec.io.hf_dir import write_hf_directory
+from maec.io.reader import open_checkpoint
 from maec.joblog import log_job_to
 from maec.merge import write_merge
+from maec.merge_terms import eq5_terms
 from maec.similarity import read_selected, write_similarity_table
+from maec.ties_merging import write_ties_merge
 
 log_job_to(snakemake.log[0])
 settings = snakemake.params.settings
@@ -13,15 +17,40 @@ write_similarity_table(
     types=settings["types"],
     within=settings["within"],
 )
-write_merge(
-    snakemake.input.backbone,
-    snakemake.input.r_a,
-    snakemake.input.r_lang,
-    read_selected(snakemake.output.similarity),
-    snakemake.output.weights,
-    gamma=settings["gamma"],
-    eta=settings["eta"],
-    dtype=settings["dtype"],
-    r_lang_mu=settings["mu"],
-)
+selected = read_selected(snakemake.output.similarity)
+if "combine" in settings:
+    # Eq. 5's terms (γR(A) on T, μ_i η R(Li) on T, μ_i R(Li) elsewhere) by TIES or DARE
+    combine = dict(settings["combine"])
+    method = combine.pop("combine")
+    languages = dict(zip(settings["mu"], snakemake.input.languages))  # both in config order
+    names = open_checkpoint(snakemake.input.backbone).names
+    terms = eq5_terms(
+        snakemake.input.r_a,
+        languages,
+        settings["mu"],
+        selected,
+        names,
+        gamma=settings["gamma"],
+        eta=settings["eta"],
+    )
+    write = write_ties_merge if method == "ties" else write_dare_merge
+    write(
+        snakemake.input.backbone,
+        terms,
+        snakemake.output.weights,
+        dtype=settings["dtype"],
+        **combine,
+    )
+else:
+    write_merge(
+        snakemake.input.backbone,
+        snakemake.input.r_a,
+        snakemake.input.r_lang,
+        selected,
+        snakemake.output.weights,
+        gamma=settings["gamma"],
+        eta=settings["eta"],
+        dtype=settings["dtype"],
+        r_lang_mu=settings["mu"],
+    )
 write_hf_directory(snakemake.output.weights, snakemake.input.backbone, snakemake.output.model)

@@ -1,7 +1,8 @@
 """The rehearsal's configuration: the paper's, updated by an overlay of sizes and sources.
 
 `config/rehearsal.yaml` may set only the keys of `REHEARSAL_KEYS` (token budgets, block
-and batch sizes, benchmark limits, job resources, the experiments' grids, the sources of
+and batch sizes, benchmark limits, job resources, the experiments' grids, the layers that
+Layer Swapping takes from each expert (a count of the backbone's layers), the sources of
 the backbone, corpora, reference models and benchmarks, Table 3's out-of-domain tasks
 (the hub's have no local copy), and where training processes run), so the rehearsal
 runs the paper's languages, abilities, method hyper-parameters, precision and rules and
@@ -45,6 +46,7 @@ REHEARSAL_KEYS = (
     "experiments.selection.eta",
     "experiments.selection.k2",
     "experiments.selection.mu",
+    "experiments.beyond.layer_swap.*",
 )
 # The paper's Table 7 (small models, scientific reasoning in ES and TE): what the tied
 # backbone's overlay may set besides.
