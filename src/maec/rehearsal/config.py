@@ -46,6 +46,7 @@ REHEARSAL_KEYS = (
     "experiments.selection.eta",
     "experiments.selection.k2",
     "experiments.selection.mu",
+    "experiments.beyond.abilities",
     "experiments.beyond.layer_swap.*",
 )
 # The paper's Table 7 (small models, scientific reasoning in ES and TE): what the tied
