@@ -119,6 +119,7 @@ rule beyond_table:
         **job_resources("light"),
     params:
         labels=get_beyond_labels,
+        seeds=get_beyond_score_seeds,
         training_dirs=get_beyond_training,
         order=get_beyond_order,
         options=get_table_options(),

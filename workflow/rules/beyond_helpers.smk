@@ -179,6 +179,11 @@ def get_beyond_scores(wildcards):
     return bench_scores(models, benchmark_of(wildcards.ability))
 
 
+def get_beyond_score_seeds(wildcards):
+    """The training seed of each beyond score file: the first seed's (docs/beyond.md)."""
+    return [SEEDS[0]] * len(get_beyond_scores(wildcards))
+
+
 def get_beyond_records(wildcards):
     return records_of(get_beyond_scores(wildcards))
 
