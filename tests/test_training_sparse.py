@@ -18,6 +18,7 @@ from test_training import (  # noqa: F401  (world: the tiny backbones and corpor
     weights,
     world,
 )
+from tiny import llama, save_word_tokenizer
 
 from maec.masks import mask_index
 from maec.training import run as training_run
@@ -137,6 +138,49 @@ def test_sparse_state_equals_the_dense_masked_path(world, precision):  # noqa: F
         assert torch.equal(bits(got[name])[~inside], bits(before)[~inside]), name
         if inside.any():
             assert (bits(got[name]) != bits(before))[inside].float().mean() > 0.5, name
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_tied_embeddings_equal_the_dense_masked_path(world, precision, monkeypatch):  # noqa: F811
+    """A tied embedding (one tensor, two uses): the output projection's gradient is reduced
+    as it is made, so the dense gradient the hook finds is the input embedding's alone (zero
+    in the rows of tokens that never occur), and the weights still equal the dense masked
+    path's bit for bit."""
+    tmp, cats, dogs = world
+    dtype = torch.float32 if precision == "fp32" else torch.bfloat16
+    tied = llama(96, dtype=dtype, max_position_embeddings=64, tie_word_embeddings=True)
+    tied.save_pretrained(tmp / "tied")
+    save_word_tokenizer(tmp / "tied")
+    backbone = weights(tmp / "tied")
+    mask = {"model.embed_tokens.weight": torch.zeros(96, 32, dtype=torch.bool)}
+    mask["model.embed_tokens.weight"][: len(VOCAB), ::3] = True
+    g = torch.Generator().manual_seed(1)
+    mask["model.layers.0.self_attn.q_proj.weight"] = (
+        torch.rand(backbone["model.layers.0.self_attn.q_proj.weight"].shape, generator=g) < 0.3
+    )
+    seen = []
+    real_reduce = SparseMaskedState._reduce
+
+    def recording_reduce(self, entry):
+        if entry.name == "model.embed_tokens.weight":
+            seen.append((entry.tapped is not None, entry.param.grad[len(VOCAB) :].abs().sum()))
+        real_reduce(self, entry)
+
+    monkeypatch.setattr(SparseMaskedState, "_reduce", recording_reduce)
+    args = dict(mask=mask, weight_decay=0.1, precision=precision, **ARGS)
+    corpora = [(cats, 0.5), (dogs, 0.5)]
+    dense = train(tmp / "tied", corpora, tmp / "dense", **args)
+    sparse = train(tmp / "tied", corpora, tmp / "sparse", optimizer_state="sparse", **args)
+    assert seen and all(tapped and unused_rows == 0 for tapped, unused_rows in seen)
+    assert sparse["final_loss"] == dense["final_loss"]
+    got, expected = weights(tmp / "sparse"), weights(tmp / "dense")
+    assert set(got) == set(backbone) and "lm_head.weight" not in got
+    for name, before in backbone.items():
+        assert torch.equal(bits(got[name]), bits(expected[name])), name
+        inside = mask.get(name, torch.zeros(before.shape, dtype=torch.bool))
+        assert torch.equal(bits(got[name])[~inside], bits(before)[~inside]), name
+    moved = bits(got["model.embed_tokens.weight"]) != bits(backbone["model.embed_tokens.weight"])
+    assert moved[mask["model.embed_tokens.weight"]].float().mean() > 0.5
 
 
 def test_only_one_dense_gradient_exists_at_a_time(world, monkeypatch):  # noqa: F811

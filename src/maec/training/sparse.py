@@ -21,6 +21,12 @@ bit-identical to it:
   coefficient as `torch.nn.utils.clip_grad_norm_` forms them.
 With several processes (torchrun), each tensor's masked gradient is averaged over them
 (all-reduce) in the hook of the step's last micro-batch, while the backward pass goes on.
+
+Tied input/output embeddings (Qwen2.5, Gemma) are one tensor used twice: autograd would hold
+the output projection's dense gradient from the start of the backward pass to its end, where
+the input embedding's arrives, and then a third for their sum. The output projection's use
+goes through a tap that reduces its gradient to the masked entries at once instead; the hook
+adds the input embedding's, one float32 addition per entry as in autograd's sum.
 """
 
 from __future__ import annotations
@@ -144,6 +150,22 @@ class MaskedTensor:
     grad: torch.Tensor  # float32, accumulated over the step's micro-batches
     micro_batches: int = 0  # gradients accumulated in this step
     norm: torch.Tensor | None = None  # of the step's whole gradient, once it is complete
+    tapped: torch.Tensor | None = None  # this micro-batch's masked gradient from a tapped use
+
+
+class GradientTap(torch.autograd.Function):
+    """The identity on a weight; in the backward pass, the gradient from this use of the
+    weight goes to ``take`` and no further, so autograd never holds it."""
+
+    @staticmethod
+    def forward(ctx, weight, take):
+        ctx.take = take
+        return weight.view_as(weight)
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.take(grad)
+        return None, None
 
 
 class SparseMaskedState:
@@ -180,6 +202,28 @@ class SparseMaskedState:
         self.optimizer = GradientGatedAdamW(
             [t.values for t in self.tensors], lr=lr, weight_decay=weight_decay
         )
+        self._tap_tied_output_embeddings(model)
+
+    def _tap_tied_output_embeddings(self, model: torch.nn.Module) -> None:
+        """Route the output projection's gradient of a tied embedding through a `GradientTap`
+        that keeps only its masked entries (see the module's docstring)."""
+        if not hasattr(model, "get_output_embeddings"):
+            return
+        output, input_ = model.get_output_embeddings(), model.get_input_embeddings()
+        if not isinstance(output, torch.nn.Linear) or output.weight is not input_.weight:
+            return
+        entry = next((t for t in self.tensors if t.param is output.weight), None)
+        if entry is None:
+            return
+
+        def take(grad: torch.Tensor) -> None:
+            entry.tapped = grad.reshape(-1).index_select(0, entry.index)
+
+        def forward(hidden: torch.Tensor) -> torch.Tensor:
+            weight = GradientTap.apply(output.weight, take)
+            return torch.nn.functional.linear(hidden, weight, output.bias)
+
+        output.forward = forward
 
     @property
     def entries(self) -> int:
@@ -189,6 +233,8 @@ class SparseMaskedState:
         """Post-accumulate-grad hook: the dense gradient becomes the masked one, then goes."""
         dense = entry.param.grad
         masked = dense.reshape(-1).index_select(0, entry.index)
+        if entry.tapped is not None:  # autograd's sum of the two uses' gradients
+            masked, entry.tapped = entry.tapped + masked, None
         if entry.micro_batches:
             entry.grad.add_(masked)
         else:
