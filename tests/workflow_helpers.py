@@ -1,9 +1,13 @@
 """Running the workflow from tests: real `snakemake` subprocesses in a scratch directory."""
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import yaml
@@ -32,10 +36,9 @@ def write_config(config: dict, workdir: Path, name: str = "config.yaml") -> Path
 UMASK = 0o022
 
 
-def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True, timeout=3600):
-    """Run snakemake on the repository's Snakefile with `workdir` as working directory,
-    under the umask UMASK."""
-    cmd = [
+def snakemake_command(workdir: Path, configfile: Path, *args: str) -> list[str]:
+    """snakemake on the repository's Snakefile with `workdir` as working directory."""
+    return [
         str(SNAKEMAKE),
         *args,
         "--snakefile",
@@ -45,6 +48,12 @@ def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True, t
         f"--configfile={configfile}",
         "--replace-workflow-config",
     ]
+
+
+def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True, timeout=3600):
+    """Run snakemake on the repository's Snakefile with `workdir` as working directory,
+    under the umask UMASK."""
+    cmd = snakemake_command(workdir, configfile, *args)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, umask=UMASK)
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -52,6 +61,45 @@ def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True, t
             f"{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
         )
     return proc
+
+
+class BackgroundSnakemake:
+    """A snakemake run started now and awaited later (`result`). Its output goes to `log`
+    (a pipe that nobody reads would fill and stall it); it has a process group of its own,
+    so that `stop` ends it with every job it started."""
+
+    def __init__(self, workdir: Path, configfile: Path, *args: str, log: Path):
+        self.cmd = snakemake_command(workdir, configfile, *args)
+        self.log = log
+        self.started = time.perf_counter()
+        with open(log, "w") as out:
+            self.proc = subprocess.Popen(
+                self.cmd, stdout=out, stderr=subprocess.STDOUT, umask=UMASK, start_new_session=True
+            )
+        self.seconds: float | None = None
+        self._waiter = threading.Thread(target=self._wait, daemon=True)
+        self._waiter.start()
+
+    def _wait(self) -> None:
+        self.proc.wait()
+        self.seconds = time.perf_counter() - self.started
+
+    def result(self) -> tuple[str, float]:
+        """Snakemake's output and the run's wall time, once it has finished; a failed run
+        raises, as snakemake() does."""
+        self._waiter.join()
+        output = self.log.read_text()
+        if self.proc.returncode != 0:
+            raise AssertionError(
+                f"snakemake failed ({self.proc.returncode}): {' '.join(self.cmd)}\n"
+                f"{output[-12000:]}"
+            )
+        return output, self.seconds
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait()
 
 
 JOB_ROW = re.compile(r"^(\w+)\s+(\d+)$")
