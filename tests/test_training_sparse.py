@@ -85,6 +85,23 @@ def test_sparse_state_step_by_hand():
     assert moments["exp_avg"].numel() == moments["exp_avg_sq"].numel() == 2
 
 
+def test_a_float32_weight_is_its_own_master_copy():
+    """Between steps a float32 weight's masked entries have no second copy (no memory held
+    for them); a saved state still gets their values. A bf16 weight keeps float32 masters."""
+    mask = {"weight": mask_index(torch.tensor([[True, False, False], [False, False, True]]))}
+    state = SparseMaskedState(Scaled(), mask, lr=0.1, weight_decay=0.0)
+    held = state.tensors[0]
+    assert held.values.untyped_storage().nbytes() == 0
+    held.param.sum().backward()
+    state.step(0.0)
+    assert held.values.untyped_storage().nbytes() == 0
+    stepped = held.param.detach()[[0, 1], [0, 2]]
+    assert torch.equal(state.master_values()["weight"], stepped) and stepped[0] != 1.0
+    half = Scaled().to(torch.bfloat16)
+    state = SparseMaskedState(half, mask, lr=0.1, weight_decay=0.0)
+    assert state.tensors[0].values.untyped_storage().nbytes() == 2 * 4
+
+
 def test_masked_norm_sums_in_the_dense_layout():
     """A float32 norm depends on the order of its terms: the masked norm equals the norm of
     the dense path's gradient (zeros outside the mask), for float32 and bf16 gradients."""

@@ -204,11 +204,15 @@ class PlainBackend:
     def mean_loss(self, total: torch.Tensor, micro_batches: int) -> float:
         return total.item() / micro_batches
 
+    def trainable_values(self) -> dict[str, torch.Tensor]:
+        """What a saved state holds of the trained entries."""
+        return self.trainable
+
     def save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file
 
         save_file(
-            {k: v.detach().to("cpu").contiguous() for k, v in self.trainable.items()},
+            {k: v.detach().to("cpu").contiguous() for k, v in self.trainable_values().items()},
             directory / "trainable.safetensors",
         )
         rng = {"torch": torch.get_rng_state()}

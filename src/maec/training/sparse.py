@@ -2,7 +2,10 @@
 
 For each tensor with key neurons the training state is their flat positions (int32), their
 float32 master values and AdamW moments for those entries only; the model's weights stay in
-the training dtype (bf16 when a bf16 backbone trains in bf16). A post-accumulate-grad hook
+the training dtype (bf16 when a bf16 backbone trains in bf16). A float32 weight holds its
+masked entries' master values itself (the values written back are the weight's entries, bit
+for bit): they are gathered for the optimizer step and released after it, so that they take
+no memory while the backward pass needs it most. A post-accumulate-grad hook
 reduces a tensor's dense gradient to its masked entries as soon as autograd has accumulated
 it, and frees it, so only a few dense gradients exist at once. After each optimizer step the
 updated values are written back into the weights; entries outside the mask are never
@@ -152,6 +155,19 @@ class MaskedTensor:
     norm: torch.Tensor | None = None  # of the step's whole gradient, once it is complete
     tapped: torch.Tensor | None = None  # this micro-batch's masked gradient from a tapped use
 
+    @property
+    def masters_in_weight(self) -> bool:
+        """A float32 weight is its masked entries' master copy (see the module docstring)."""
+        return self.param.dtype == torch.float32
+
+    def gather_masters(self) -> None:
+        """`values` from the weight, into the storage that `release_masters` let go."""
+        self.values.untyped_storage().resize_(self.values.numel() * self.values.element_size())
+        torch.index_select(self.param.detach().reshape(-1), 0, self.index, out=self.values)
+
+    def release_masters(self) -> None:
+        self.values.untyped_storage().resize_(0)
+
 
 class GradientTap(torch.autograd.Function):
     """The identity on a weight; in the backward pass, the gradient from this use of the
@@ -199,6 +215,8 @@ class SparseMaskedState:
             entry = MaskedTensor(name, param, index, values, torch.zeros_like(values))
             param.register_post_accumulate_grad_hook(lambda _, entry=entry: self._reduce(entry))
             self.tensors.append(entry)
+            if entry.masters_in_weight:
+                entry.release_masters()
         self.optimizer = GradientGatedAdamW(
             [t.values for t in self.tensors], lr=lr, weight_decay=weight_decay
         )
@@ -261,6 +279,9 @@ class SparseMaskedState:
                 f"tensor {late[0]} got no gradient in the step's last micro-batch; the sparse "
                 "optimizer state needs a gradient for every masked tensor in every micro-batch"
             )
+        held_by_weights = [t for t in self.tensors if t.masters_in_weight]
+        for t in held_by_weights:
+            t.gather_masters()
         for t in self.tensors:
             t.values.grad = t.grad if t.micro_batches else None
         if max_grad_norm and stepped:
@@ -270,9 +291,18 @@ class SparseMaskedState:
         for t in stepped:
             write_back(t.param, t.index, t.values)
             t.values.grad, t.micro_batches, t.norm = None, 0, None
+        for t in held_by_weights:
+            t.release_masters()
 
+    @torch.no_grad()
     def master_values(self) -> dict[str, torch.Tensor]:
-        return {t.name: t.values for t in self.tensors}
+        """The master values of every masked tensor (copies where the weight holds them)."""
+        return {
+            t.name: t.param.detach().reshape(-1).index_select(0, t.index)
+            if t.masters_in_weight
+            else t.values
+            for t in self.tensors
+        }
 
     @torch.no_grad()
     def load_master_values(self, values: Mapping[str, torch.Tensor], source) -> None:
@@ -286,8 +316,11 @@ class SparseMaskedState:
                     f"resume state {source}: tensor {t.name} has {saved.numel()} masked "
                     f"values, this run's mask {t.values.numel()}"
                 )
-            t.values.copy_(saved)
-            write_back(t.param, t.index, t.values)
+            if t.masters_in_weight:
+                write_back(t.param, t.index, saved.to(t.param.device))
+            else:
+                t.values.copy_(saved)
+                write_back(t.param, t.index, t.values)
 
 
 class SparseBackend(PlainBackend):
@@ -309,7 +342,6 @@ class SparseBackend(PlainBackend):
             model, state.optimizer, schedule, max_grad_norm, micro_batch_size, precision, device
         )
         self.state = state
-        self.trainable = state.master_values()  # what a saved state holds
         self.rank, self.world_size = rank, state.world_size
 
     def begin_micro_batch(self, last: bool) -> None:
@@ -322,6 +354,9 @@ class SparseBackend(PlainBackend):
         if self.world_size > 1:
             torch.distributed.all_reduce(total)
         return total.item() / (micro_batches * self.world_size)
+
+    def trainable_values(self) -> dict[str, torch.Tensor]:
+        return self.state.master_values()
 
     def save_state(self, directory: Path) -> None:
         if self.rank == 0:  # every process holds the same state
