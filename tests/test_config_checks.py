@@ -53,6 +53,14 @@ BROKEN = {
         lambda c: c["experiments"]["beyond"].update(joint=["math", "code"]),
         r"experiments\.beyond\.joint names 'code', which is not in abilities",
     ),
+    "ablations for an unknown ability": (
+        lambda c: c["experiments"].update(ablation_abilities=["math", "code"]),
+        r"experiments\.ablation_abilities names 'code', which is not in abilities",
+    ),
+    "a selection for an unknown ability": (
+        lambda c: c["experiments"]["selection"].update(abilities=["chemistry"]),
+        r"experiments\.selection\.abilities names 'chemistry', which is not in abilities",
+    ),
 }
 
 

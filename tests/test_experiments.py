@@ -19,11 +19,14 @@ from maec.similarity import read_selected
 pytestmark = [pytest.mark.experiments, pytest.mark.slow]
 
 # CI's time: every baseline trains a thirtieth of the demo's budget (the ratios between them,
-# the paper's, stay) and every model answers the first questions of each language only; the
-# demo's own runs are the demo run's. These tests check what each experiment builds, not how
-# well the models score.
+# the paper's, stay), every model answers the first questions of each language only and the
+# per-ability studies run for math (their rules are the same for science); the demo's own
+# runs are the demo run's. These tests check what each experiment builds, not how well the
+# models score.
 BUDGET_SHARE = 30
 QUESTIONS = {"mgsm": 25, "mmlu": 20}
+ABLATION_ABILITIES = ["math"]
+STUDIES = ["ablation", "k2", "table8", "merge_by_type"]  # experiments.ablation_abilities'
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +37,7 @@ def experiments_config(demo_config):
         tokens[kind] //= BUDGET_SHARE
     for benchmark, limit in QUESTIONS.items():
         config["evaluation"][benchmark]["limit"] = limit
+    config["experiments"]["ablation_abilities"] = ABLATION_ABILITIES
     return config
 
 
@@ -119,14 +123,26 @@ def test_translation_rows_train_on_the_translated_corpora(experiments_run):
     assert corpora == [f"results/tokens/{c}" for c in translated]
 
 
+def _figure_is_drawn(workdir, name):
+    for suffix in ("png", "pdf"):
+        path = workdir / f"results/figures/{name}.{suffix}"
+        assert path.stat().st_size > 1000, path
+    assert image.imread(workdir / f"results/figures/{name}.png").ndim == 3
+
+
 def test_every_experiment_target_is_built(experiments_run, demo_config):
     workdir, _ = experiments_run
     for ability in demo_config["abilities"]:
-        for figure in ("ablation", "k2", "layer_cosine"):
-            for suffix in ("png", "pdf"):
-                path = workdir / f"results/figures/{figure}_{ability}.{suffix}"
-                assert path.stat().st_size > 1000, path
-            assert image.imread(workdir / f"results/figures/{figure}_{ability}.png").ndim == 3
+        _figure_is_drawn(workdir, f"layer_cosine_{ability}")
+        selection = (workdir / f"results/tables/selection_{ability}.md").read_text()
+        assert "within the selected setting's interval" in selection
+    for ability in set(demo_config["abilities"]) - set(ABLATION_ABILITIES):
+        studies = [f"results/tables/{s}_{ability}.csv" for s in STUDIES]
+        assert not [path for path in studies if (workdir / path).exists()]
+        assert not (workdir / f"results/merged/{ability}/within-mlp.safetensors").exists()
+    for ability in ABLATION_ABILITIES:
+        _figure_is_drawn(workdir, f"ablation_{ability}")
+        _figure_is_drawn(workdir, f"k2_{ability}")
         groups = demo_config["experiments"]["tensor_types"]
         by_type = pd.read_csv(workdir / f"results/tables/merge_by_type_{ability}.csv", index_col=0)
         assert set(groups) <= set(by_type.index)
@@ -135,8 +151,6 @@ def test_every_experiment_target_is_built(experiments_run, demo_config):
         assert list(table8.index) == ["Backbone", "All tensors", *groups]
         assert table8.loc["All tensors", "share of T (%)"] == 100
         assert table8.loc[list(groups), "share of T (%)"].between(0, 100).all()
-        selection = (workdir / f"results/tables/selection_{ability}.md").read_text()
-        assert "within the selected setting's interval" in selection
     table3 = pd.read_csv(workdir / "results/tables/table3.csv", index_col=0)
     assert list(table3.index) == ["Backbone", "F-CPT_A", "MAEC"]
     assert list(table3.columns) == list(demo_config["experiments"]["ood"]["tasks"])

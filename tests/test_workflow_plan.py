@@ -125,6 +125,27 @@ def test_paper_config_plans_every_experiment_with_the_papers_token_budgets(tmp_p
             assert tokens[(row, ability)] == pytest.approx(billions), (row, ability)
 
 
+def test_ablation_abilities_leave_out_the_other_abilities_studies_only(tmp_path):
+    both = planned_jobs(tmp_path, write_config(PAPER, tmp_path), "experiments")
+    config = copy.deepcopy(PAPER)
+    config["experiments"]["ablation_abilities"] = ["math"]
+    math = planned_jobs(tmp_path, write_config(config, tmp_path, "math.yaml"), "experiments")
+    assert math["layer_cosine"] == 2  # Figure 5b for every ability
+    # Science's merges: 4 ablations, 4 more k2 values (0.0 and 1.0 are ablations), 9 tensor
+    # types for the merge-by-type table and 9 for Table 8, less "no key neurons", which
+    # science's beyond table still scores; each scored on MMLU. No training run is left out.
+    left_out = {rule: n - math.get(rule, 0) for rule, n in both.items() if n != math.get(rule)}
+    assert left_out == {
+        "merge_variant": 25,
+        "evaluate_mmlu": 25,
+        "ability_weights_plain": 1,
+        "ablation": 1,
+        "k2_sweep": 1,
+        "table8": 1,
+        "merge_by_type": 1,
+    }
+
+
 def test_joint_model_merges_both_abilities_and_is_scored_on_both_benchmarks(tmp_path):
     configfile = write_config(PAPER, tmp_path)
     joint = "results/eval/joint_math+science"

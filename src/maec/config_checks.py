@@ -26,6 +26,13 @@ def selection_abilities(config):
     return config["experiments"]["selection"].get("abilities", list(config["abilities"]))
 
 
+def ablation_abilities(config):
+    """The abilities with the per-ability studies (experiments.ablation_abilities): those
+    listed, else all."""
+    listed = config["experiments"].get("ablation_abilities")
+    return list(config["abilities"]) if listed is None else listed
+
+
 def joint_abilities_of(config) -> list[str]:
     """The abilities of the joint model (experiments.beyond.joint), in name order; null:
     every ability when there are two or more. [] when there is none."""
@@ -114,12 +121,16 @@ def check_config_consistency(config):
                 f"config: language_weights.mu.{lang} names a language not in languages"
             )
     check_joint(config)
-    for ability in selection_abilities(config):
-        if ability not in config["abilities"]:
-            raise ValueError(
-                f"config: experiments.selection.abilities names {ability!r}, "
-                "which is not in abilities"
-            )
+    listed = [
+        ("selection.abilities", selection_abilities(config)),
+        ("ablation_abilities", ablation_abilities(config)),
+    ]
+    for key, abilities in listed:
+        for ability in abilities:
+            if ability not in config["abilities"]:
+                raise ValueError(
+                    f"config: experiments.{key} names {ability!r}, which is not in abilities"
+                )
     corpora = {f"general_corpora.{lang}": c for lang, c in config["general_corpora"].items()}
     corpora |= {f"abilities.{a}.corpus": v["corpus"] for a, v in config["abilities"].items()}
     corpora |= {

@@ -17,7 +17,7 @@ os.environ.update(
 )
 sys.path.insert(0, SRC)
 
-from maec.config_checks import check_config, selection_abilities
+from maec.config_checks import ablation_abilities, check_config, selection_abilities
 from maec.naming import (
     CORPUS_NAME,
     LANGUAGE_CODE,

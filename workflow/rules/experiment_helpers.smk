@@ -548,13 +548,13 @@ def get_experiment_outputs():
     outputs = [table("table2"), table("table2_tokens")]
     if OOD:
         outputs.append(table("table3"))
-    for a in ABILITIES:
+    for a in ablation_abilities(config):
         outputs += [
             figure(f"ablation_{a}"),
             figure(f"k2_{a}"),
             table(f"table8_{a}"),
             table(f"merge_by_type_{a}"),
-            figure(f"layer_cosine_{a}"),
         ]
+    outputs += [figure(f"layer_cosine_{a}") for a in ABILITIES]
     outputs += [table(f"selection_{a}") for a in selection_abilities(config)]
     return outputs + beyond_outputs()

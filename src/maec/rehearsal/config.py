@@ -1,10 +1,11 @@
 """The rehearsal's configuration: the paper's, updated by an overlay of sizes and sources.
 
 `config/rehearsal.yaml` may set only the keys of `REHEARSAL_KEYS` (token budgets, block
-and batch sizes, benchmark limits, job resources, the experiments' grids, the layers that
-Layer Swapping takes from each expert (a count of the backbone's layers), the sources of
-the backbone, corpora, reference models and benchmarks, Table 3's out-of-domain tasks
-(the hub's have no local copy), and where training processes run), so the rehearsal
+and batch sizes, benchmark limits, job resources, the experiments' grids and the abilities
+they run for, the layers that Layer Swapping takes from each expert (a count of the
+backbone's layers), the sources of the backbone, corpora, reference models and
+benchmarks, Table 3's out-of-domain tasks (the hub's have no local copy), and where
+training processes run), so the rehearsal
 runs the paper's languages, abilities, method hyper-parameters, precision and rules and
 cannot drift from `config/config.yaml`. `config/rehearsal-tied.yaml` goes on top of it
 for the tied-embedding backbone, in the setting of the paper's Table 7 (its small models:
@@ -41,6 +42,7 @@ REHEARSAL_KEYS = (
     "experiments.ood.limit",
     "experiments.ood.offline",
     "experiments.k2_grid",
+    "experiments.ablation_abilities",
     "experiments.tensor_types",
     "experiments.selection.gamma",
     "experiments.selection.eta",
