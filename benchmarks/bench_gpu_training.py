@@ -45,10 +45,10 @@ from tqdm.auto import tqdm
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from maec.device import resolve_device  # noqa: E402
 from maec.io.atomic import write_text  # noqa: E402
-from maec.masks import MaskIndex, index_dtype  # noqa: E402
+from maec.keyneurons.masks import MaskIndex, index_dtype  # noqa: E402
 from maec.training.backends import PlainBackend  # noqa: E402
+from maec.training.device import resolve_device  # noqa: E402
 from maec.training.optimizer import make_optimizer  # noqa: E402
 from maec.training.plan import PRECISIONS, lr_factor  # noqa: E402
 from maec.training.sparse import (  # noqa: E402

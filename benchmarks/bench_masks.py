@@ -23,7 +23,7 @@ from bench_merge import CHILD_IO, REPO, dir_bytes, generate, run_child  # noqa: 
 CHILD_MASK = """
 import json, sys, time
 t0 = time.perf_counter()
-from maec.masks import build_key_neuron_mask
+from maec.keyneurons.masks import build_key_neuron_mask
 t1 = time.perf_counter()
 backbone, tuned, out, k1 = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 summary = build_key_neuron_mask(backbone, tuned, out, k1=k1, lr=5e-5)

@@ -161,7 +161,7 @@ CHILD_MERGE = """
 import json, sys, time
 t0 = time.perf_counter()
 from maec.io.reader import open_checkpoint
-from maec.merge import write_merge
+from maec.combination.merge import write_merge
 base, ra, rl, out = sys.argv[1:5]
 t1 = time.perf_counter()
 gamma, eta, shard = float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
@@ -207,7 +207,7 @@ def make_deltas(paths: dict[str, Path], root: Path, delta_format: str = "dense")
         out = root / f"{tag}{suffix}"
         if not (out / "model.safetensors.index.json").exists():
             script = (
-                "import sys; from maec.language import write_language_weights as w; "
+                "import sys; from maec.deltas.language import write_language_weights as w; "
                 "w(sys.argv[1], sys.argv[2], None, sys.argv[3], alpha=1, beta=0, mode='plain', "
                 f"dtype='bfloat16', delta_format='{delta_format}', max_shard_bytes={SHARD_BYTES})"
             )

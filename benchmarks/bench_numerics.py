@@ -14,8 +14,8 @@ Every training run is the project's `train` (plain loop, float32 masters, bf16 a
    over N_L0) and Θ_{es,L0} (general_es + general_en over N_es ∪ N_L0), from the float32
    masks; R(A) and R(es) by Eq. 2 (α 0.8, β 0.2), R_Lang = 1.5 R(es) (Eq. 3), T by Eq. 4
    (k2 0.8);
-4. the merge (γ 0.2, η 1.0) written in bf16 with its rounding report (`maec.rounding`), and
-   for comparison without R_Lang and in float32.
+4. the merge (γ 0.2, η 1.0) written in bf16 with its rounding report
+   (`maec.combination.rounding`), and for comparison without R_Lang and in float32.
 
     .venv/bin/python benchmarks/bench_numerics.py --out bench-out/numerics        # 287 MB
     .venv/bin/python benchmarks/bench_numerics.py --out bench-out/numerics-tiny --size tiny
@@ -37,14 +37,14 @@ from pathlib import Path
 import torch
 from transformers import LlamaForCausalLM
 
-from maec.ability import write_ability_weights
-from maec.importance import importance_weights
+from maec.combination.merge import write_merge
+from maec.combination.similarity import read_selected, write_similarity_table
+from maec.data.tokens import pack_corpus
+from maec.deltas.ability import write_ability_weights
+from maec.deltas.language import write_language_weights, write_r_lang
 from maec.io.reader import open_checkpoint
-from maec.language import write_language_weights, write_r_lang
-from maec.masks import build_key_neuron_mask, union_masks
-from maec.merge import write_merge
-from maec.similarity import read_selected, write_similarity_table
-from maec.tokens import pack_corpus
+from maec.keyneurons.importance import importance_weights
+from maec.keyneurons.masks import build_key_neuron_mask, union_masks
 from maec.training import train
 from maec.world import backbone_config, train_tokenizer
 

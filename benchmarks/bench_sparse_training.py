@@ -63,7 +63,7 @@ MASK_CHUNK = 1 << 20  # entries drawn at a time, so drawing the mask stays small
 
 def mask_positions(model: torch.nn.Module, density: float, seed: int):
     """name -> MaskIndex: each entry kept with probability ``density``, drawn in chunks."""
-    from maec.masks import MaskIndex, index_dtype
+    from maec.keyneurons.masks import MaskIndex, index_dtype
 
     generator = torch.Generator().manual_seed(seed)
     out = {}

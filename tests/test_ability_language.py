@@ -6,10 +6,10 @@ import pytest
 import torch
 from checkpoints_factory import listing, load_checkpoint, write_checkpoint
 
-from maec.ability import ability_weights, write_ability_weights
+from maec.deltas.ability import ability_weights, write_ability_weights
+from maec.deltas.language import write_language_weights, write_r_lang
 from maec.io.format import CheckpointError
 from maec.io.reader import open_checkpoint
-from maec.language import write_language_weights, write_r_lang
 
 BASE = {"w": torch.tensor([[1.0, 2.0], [3.0, 4.0]]), "n": torch.tensor([0.5, -0.5])}
 ABILITY = {"w": torch.tensor([[2.0, 2.0], [3.0, 6.0]]), "n": torch.tensor([0.5, 0.5])}

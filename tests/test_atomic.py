@@ -11,7 +11,7 @@ from checkpoints_factory import listing
 from safetensors.torch import save_file
 from tiny import save_tiny_model
 
-from maec.hub import HubError, fetch_model
+from maec.data.hub import HubError, fetch_model
 from maec.io.atomic import (
     atomic_directory,
     atomic_file,

@@ -1,4 +1,4 @@
-"""maec.config_checks on the shipped configs, filled in by the schema as the workflow fills
+"""maec.workflow.config_checks on the shipped configs, filled in by the schema as the workflow fills
 them; each broken config is refused naming its key (the workflow-level cases are in
 test_workflow_plan.py)."""
 
@@ -8,7 +8,7 @@ import pytest
 from snakemake.utils import validate
 from workflow_helpers import REPO, load_config
 
-from maec.config_checks import check_config, selection_abilities
+from maec.workflow.config_checks import check_config, selection_abilities
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 

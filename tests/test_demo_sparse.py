@@ -11,9 +11,9 @@ import torch
 from safetensors.torch import load_file
 from workflow_helpers import planned_jobs, snakemake, write_config
 
+from maec.combination.merge import write_merge
+from maec.combination.similarity import read_selected
 from maec.io.reader import open_checkpoint
-from maec.merge import write_merge
-from maec.similarity import read_selected
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import transformers
 from safetensors.torch import load_file
 from workflow_helpers import load_config, planned_jobs, snakemake, write_config
 
-from maec.stats import accuracy_interval
+from maec.report.stats import accuracy_interval
 
 pytestmark = pytest.mark.slow
 

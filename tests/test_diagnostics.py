@@ -7,13 +7,13 @@ import pytest
 from checkpoints_factory import write_checkpoint
 from test_similarity_merge import R_A, R_LANG  # the hand-made deltas of the similarity tests
 
-from maec.diagnostics import (
+from maec.combination.similarity import write_similarity_table
+from maec.report.diagnostics import (
     diagnostics_table,
     layer_cosines,
     read_similarity_table,
     write_diagnostics,
 )
-from maec.similarity import write_similarity_table
 
 
 @pytest.fixture

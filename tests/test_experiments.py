@@ -14,7 +14,7 @@ from matplotlib import image
 from safetensors.torch import load_file
 from workflow_helpers import planned_jobs, snakemake, write_config
 
-from maec.similarity import read_selected
+from maec.combination.similarity import read_selected
 
 pytestmark = [pytest.mark.experiments, pytest.mark.slow]
 

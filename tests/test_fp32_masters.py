@@ -10,9 +10,9 @@ from test_ties import reference_key
 from test_training import ARGS, CONFIGS, bits, make_backbone, make_corpus, weights
 from transformers import AutoModelForCausalLM
 
-from maec.importance import FP32_MASTER_DIR, importance_weights
 from maec.io.format import CheckpointError
-from maec.masks import build_key_neuron_mask, kept_count, read_mask
+from maec.keyneurons.importance import FP32_MASTER_DIR, importance_weights
+from maec.keyneurons.masks import build_key_neuron_mask, kept_count, read_mask
 from maec.training import train
 from maec.training.backends import free_port
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from checkpoints_factory import write_checkpoint
 
-from maec.importance import importance, iter_importance
+from maec.keyneurons.importance import importance, iter_importance
 
 
 def test_importance_by_hand():

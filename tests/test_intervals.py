@@ -1,11 +1,11 @@
-"""The tables' intervals from hand-made per-example records (maec.tables.intervals)."""
+"""The tables' intervals from hand-made per-example records (maec.report.tables.intervals)."""
 
 import json
 
 import pandas as pd
 import pytest
 
-from maec.tables import (
+from maec.report.tables import (
     comparison_pairs,
     correctness_from_files,
     interval_frame,
@@ -129,7 +129,7 @@ def test_markdown_shows_plus_minus_half_width_and_marks_not_significant():
 
 def test_results_table_and_scores_csv_carry_the_intervals(two_models, tmp_path):
     paths, labels = two_models
-    from maec.tables import scores_from_files
+    from maec.report.tables import scores_from_files
 
     scores = scores_from_files(paths, labels)
     cells = correctness_from_files(paths, labels)
@@ -157,7 +157,7 @@ def test_results_table_and_scores_csv_carry_the_intervals(two_models, tmp_path):
 
 
 def test_figures_draw_the_intervals_of_the_averages(tmp_path):
-    from maec.figures import average_bounds, plot_against_k2, plot_grouped_bars
+    from maec.report.figures import average_bounds, plot_against_k2, plot_grouped_bars
 
     frame = pd.DataFrame({"Math ES": [40.0, 50.0], "Math Avg (ES)": [40.0, 50.0]}, index=[0.1, 0.5])
     intervals = pd.DataFrame(
@@ -177,7 +177,7 @@ def test_figures_draw_the_intervals_of_the_averages(tmp_path):
 
 
 def test_settings_within_the_chosen_settings_interval():
-    from maec.tables import within_interval
+    from maec.report.tables import within_interval
 
     averages = {"a": 0.50, "b": 0.47, "c": 0.40, "d": 0.53}
     assert within_interval(averages, "d", 0.46, 0.60) == {"a": 0.50, "b": 0.47}

@@ -9,7 +9,7 @@ def test_a_job_exits_with_its_objects_frozen_and_its_log_complete(tmp_path):
     code = f"""
 import atexit, gc, sys
 atexit.register(lambda: print(gc.get_freeze_count() > 0))  # runs after the job's handlers
-from maec.joblog import log_job_to
+from maec.workflow.joblog import log_job_to
 log_job_to({str(log)!r}).info("done")
 sys.stderr.write("progress\\r")  # a progress bar's last line has no newline
 """

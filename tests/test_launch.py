@@ -7,8 +7,8 @@ import pytest
 import torch
 from test_training import ARGS, world  # noqa: F401  (the tiny backbone and corpora fixture)
 
-from maec import launch
-from maec.launch import check_batch, check_gpus, launch_training, node_launch_command
+from maec.training import launch
+from maec.training.launch import check_batch, check_gpus, launch_training, node_launch_command
 
 
 def test_a_gpu_job_without_a_visible_gpu_stops_at_once(monkeypatch):
@@ -65,7 +65,7 @@ def test_node_launch_command_by_hand(tmp_path):
         sys.executable,
         *torchrun,
         "-m",
-        "maec.launch",
+        "maec.training.launch",
         str(tmp_path / "args.json"),
     ]
     one_host = node_launch_command(2, 1, 1, "7", ["local"], tmp_path / "args.json")
@@ -86,7 +86,7 @@ def test_cpu_processes_skip_the_gpu_check_but_not_the_others(world, monkeypatch)
 def test_the_launching_process_imports_no_torch():
     """The job's own process only checks and starts torchrun: importing torch there would
     add seconds to every multi-process training job."""
-    code = "import sys, maec.joblog, maec.launch; "
+    code = "import sys, maec.workflow.joblog, maec.training.launch; "
     code += "print({'torch', 'transformers'} & set(sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "set()"

@@ -4,7 +4,7 @@ import pytest
 import torch
 from checkpoints_factory import load_checkpoint, random_tensors, write_checkpoint
 
-from maec.layer_swap import layer_weights, swap_weights, write_layer_swap
+from maec.merge_methods.layer_swap import layer_weights, swap_weights, write_layer_swap
 
 
 def test_layer_shares_by_hand():

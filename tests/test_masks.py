@@ -11,7 +11,7 @@ from test_ties import reference_key
 from maec.io.format import CheckpointError
 from maec.io.reader import fingerprint, open_checkpoint
 from maec.io.writer import CheckpointWriter
-from maec.masks import (
+from maec.keyneurons.masks import (
     build_key_neuron_mask,
     kept_count,
     mask_index,
@@ -19,7 +19,7 @@ from maec.masks import (
     read_mask_indices,
     union_masks,
 )
-from maec.topk import radix_threshold
+from maec.keyneurons.topk import radix_threshold
 
 
 def mask_kept(path) -> int:

@@ -5,9 +5,9 @@ import pytest
 import torch
 from checkpoints_factory import LLAMA_SHAPES, load_checkpoint, random_tensors, write_checkpoint
 
+from maec.combination.merge import write_merge
+from maec.combination.multi_ability import AbilityPart, write_multi_ability_merge
 from maec.io.format import CheckpointError
-from maec.merge import write_merge
-from maec.multi_ability import AbilityPart, write_multi_ability_merge
 
 
 def _tensors(values):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maec.naming import (
+from maec.workflow.naming import (
     MODEL_KINDS,
     VARIANT_KEYS,
     ModelName,

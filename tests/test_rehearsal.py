@@ -13,7 +13,7 @@ import torch
 from checkpoints_factory import load_checkpoint
 from workflow_helpers import load_config, planned_jobs, write_config
 
-from maec.masks import read_mask
+from maec.keyneurons.masks import read_mask
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.slow]
 

@@ -14,7 +14,8 @@ import yaml
 from checkpoints_factory import listing
 from workflow_helpers import REPO, load_config, planned_jobs, snakemake, write_config
 
-from maec.hub import HubError, fetch_mgsm, fetch_model, read_mgsm_exemplars
+from maec.data.hub import HubError, fetch_mgsm, fetch_model, read_mgsm_exemplars
+from maec.data.sources import CorpusError, check_corpus, source_form
 from maec.io.reader import open_checkpoint
 from maec.rehearsal import write_rehearsal
 from maec.rehearsal.config import (
@@ -24,7 +25,6 @@ from maec.rehearsal.config import (
     check_overlay,
     overlay_keys,
 )
-from maec.sources import CorpusError, check_corpus, source_form
 
 PAPER = load_config("config.yaml")
 

@@ -18,17 +18,17 @@ from workflow_helpers import REPO, UMASK, load_config, planned_jobs, snakemake, 
 
 import maec.evaluation.mgsm as mgsm
 import maec.evaluation.mmlu as mmlu
+from maec.combination.merge import write_merge
+from maec.data.hub import fetch_model
+from maec.data.tokens import pack_corpus
+from maec.deltas.language import write_r_lang
 from maec.evaluation.loaders import BenchmarkFormatError, load_mgsm_questions, load_multiple_choice
-from maec.hub import fetch_model
 from maec.io.format import CheckpointError
 from maec.io.hf_dir import copy_model_files, write_hf_directory
-from maec.language import write_r_lang
-from maec.masks import build_key_neuron_mask
-from maec.merge import write_merge
-from maec.naming import is_ability_name, is_language_code
-from maec.tokens import pack_corpus
+from maec.keyneurons.masks import build_key_neuron_mask
 from maec.training import setup as training_setup
 from maec.training import train
+from maec.workflow.naming import is_ability_name, is_language_code
 
 pytestmark = pytest.mark.reliability
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 from checkpoints_factory import LLAMA_SHAPES, load_checkpoint, random_tensors, write_checkpoint
 
-from maec.masks import build_key_neuron_mask, read_mask
-from maec.revert import write_reverted_ability_weights
+from maec.deltas.revert import write_reverted_ability_weights
+from maec.keyneurons.masks import build_key_neuron_mask, read_mask
 
 
 def test_reverted_ability_weights_by_hand(tmp_path):

@@ -8,9 +8,9 @@ from checkpoints_factory import load_checkpoint, write_checkpoint
 from tiny import llama, save_word_tokenizer
 from transformers import AutoModelForCausalLM
 
+from maec.combination.merge import write_merge
+from maec.combination.rounding import RoundingTally, read_rounding_report, rounding_tally
 from maec.io.hf_dir import write_hf_directory
-from maec.merge import write_merge
-from maec.rounding import RoundingTally, read_rounding_report, rounding_tally
 
 # bf16 spacing: 2^-8 in [0.5, 1), 2^-7 in [1, 2), 2^-6 in [2, 4). γ = 0.5, η = 1.
 BASE = torch.tensor([1.0, 1.0, 1.0, 2.0, 2.0, 3.0])

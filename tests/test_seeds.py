@@ -1,4 +1,4 @@
-"""Tables over several training seeds (maec.tables.seeds) and the per-layer cosines over
+"""Tables over several training seeds (maec.report.tables.seeds) and the per-layer cosines over
 seeds, against values by hand; one seed gives exactly the one-seed tables."""
 
 import math
@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from test_intervals import write_model
 
-from maec.diagnostics import layer_cosines_over_seeds
-from maec.stats import accuracy_interval, mcnemar
-from maec.tables import interval_frame, paired_frame, with_intervals
-from maec.tables.intervals import correctness_from_files
-from maec.tables.markdown import paired_table
-from maec.tables.seeds import (
+from maec.report.diagnostics import layer_cosines_over_seeds
+from maec.report.stats import accuracy_interval, mcnemar
+from maec.report.tables import interval_frame, paired_frame, with_intervals
+from maec.report.tables.intervals import correctness_from_files
+from maec.report.tables.markdown import paired_table
+from maec.report.tables.seeds import (
     group_by_seed,
     mean_correctness,
     uncertainty_tables,

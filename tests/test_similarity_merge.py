@@ -7,9 +7,10 @@ import pytest
 import torch
 from checkpoints_factory import listing, load_checkpoint, write_checkpoint
 
+from maec.combination.merge import merge_tensor, write_merge
+from maec.combination.similarity import read_selected, tensor_similarity, write_similarity_table
 from maec.io.format import CheckpointError
-from maec.merge import merge_tensor, write_merge
-from maec.similarity import read_selected, tensor_similarity, tensor_type, write_similarity_table
+from maec.tensors import tensor_type
 
 
 def test_cosine_by_hand():
@@ -220,7 +221,7 @@ def test_tensor_type_selection_ignores_the_ranking(tmp_path):
 
 
 def test_task_vector_merge_by_hand(tmp_path):
-    from maec.merge import write_task_vector_merge
+    from maec.merge_methods.task_arithmetic import write_task_vector_merge
 
     base = {"w": torch.tensor([[1.0, 2.0], [3.0, 4.0]]), "b": torch.tensor([0.5, -0.5])}
     first = {"w": torch.tensor([[2.0, 2.0], [3.0, 0.0]]), "b": torch.tensor([0.5, 1.5])}

@@ -140,7 +140,7 @@ def test_sbatch_options_of_a_gpu_rule(demo_run, demo_config, tmp_path):
 
 def test_sbatch_options_of_a_two_node_training_job(demo_run, demo_config, tmp_path):
     """resources.train.nodes 2: the plugin's sbatch call asks for two nodes and one task
-    per node (the job's script runs once; maec.launch starts torchrun on each node).
+    per node (the job's script runs once; maec.training.launch starts torchrun on each node).
     `--test-only` lets Slurm check the request without queueing it; this one-node Slurm
     refuses it, and the call is in the error."""
     if not slurm_is_up():
@@ -187,7 +187,7 @@ def test_sbatch_options_of_a_two_node_training_job(demo_run, demo_config, tmp_pa
 
 TWO_NODE_SCRIPT = """
 import json, logging, sys
-from maec.launch import launch_training
+from maec.training.launch import launch_training
 logging.basicConfig(level=logging.INFO)
 args = json.loads(open(sys.argv[1]).read())
 launch_training(0, args.pop("backbone"), args.pop("corpora"), args.pop("out_dir"), nodes=2,

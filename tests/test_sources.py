@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from maec.sources import CorpusError, check_corpus, source_form
+from maec.data.sources import CorpusError, check_corpus, source_form
 
 
 def test_the_form_of_a_corpus_comes_from_the_config_alone(tmp_path):

@@ -9,15 +9,15 @@ import torch
 from checkpoints_factory import LLAMA_SHAPES, listing, load_checkpoint, random_tensors
 from checkpoints_factory import write_checkpoint as save_checkpoint
 
-from maec.ability import write_ability_weights
+from maec.combination.merge import write_merge
+from maec.combination.similarity import similarity_rows
+from maec.deltas.ability import write_ability_weights
+from maec.deltas.language import write_language_weights, write_r_lang
+from maec.deltas.packs import write_ability_pack
 from maec.io.format import CheckpointError
 from maec.io.reader import open_checkpoint
 from maec.io.sparse import SparseCheckpointWriter, sparse_nbytes
 from maec.io.writer import CheckpointWriter
-from maec.language import write_language_weights, write_r_lang
-from maec.merge import write_merge
-from maec.packs import write_ability_pack
-from maec.similarity import similarity_rows
 
 
 def bits(t):

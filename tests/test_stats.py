@@ -1,11 +1,11 @@
-"""Bootstrap intervals and the exact McNemar test (maec.stats) against known cases."""
+"""Bootstrap intervals and the exact McNemar test (maec.report.stats) against known cases."""
 
 import math
 
 import numpy as np
 import pytest
 
-from maec.stats import (
+from maec.report.stats import (
     accuracy_interval,
     align_questions,
     average_interval,

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_ties import reference_key
 
-from maec.ability import write_ability_weights
-from maec.language import write_r_lang
-from maec.masks import build_key_neuron_mask, kept_count, read_mask
-from maec.merge import write_merge
-from maec.similarity import selected_count, write_similarity_table
+from maec.combination.merge import write_merge
+from maec.combination.similarity import selected_count, write_similarity_table
+from maec.deltas.ability import write_ability_weights
+from maec.deltas.language import write_r_lang
+from maec.keyneurons.masks import build_key_neuron_mask, kept_count, read_mask
 
 shapes = st.dictionaries(
     st.from_regex(r"[a-d]\.(w|b)[0-9]", fullmatch=True),

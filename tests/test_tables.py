@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from maec.tables import (
+from maec.report.tables import (
     icer,
     language_average,
     markdown_table,

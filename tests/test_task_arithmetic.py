@@ -11,9 +11,9 @@ from checkpoints_factory import load_checkpoint
 from tiny import llama
 from workflow_helpers import installed_tool
 
-from maec.ability import write_ability_weights
+from maec.combination.merge import write_merge
+from maec.deltas.ability import write_ability_weights
 from maec.io.reader import open_checkpoint
-from maec.merge import write_merge
 
 GAMMA, ALPHA = 0.2, 0.8
 # mergekit is a test dependency; MAEC_MERGEKIT_YAML may name another installation.

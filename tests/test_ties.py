@@ -7,10 +7,10 @@ import pytest
 import torch
 from checkpoints_factory import write_checkpoint
 
-from maec import topk
-from maec.masks import build_key_neuron_mask, kept_count, read_mask
-from maec.ties import fmix32, tie_keys
-from maec.topk import TopKSelector, find_cut
+from maec.keyneurons import topk
+from maec.keyneurons.masks import build_key_neuron_mask, kept_count, read_mask
+from maec.keyneurons.tie_rule import fmix32, tie_keys
+from maec.keyneurons.topk import TopKSelector, find_cut
 
 M32 = 0xFFFFFFFF
 

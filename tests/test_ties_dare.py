@@ -9,12 +9,12 @@ import yaml
 from checkpoints_factory import LLAMA_SHAPES, load_checkpoint, random_tensors, write_checkpoint
 from tiny import llama
 
-from maec.dare import dare_into, dare_kept, write_dare_merge
+from maec.combination.merge import write_merge
+from maec.combination.terms import Term, eq5_terms, task_vector_terms
+from maec.deltas.language import write_r_lang
 from maec.io.reader import open_checkpoint
-from maec.language import write_r_lang
-from maec.merge import write_merge
-from maec.merge_terms import Term, eq5_terms, task_vector_terms
-from maec.ties_merging import ties_into, write_ties_merge
+from maec.merge_methods.dare import dare_into, dare_kept, write_dare_merge
+from maec.merge_methods.ties import ties_into, write_ties_merge
 
 # mergekit runs in this process: its command line costs a new interpreter per merge.
 needs_mergekit = pytest.mark.skipif(

@@ -8,7 +8,7 @@ import pytest
 import torch
 from tiny import EOS, VOCAB, save_word_tokenizer
 
-from maec.tokens import (
+from maec.data.tokens import (
     TokenBlocks,
     mixture_batches,
     mixture_cycle,

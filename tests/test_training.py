@@ -14,12 +14,12 @@ from safetensors.torch import load_file
 from tiny import VOCAB, llama, save_word_tokenizer
 from transformers import AutoModelForCausalLM
 
-from maec.launch import launch_training
-from maec.tokens import TokenBlocks, pack_corpus
+from maec.data.tokens import TokenBlocks, pack_corpus
 from maec.training import run as training_run
 from maec.training import setup as training_setup
 from maec.training import train
 from maec.training.backends import ReplicatedBackend, deepspeed_settings, free_port
+from maec.training.launch import launch_training
 from maec.training.optimizer import GradientGatedAdamW
 from maec.training.plan import lr_factor, plan_steps
 
@@ -542,7 +542,7 @@ def test_deepspeed_resume_equals_an_uninterrupted_run(world, deepspeed_env, monk
 
 def test_importance_cpt_mask_file_then_masked_cpt(world):
     """The method's first three steps on the tiny model, the mask passed as a file."""
-    masks = pytest.importorskip("maec.masks")
+    masks = pytest.importorskip("maec.keyneurons.masks")
     tmp_path, cats, dogs = world
     train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "importance", **ARGS)
     masks.build_key_neuron_mask(

@@ -20,7 +20,7 @@ from test_training import (  # noqa: F401  (world: the tiny backbones and corpor
 )
 from tiny import llama, save_word_tokenizer
 
-from maec.masks import mask_index
+from maec.keyneurons.masks import mask_index
 from maec.training import run as training_run
 from maec.training import train
 from maec.training.backends import free_port

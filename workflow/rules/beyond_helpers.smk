@@ -4,8 +4,8 @@
 # mask (merge variant `revert`) and several abilities in one model. Every model reuses
 # trained checkpoints.
 
-from maec.config_checks import joint_abilities_of
-from maec.naming import joint_abilities
+from maec.workflow.config_checks import joint_abilities_of
+from maec.workflow.naming import joint_abilities
 
 BEYOND = EXPERIMENTS["beyond"]
 # F-TV / L-TV with another combination: model kind -> (training method, combination).

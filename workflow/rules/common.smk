@@ -10,15 +10,15 @@ min_version("9.0")
 # The package lives in src/; putting it on PYTHONPATH makes it importable in every job
 # (local, Slurm, or a conda environment from envs/) even without `pip install -e .`.
 # Jobs inherit this process's environment; nothing is asked of the user. This process
-# reads the names of models and merge variants with it (maec.naming).
+# reads the names of models and merge variants with it (maec.workflow.naming).
 SRC = str(Path(workflow.basedir) / "src")
 os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.getenv("PYTHONPATH")]))
 )
 sys.path.insert(0, SRC)
 
-from maec.config_checks import ablation_abilities, check_config, selection_abilities
-from maec.naming import (
+from maec.workflow.config_checks import ablation_abilities, check_config, selection_abilities
+from maec.workflow.naming import (
     CORPUS_NAME,
     LANGUAGE_CODE,
     RUN_NAME,
@@ -32,7 +32,7 @@ from maec.naming import (
 )
 
 # The schema is the one source of defaults: validate() fills in every default it names;
-# maec.config_checks then checks what a schema cannot say.
+# maec.workflow.config_checks then checks what a schema cannot say.
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
 
@@ -168,7 +168,7 @@ def merged_model_dir(ability, variant=None, seed=""):
 
 
 def merge_rounding(ability, seed=""):
-    """How much of γR(A) survives the rounding of the MAEC model (maec.rounding)."""
+    """How much of γR(A) survives the rounding of the MAEC model (maec.combination.rounding)."""
     return merged_path(ability, None, ".rounding.json", seed)
 
 
@@ -321,7 +321,7 @@ def job_resources(kind):
     """Resources of a kind of job (train, evaluate, stream, light) for the `resources:`
     directive: gpu (of all nodes), gpu_model (when set), mem_mb (per node) and runtime in
     minutes. On several nodes, one task per node, and `mpi` so that the Slurm plugin runs
-    the job's script once, in the batch step, where maec.launch starts torchrun on every
+    the job's script once, in the batch step, where maec.training.launch starts torchrun on every
     node with srun; tasks_per_gpu 0 keeps the plugin from asking for a task per GPU."""
     spec = config["resources"][kind]
     resources = dict(

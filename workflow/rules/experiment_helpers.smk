@@ -161,7 +161,7 @@ def get_reference_source(wildcards):
 
 
 def variant_settings(ability, variant):
-    """A merge variant's settings: what its name says (maec.naming), else the configured."""
+    """A merge variant's settings: what its name says (maec.workflow.naming), else the configured."""
     values = variant_values(variant)
     groups = {}
     for key in ("types", "within"):

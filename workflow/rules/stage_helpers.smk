@@ -274,7 +274,7 @@ def seeded_scores(models, bench):
 
 
 def model_dir(model, seed=""):
-    """Where an evaluated model of a seed lives; its name follows maec.naming (the backbone,
+    """Where an evaluated model of a seed lives; its name follows maec.workflow.naming (the backbone,
     MAEC and its merge variants here, the baselines and reference models in experiments.smk).
     """
     name = parse_model(model)

@@ -4,8 +4,8 @@ and mask densities it was made with."""
 import json
 from pathlib import Path
 
-from maec.joblog import log_job_to
-from maec.packs import write_ability_pack
+from maec.deltas.packs import write_ability_pack
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 runs = {"ability": snakemake.input.ability_run, "reference": snakemake.input.reference_run}

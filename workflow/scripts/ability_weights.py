@@ -1,5 +1,5 @@
-from maec.ability import write_ability_weights
-from maec.joblog import log_job_to
+from maec.deltas.ability import write_ability_weights
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 write_ability_weights(

@@ -1,5 +1,5 @@
-from maec.diagnostics import write_diagnostics
-from maec.joblog import log_job_to
+from maec.report.diagnostics import write_diagnostics
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 write_diagnostics(

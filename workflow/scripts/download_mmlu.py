@@ -1,5 +1,5 @@
-from maec.hub import fetch_okapi_mmlu
-from maec.joblog import log_job_to
+from maec.data.hub import fetch_okapi_mmlu
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 fetch_okapi_mmlu(

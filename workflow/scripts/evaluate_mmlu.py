@@ -1,5 +1,5 @@
 from maec.evaluation.mmlu import evaluate_mmlu_languages
-from maec.joblog import log_job_to
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 evaluate_mmlu_languages(

@@ -1,7 +1,7 @@
 """Table 3's scores of one model: lm-evaluation-harness tasks outside its ability."""
 
 from maec.evaluation.ood import evaluate_ood
-from maec.joblog import log_job_to
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 settings = dict(snakemake.params.settings)

@@ -1,9 +1,8 @@
 """An experiment's table (Table 2 layout, no ICER, with intervals) and its figure, whose
 averages carry their intervals."""
 
-from maec.figures import plot_against_k2, plot_grouped_bars
-from maec.joblog import log_job_to
-from maec.tables import (
+from maec.report.figures import plot_against_k2, plot_grouped_bars
+from maec.report.tables import (
     BENCHES,
     correctness_from_files,
     interval_frame,
@@ -12,6 +11,7 @@ from maec.tables import (
     scores_from_files,
     write_frame,
 )
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 labels = snakemake.params.labels

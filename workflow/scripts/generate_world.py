@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from maec.joblog import log_job_to
+from maec.workflow.joblog import log_job_to
 from maec.world import WorldSizes, generate_world
 
 log = log_job_to(snakemake.log[0])

@@ -1,6 +1,6 @@
-from maec.importance import importance_weights
-from maec.joblog import log_job_to
-from maec.masks import build_key_neuron_mask
+from maec.keyneurons.importance import importance_weights
+from maec.keyneurons.masks import build_key_neuron_mask
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 build_key_neuron_mask(

@@ -1,5 +1,5 @@
-from maec.joblog import log_job_to
-from maec.language import write_language_weights
+from maec.deltas.language import write_language_weights
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 write_language_weights(

@@ -1,6 +1,6 @@
 from maec.io.hf_dir import write_hf_directory
-from maec.joblog import log_job_to
-from maec.layer_swap import write_layer_swap
+from maec.merge_methods.layer_swap import write_layer_swap
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 write_layer_swap(

@@ -1,7 +1,7 @@
+from maec.combination.merge import write_merge
+from maec.combination.similarity import read_selected
 from maec.io.hf_dir import write_hf_directory
-from maec.joblog import log_job_to
-from maec.merge import write_merge
-from maec.similarity import read_selected
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 write_merge(

@@ -1,9 +1,9 @@
 """R(A) merged into every tensor of one group of tensor types at a time, with the share of the
 model's tensors and entries the group covers (not the paper's Table 8: see table8.py)."""
 
-from maec.diagnostics import read_similarity_table
-from maec.joblog import log_job_to
-from maec.tables import results_frame, scores_from_files, share_of_model, write_frame
+from maec.report.diagnostics import read_similarity_table
+from maec.report.tables import results_frame, scores_from_files, share_of_model, write_frame
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 labels = snakemake.params.labels

@@ -1,11 +1,10 @@
-from maec.dare import write_dare_merge
+from maec.combination.merge import write_merge
+from maec.combination.similarity import read_selected, write_similarity_table
+from maec.combination.terms import eq5_terms
 from maec.io.hf_dir import write_hf_directory
 from maec.io.reader import open_checkpoint
-from maec.joblog import log_job_to
-from maec.merge import write_merge
-from maec.merge_terms import eq5_terms
-from maec.similarity import read_selected, write_similarity_table
-from maec.ties_merging import write_ties_merge
+from maec.merge_methods import merge_method
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 settings = snakemake.params.settings
@@ -21,7 +20,7 @@ selected = read_selected(snakemake.output.similarity)
 if "combine" in settings:
     # Eq. 5's terms (γR(A) on T, μ_i η R(Li) on T, μ_i R(Li) elsewhere) by TIES or DARE
     combine = dict(settings["combine"])
-    method = combine.pop("combine")
+    method = merge_method(combine.pop("combine"))
     languages = dict(zip(settings["mu"], snakemake.input.languages))  # both in config order
     names = open_checkpoint(snakemake.input.backbone).names
     terms = eq5_terms(
@@ -33,8 +32,7 @@ if "combine" in settings:
         gamma=settings["gamma"],
         eta=settings["eta"],
     )
-    write = write_ties_merge if method == "ties" else write_dare_merge
-    write(
+    method.write(
         snakemake.input.backbone,
         terms,
         snakemake.output.weights,

@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from maec.joblog import log_job_to
-from maec.tables import ood_frame, write_frame
+from maec.report.tables import ood_frame, write_frame
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 labels = snakemake.params.labels

@@ -1,5 +1,5 @@
-from maec.joblog import log_job_to
-from maec.language import write_r_lang
+from maec.deltas.language import write_r_lang
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 write_r_lang(

@@ -3,14 +3,14 @@ differences of its rows (over several training seeds: the means and their spread
 when asked, every score in long form."""
 
 from maec.io.atomic import write_text
-from maec.joblog import log_job_to
-from maec.tables import (
+from maec.report.tables import (
     intervals_note,
     training_tokens_of,
     write_results_table,
     write_scores_long,
 )
-from maec.tables.seeds import group_by_seed, seeds_note, uncertainty_tables
+from maec.report.tables.seeds import group_by_seed, seeds_note, uncertainty_tables
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 labels = snakemake.params.labels

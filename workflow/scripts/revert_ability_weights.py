@@ -1,5 +1,5 @@
-from maec.joblog import log_job_to
-from maec.revert import write_reverted_ability_weights
+from maec.deltas.revert import write_reverted_ability_weights
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 write_reverted_ability_weights(

@@ -1,5 +1,5 @@
-from maec.joblog import log_job_to
-from maec.tables import select_variant
+from maec.report.tables import select_variant
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 select_variant(

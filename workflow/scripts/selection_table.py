@@ -5,9 +5,7 @@ import json
 
 import pandas as pd
 
-from maec.joblog import log_job_to
-from maec.naming import format_model, parse_model
-from maec.tables import (
+from maec.report.tables import (
     correctness_from_files,
     interval_frame,
     intervals_note,
@@ -16,6 +14,8 @@ from maec.tables import (
     within_interval,
     write_frame,
 )
+from maec.workflow.joblog import log_job_to
+from maec.workflow.naming import format_model, parse_model
 
 log_job_to(snakemake.log[0])
 choice = json.loads(open(snakemake.input.choice, encoding="utf-8").read())

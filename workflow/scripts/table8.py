@@ -1,9 +1,9 @@
 """Table 8: for the MAEC model's T (its k2), the share of T each group of tensor types makes
 up, and the model that merges R(A) only into the tensors of T of that group."""
 
-from maec.diagnostics import read_similarity_table
-from maec.joblog import log_job_to
-from maec.tables import BENCHES, results_frame, scores_from_files, share_of_t, write_frame
+from maec.report.diagnostics import read_similarity_table
+from maec.report.tables import BENCHES, results_frame, scores_from_files, share_of_t, write_frame
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 labels = snakemake.params.labels

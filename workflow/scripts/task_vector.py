@@ -1,6 +1,6 @@
 from maec.io.hf_dir import write_hf_directory
-from maec.joblog import log_job_to
-from maec.merge import write_task_vector_merge
+from maec.merge_methods.task_arithmetic import write_task_vector_merge
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 write_task_vector_merge(

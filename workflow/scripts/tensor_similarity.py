@@ -1,5 +1,5 @@
-from maec.joblog import log_job_to
-from maec.similarity import write_similarity_table
+from maec.combination.similarity import write_similarity_table
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 write_similarity_table(

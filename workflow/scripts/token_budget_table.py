@@ -1,8 +1,8 @@
 """Table 2's token accounting before any run: each row's counted runs and their budgets."""
 
 from maec.io.atomic import write_text
-from maec.joblog import log_job_to
-from maec.tables import markdown_table, token_budget
+from maec.report.tables import markdown_table, token_budget
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 records, totals = token_budget(snakemake.params.runs, snakemake.params.order)

@@ -1,6 +1,6 @@
-from maec.joblog import log_job_to
-from maec.sources import check_corpus
-from maec.tokens import pack_corpus
+from maec.data.sources import check_corpus
+from maec.data.tokens import pack_corpus
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 corpus = snakemake.params.corpus

@@ -1,8 +1,8 @@
 """Continual pre-training: the importance CPT, the masked CPT runs, baselines and the demo
 pretraining, in the processes (and nodes) this job was given (torchrun over several)."""
 
-from maec.joblog import log_job_to
-from maec.launch import launch_training
+from maec.training.launch import launch_training
+from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 tokens = snakemake.input.tokens

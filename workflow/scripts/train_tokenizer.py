@@ -1,4 +1,4 @@
-from maec.joblog import log_job_to
+from maec.workflow.joblog import log_job_to
 from maec.world import train_tokenizer
 
 log_job_to(snakemake.log[0])

@@ -1,6 +1,6 @@
 """The demo world's ability corpora in the target languages (F-CPT_{L&T}, F-CPT_T)."""
 
-from maec.joblog import log_job_to
+from maec.workflow.joblog import log_job_to
 from maec.world import WorldSizes, translate_ability_corpora
 
 log = log_job_to(snakemake.log[0])

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from maec.device import resolve_device
+from maec.training.device import resolve_device
 
 from .extraction import extract_direct, extract_flexible, extract_strict, format_number, is_correct
 from .generation import generate_greedy, load_model

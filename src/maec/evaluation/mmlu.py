@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from maec.device import resolve_device
+from maec.training.device import resolve_device
 
 from .generation import load_model, loglikelihoods
 from .loaders import CHOICE_LETTERS, SCIENCE_SUBJECTS, MultipleChoiceQuestion, load_multiple_choice

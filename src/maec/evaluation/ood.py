@@ -13,8 +13,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from maec.device import resolve_device
 from maec.io.atomic import write_text
+from maec.training.device import resolve_device
 
 log = logging.getLogger(__name__)
 

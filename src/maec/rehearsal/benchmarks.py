@@ -21,7 +21,7 @@ OKAPI_MMLU = "jon-tow/okapi_mmlu"
 OKAPI_SPLITS = {"dev": "dev", "val": "val", "test": "val"}  # hub split -> local copy
 
 LOADING_SCRIPT = '''"""The hub repository's MGSM loading script; datasets >= 4 runs no scripts,
-so maec.hub reads mgsm_{lang}.tsv and exemplars.py instead."""
+so maec.data.hub reads mgsm_{lang}.tsv and exemplars.py instead."""
 
 raise RuntimeError("dataset scripts are not run")
 '''

@@ -22,7 +22,7 @@ __all__ = ["train"]
 
 def __getattr__(name: str):
     # `train` (torch, transformers) loads on first use, so that `maec.training.plan` stays
-    # light for the process that only launches the training processes (maec.launch).
+    # light for the process that only launches the training processes (maec.training.launch).
     if name == "train":
         from maec.training.run import train
 

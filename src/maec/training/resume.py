@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from maec.data.tokens import TokenBlocks
 from maec.io.atomic import publish, remove, temporary_sibling
 from maec.io.format import header_bytes
-from maec.masks import MaskIndex
-from maec.tokens import TokenBlocks
+from maec.keyneurons.masks import MaskIndex
 
 STATE_PREFIX = "state-"
 

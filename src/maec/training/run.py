@@ -22,10 +22,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from maec.importance import FP32_MASTER_DIR
+from maec.data.tokens import mixture_batches
 from maec.io.atomic import atomic_directory, publish, remove, temporary_sibling
 from maec.io.hf_dir import copy_model_files
-from maec.tokens import mixture_batches
+from maec.keyneurons.importance import FP32_MASTER_DIR
 from maec.training.backends import (
     DeepSpeedBackend,
     PlainBackend,

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from maec.device import resolve_device
+from maec.data.tokens import TokenBlocks
 from maec.io.reader import open_checkpoint
-from maec.tokens import TokenBlocks
 from maec.training.backends import deepspeed_settings
+from maec.training.device import resolve_device
 from maec.training.plan import PRECISIONS, StepPlan, lr_factor, plan_steps
 from maec.training.resume import (
     backbone_fingerprint,

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import torch
 
-from maec.masks import MaskIndex, mask_index, read_mask_indices
+from maec.keyneurons.masks import MaskIndex, mask_index, read_mask_indices
 from maec.training.backends import PlainBackend
 from maec.training.optimizer import GradientGatedAdamW
 

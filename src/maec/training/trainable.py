@@ -8,10 +8,11 @@ import torch
 
 
 def load_mask(mask) -> dict[str, torch.Tensor] | None:
-    """``None``, a dict name -> BoolTensor, or a mask file read with ``maec.masks.read_mask``."""
+    """``None``, a dict name -> BoolTensor, or a mask file read with
+    ``maec.keyneurons.masks.read_mask``."""
     if mask is None or isinstance(mask, Mapping):
         return None if mask is None else dict(mask)
-    from maec.masks import read_mask
+    from maec.keyneurons.masks import read_mask
 
     return read_mask(mask)
 

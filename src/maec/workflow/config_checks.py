@@ -1,0 +1,199 @@
+"""What the config schema cannot say, checked before any job is planned: every language and
+ability has what it needs, names every rule can build, corpora in a loadable form, averages
+over scored languages. Each check raises ValueError naming the config key.
+
+The workflow calls `check_config` on the validated config (the schema's defaults filled in).
+"""
+
+from maec.data.sources import CorpusError, source_form
+from maec.workflow.naming import (
+    ABILITY_NAME_RULE,
+    LANGUAGE_CODE_RULE,
+    is_ability_name,
+    is_language_code,
+    is_model_name_part,
+)
+
+
+def check_config(config: dict) -> None:
+    """Every check below, names first (a bad name would break the others' messages)."""
+    check_names(config)
+    check_config_consistency(config)
+
+
+def selection_abilities(config):
+    """The abilities the hyper-parameter selection runs for: those listed, else all."""
+    return config["experiments"]["selection"].get("abilities", list(config["abilities"]))
+
+
+def ablation_abilities(config):
+    """The abilities with the per-ability studies (experiments.ablation_abilities): those
+    listed, else all."""
+    listed = config["experiments"].get("ablation_abilities")
+    return list(config["abilities"]) if listed is None else listed
+
+
+def joint_abilities_of(config) -> list[str]:
+    """The abilities of the joint model (experiments.beyond.joint), in name order; null:
+    every ability when there are two or more. [] when there is none."""
+    listed = config["experiments"].get("beyond", {}).get("joint")
+    abilities = sorted(config["abilities"] if listed is None else listed)
+    return abilities if len(abilities) >= 2 else []
+
+
+def check_joint(config):
+    beyond = config["experiments"].get("beyond", {})
+    listed = beyond.get("joint") or []
+    named = [
+        ("joint", listed),
+        ("joint_gamma", beyond.get("joint_gamma", {})),
+        ("abilities", beyond.get("abilities") or []),
+    ]
+    for key, names in named:
+        for ability in names:
+            if ability not in config["abilities"]:
+                raise ValueError(
+                    f"config: experiments.beyond.{key} names {ability!r}, which is not in abilities"
+                )
+    if len(listed) == 1 or len(set(listed)) != len(listed):
+        raise ValueError(
+            f"config: experiments.beyond.joint lists {listed}: a joint model needs two or "
+            "more distinct abilities ([] for none)"
+        )
+
+
+def language_codes_in(config):
+    """Every language code of the config, with the key that holds it."""
+    yield "reference_language", config["reference_language"]
+    for i, lang in enumerate(config["languages"]):
+        yield f"languages[{i}]", lang
+    for lang in config["general_corpora"]:
+        yield f"general_corpora.{lang}", lang
+    for lang in config["language_weights"]["mu"]:
+        yield f"language_weights.mu.{lang}", lang
+    for bench in ("mgsm", "mmlu"):
+        for i, lang in enumerate(config["evaluation"][bench]["languages"]):
+            yield f"evaluation.{bench}.languages[{i}]", lang
+    for ability, spec in config["abilities"].items():
+        for i, lang in enumerate(spec["average"] or []):
+            yield f"abilities.{ability}.average[{i}]", lang
+        for lang in spec["translated_corpora"]:
+            yield f"abilities.{ability}.translated_corpora.{lang}", lang
+    for ability, languages in config["experiments"]["tensor_types_average"].items():
+        for i, lang in enumerate(languages):
+            yield f"experiments.tensor_types_average.{ability}[{i}]", lang
+
+
+def check_names(config):
+    """Language codes and ability names of the patterns every wildcard accepts
+    (maec.workflow.naming): a code that no rule could build would leave its jobs out of the DAG."""
+    for key, code in language_codes_in(config):
+        if not is_language_code(code):
+            raise ValueError(
+                f"config: {key}: {code!r} is not a language code "
+                f"({LANGUAGE_CODE_RULE}; e.g. en, zh, es419)"
+            )
+    for ability in config["abilities"]:
+        if not is_ability_name(ability):
+            raise ValueError(
+                f"config: abilities.{ability}: {ability!r} is not an ability name "
+                f"({ABILITY_NAME_RULE})"
+            )
+
+
+def check_config_consistency(config):
+    """What a JSON schema cannot say: every language and ability has what it needs."""
+    l0 = config["reference_language"]
+    for lang in [l0, *config["languages"]]:
+        if lang not in config["general_corpora"]:
+            raise ValueError(
+                f"config: general_corpora.{lang} is missing: every language "
+                f"(reference_language and languages) needs a general corpus"
+            )
+    if l0 in config["languages"]:
+        raise ValueError(
+            f"config: languages lists the reference language {l0!r}; "
+            "list only the target languages L1..Ln"
+        )
+    for lang in config["language_weights"]["mu"]:
+        if lang not in config["languages"]:
+            raise ValueError(
+                f"config: language_weights.mu.{lang} names a language not in languages"
+            )
+    check_joint(config)
+    listed = [
+        ("selection.abilities", selection_abilities(config)),
+        ("ablation_abilities", ablation_abilities(config)),
+    ]
+    for key, abilities in listed:
+        for ability in abilities:
+            if ability not in config["abilities"]:
+                raise ValueError(
+                    f"config: experiments.{key} names {ability!r}, which is not in abilities"
+                )
+    corpora = {f"general_corpora.{lang}": c for lang, c in config["general_corpora"].items()}
+    corpora |= {f"abilities.{a}.corpus": v["corpus"] for a, v in config["abilities"].items()}
+    corpora |= {
+        f"abilities.{a}.translated_corpora.{lang}": c
+        for a, v in config["abilities"].items()
+        for lang, c in v["translated_corpora"].items()
+    }
+    for key, corpus in corpora.items():
+        try:
+            source_form(corpus["source"], corpus["name"], corpus["data_files"])
+        except CorpusError as err:
+            raise ValueError(f"config: {key}.source: {err}") from None
+    check_averages(config)
+    check_experiments(config)
+
+
+def check_averages(config):
+    """Every averaged language is one its benchmark scores; two abilities that share a
+    benchmark share its average."""
+    by_bench = {}
+    for ability, spec in config["abilities"].items():
+        scored = config["evaluation"][spec["benchmark"]]["languages"]
+        for lang in spec["average"] or []:
+            if lang not in scored:
+                raise ValueError(
+                    f"config: abilities.{ability}.average names {lang!r}, which "
+                    f"evaluation.{spec['benchmark']}.languages does not score"
+                )
+        if by_bench.setdefault(spec["benchmark"], spec["average"]) != spec["average"]:
+            raise ValueError(
+                f"config: abilities.{ability}.average differs from another {spec['benchmark']} "
+                "ability's; one benchmark has one average"
+            )
+        for lang in spec["translated_corpora"]:
+            if lang not in config["languages"]:
+                raise ValueError(
+                    f"config: abilities.{ability}.translated_corpora.{lang} names a language "
+                    "not in languages"
+                )
+    for ability, languages in config["experiments"]["tensor_types_average"].items():
+        if ability not in config["abilities"]:
+            raise ValueError(
+                f"config: experiments.tensor_types_average.{ability}: not in abilities"
+            )
+        bench = config["abilities"][ability]["benchmark"]
+        for lang in languages:
+            if lang not in config["evaluation"][bench]["languages"]:
+                raise ValueError(
+                    f"config: experiments.tensor_types_average.{ability} names {lang!r}, "
+                    f"which evaluation.{bench}.languages does not score"
+                )
+
+
+def check_experiments(config):
+    """Reference-model names that join into model names; the out-of-domain ability exists."""
+    experiments = config["experiments"]
+    for name in experiments["reference_models"]:
+        if not is_model_name_part(name):
+            raise ValueError(
+                f"config: experiments.reference_models.{name}: a name is letters, digits and _"
+            )
+    ood = experiments.get("ood")
+    if ood and ood["ability"] not in config["abilities"]:
+        raise ValueError(
+            f"config: experiments.ood.ability names {ood['ability']!r}, which is not in abilities"
+        )
