@@ -8,9 +8,6 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/stage_helpers.smk"
-include: "workflow/rules/experiment_helpers.smk"
-include: "workflow/rules/beyond_helpers.smk"
 
 
 if IS_DEMO:
@@ -38,4 +35,4 @@ include: "workflow/rules/beyond.smk"
 rule all:
     default_target: True
     input:
-        get_final_output(),
+        studies.final_outputs(config),

@@ -4,14 +4,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from maec.workflow.models import MODEL_KINDS, ModelName, format_model, parse_model
 from maec.workflow.naming import (
-    MODEL_KINDS,
     VARIANT_KEYS,
-    ModelName,
     fmt,
-    format_model,
     format_variant,
-    parse_model,
     parse_variant,
     variant_values,
 )

@@ -4,14 +4,14 @@
 
 rule download_backbone:
     output:
-        directory(BACKBONE),
+        directory(paths.BACKBONE),
     log:
         "logs/download/backbone.log",
     conda:
         "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         source=config["backbone"],
     script:
@@ -20,7 +20,7 @@ rule download_backbone:
 
 rule download_mgsm:
     output:
-        questions=[mgsm_questions(lang) for lang in MGSM_LANGUAGES],
+        questions=[inputs.mgsm_questions(config, lang) for lang in MGSM_LANGUAGES],
         exemplars=config["evaluation"]["mgsm"]["exemplars"],
     log:
         "logs/download/mgsm.log",
@@ -28,7 +28,7 @@ rule download_mgsm:
         "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         hub=config["evaluation"]["mgsm"]["hub"],
         languages=MGSM_LANGUAGES,
@@ -45,7 +45,7 @@ rule download_mmlu:
         "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         hub=config["evaluation"]["mmlu"]["hub"],
     script:

@@ -6,47 +6,47 @@
 
 rule task_vector_combined:
     input:
-        backbone=BACKBONE,
-        ability_model=get_task_vector_ability_model,
-        language_model=get_task_vector_language_model,
+        unpack(get_task_vector_experts),
     output:
-        weights=task_vector_weights("{method}", "{ability}", "{seed}", "{combine}"),
+        weights=paths.task_vector_path(
+            "{tuning}", "{ability}", ".safetensors", "{seed_dir}", "{merge_method}"
+        ),
         model=directory(
-            task_vector_model_dir("{method}", "{ability}", "{seed}", "{combine}")
+            paths.task_vector_path(
+                "{tuning}", "{ability}", ".hf", "{seed_dir}", "{merge_method}"
+            )
         ),
     log:
-        "logs/{seed}baselines/tv-{combine}/{method}_{ability}.log",
+        "logs/{seed_dir}baselines/tv-{merge_method}/{tuning}_{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
-        scale=EXPERIMENTS["baselines"]["task_vector_scale"],
-        settings=get_combined_task_vector_settings,
+        scale=config["experiments"]["baselines"]["task_vector_scale"],
+        settings=get_merge_method_settings,
     script:
         "../scripts/task_vector_combined.py"
 
 
 rule layer_swap:
     input:
-        backbone=BACKBONE,
-        ability_model=get_layer_swap_ability_model,
-        language_model=get_layer_swap_language_model,
+        unpack(get_layer_swap_experts),
     output:
-        weights=layer_swap_path("{ability}", ".safetensors", "{seed}"),
-        model=directory(layer_swap_path("{ability}", ".hf", "{seed}")),
+        weights=paths.layer_swap_path("{ability}", ".safetensors", "{seed_dir}"),
+        model=directory(paths.layer_swap_path("{ability}", ".hf", "{seed_dir}")),
     log:
-        "logs/{seed}baselines/layer-swap/{ability}.log",
+        "logs/{seed_dir}baselines/layer-swap/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
-        bottom=BEYOND["layer_swap"]["bottom"],
-        top=BEYOND["layer_swap"]["top"],
-        transition=BEYOND["layer_swap"]["transition"],
+        bottom=config["experiments"]["beyond"]["layer_swap"]["bottom"],
+        top=config["experiments"]["beyond"]["layer_swap"]["top"],
+        transition=config["experiments"]["beyond"]["layer_swap"]["transition"],
     script:
         "../scripts/layer_swap.py"
 
@@ -55,18 +55,18 @@ rule ability_weights_revert:
     input:
         unpack(get_revert_inputs),
     output:
-        ability_delta("{ability}", "deltas", "ability-revert"),
+        paths.ability_delta("{ability}", "deltas", "ability-revert"),
     log:
         "logs/deltas/ability_revert_{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
         alpha=config["ability_weights"]["alpha"],
         beta=config["ability_weights"]["beta"],
-        revert=get_revert_settings(),
+        revert=variants.revert_settings(config),
         dtype=config["deltas"]["dtype"],
         delta_format=config["deltas"]["format"],
     script:
@@ -77,20 +77,20 @@ rule joint_merge:
     input:
         unpack(get_joint_inputs),
     output:
-        weights=merged_weights("{abilities}"),
-        model=directory(merged_model_dir("{abilities}")),
+        weights=paths.merged_weights("{abilities}"),
+        model=directory(paths.merged_model_dir("{abilities}")),
     log:
         "logs/merge/{abilities}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
         gamma=get_joint_gamma,
         eta=config["merge"]["eta"],
         dtype=config["merge"]["dtype"],
-        mu=get_mu(),
+        mu=variants.language_mu(config),
     script:
         "../scripts/joint_merge.py"
 
@@ -102,29 +102,29 @@ rule beyond_table:
         training=get_beyond_training_dirs,
     output:
         csv=report(
-            table("beyond_{ability}", "csv"),
+            paths.table("beyond_{ability}", "csv"),
             caption="../report/beyond.rst",
             category="Beyond the paper",
         ),
-        md=table("beyond_{ability}"),
-        intervals=table("beyond_{ability}_intervals", "csv"),
-        paired=table("beyond_{ability}_paired", "csv"),
-        mcnemar=table("beyond_{ability}_mcnemar", "csv"),
+        md=paths.table("beyond_{ability}"),
+        intervals=paths.table("beyond_{ability}_intervals", "csv"),
+        paired=paths.table("beyond_{ability}_paired", "csv"),
+        mcnemar=paths.table("beyond_{ability}_mcnemar", "csv"),
     log:
         "logs/tables/beyond_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         labels=get_beyond_labels,
         seeds=get_beyond_score_seeds,
         training_dirs=get_beyond_training,
         order=get_beyond_order,
-        options=get_table_options(),
-        intervals=get_interval_options(),
-        focus=LABELS["maec"],
+        options=scores.table_options(config),
+        intervals=scores.interval_options(config),
+        focus=models.MODEL_KINDS["maec"].label,
     script:
         "../scripts/results_table.py"
 
@@ -135,26 +135,26 @@ rule beyond_figure:
         records=get_beyond_records,
     output:
         png=report(
-            figure("beyond_{ability}"),
+            paths.figure("beyond_{ability}"),
             caption="../report/beyond_figure.rst",
             category="Beyond the paper",
         ),
-        pdf=figure("beyond_{ability}", "pdf"),
-        csv=table("beyond_{ability}_averages", "csv"),
-        md=table("beyond_{ability}_averages"),
+        pdf=paths.figure("beyond_{ability}", "pdf"),
+        csv=paths.table("beyond_{ability}_averages", "csv"),
+        md=paths.table("beyond_{ability}_averages"),
     log:
         "logs/tables/beyond_figure_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         labels=get_beyond_labels,
         bench=get_ability_bench,
         kind="bars",
         title=get_figure_title,
-        options=get_table_options(),
-        intervals=get_interval_options(),
+        options=scores.table_options(config),
+        intervals=scores.interval_options(config),
     script:
         "../scripts/experiment_figure.py"

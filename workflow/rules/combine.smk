@@ -4,17 +4,17 @@
 
 rule tensor_similarity:
     input:
-        r_a=ability_delta("{ability}", seed="{seed}"),
-        r_lang=r_lang(seed="{seed}"),
+        r_a=paths.ability_delta("{ability}", seed_dir="{seed_dir}"),
+        r_lang=paths.r_lang(seed_dir="{seed_dir}"),
     output:
-        similarity_table("{ability}", seed="{seed}"),
+        paths.similarity_table("{ability}", seed_dir="{seed_dir}"),
     log:
-        "logs/{seed}similarity/{ability}.log",
+        "logs/{seed_dir}similarity/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
         k2=get_k2,
     script:
@@ -23,25 +23,25 @@ rule tensor_similarity:
 
 rule merge:
     input:
-        backbone=BACKBONE,
-        r_a=ability_delta("{ability}", seed="{seed}"),
-        r_lang=r_lang(seed="{seed}"),
-        similarity=similarity_table("{ability}", seed="{seed}"),
+        backbone=paths.BACKBONE,
+        r_a=paths.ability_delta("{ability}", seed_dir="{seed_dir}"),
+        r_lang=paths.r_lang(seed_dir="{seed_dir}"),
+        similarity=paths.similarity_table("{ability}", seed_dir="{seed_dir}"),
     output:
-        weights=merged_weights("{ability}", seed="{seed}"),
-        model=directory(merged_model_dir("{ability}", seed="{seed}")),
-        rounding=merge_rounding("{ability}", "{seed}"),
+        weights=paths.merged_weights("{ability}", seed_dir="{seed_dir}"),
+        model=directory(paths.merged_model_dir("{ability}", seed_dir="{seed_dir}")),
+        rounding=paths.merge_rounding("{ability}", "{seed_dir}"),
     log:
-        "logs/{seed}merge/{ability}.log",
+        "logs/{seed_dir}merge/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
         gamma=config["merge"]["gamma"],
         eta=config["merge"]["eta"],
         dtype=config["merge"]["dtype"],
-        mu=get_mu(),
+        mu=variants.language_mu(config),
     script:
         "../scripts/merge.py"

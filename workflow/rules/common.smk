@@ -1,3 +1,4 @@
+import json
 import os
 import sys
 from pathlib import Path
@@ -9,27 +10,26 @@ min_version("9.0")
 
 # The package lives in src/; putting it on PYTHONPATH makes it importable in every job
 # (local, Slurm, or a conda environment from envs/) even without `pip install -e .`.
-# Jobs inherit this process's environment; nothing is asked of the user. This process
-# reads the names of models and merge variants with it (maec.workflow.naming).
+# Jobs inherit this process's environment; nothing is asked of the user. The workflow's
+# logic is the package's too (maec.workflow: paths, models, variants, studies, ...).
 SRC = str(Path(workflow.basedir) / "src")
 os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.getenv("PYTHONPATH")]))
 )
 sys.path.insert(0, SRC)
 
-from maec.workflow.config_checks import ablation_abilities, check_config, selection_abilities
-from maec.workflow.naming import (
-    CORPUS_NAME,
-    LANGUAGE_CODE,
-    RUN_NAME,
-    fmt,
-    format_model,
-    format_variant,
-    joint_pattern,
-    parse_model,
-    parse_variant,
-    variant_values,
+from maec.workflow import (
+    corpora,
+    inputs,
+    jobs,
+    models,
+    naming,
+    paths,
+    scores,
+    studies,
+    variants,
 )
+from maec.workflow.config_checks import check_config, selection_abilities
 
 # The schema is the one source of defaults: validate() fills in every default it names;
 # maec.workflow.config_checks then checks what a schema cannot say.
@@ -37,315 +37,349 @@ validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
 
 
-L0 = config["reference_language"]
-LANGUAGES = config["languages"]
-ABILITIES = list(config["abilities"])
 IS_DEMO = "world" in config
+LANGUAGES = corpora.target_languages(config)
 MGSM_LANGUAGES = config["evaluation"]["mgsm"]["languages"]
 MMLU_LANGUAGES = config["evaluation"]["mmlu"]["languages"]
 
 
 wildcard_constraints:
-    corpus=CORPUS_NAME,
-    run=RUN_NAME,
-    ability="|".join(ABILITIES),
-    lang=LANGUAGE_CODE,
-    model="[A-Za-z0-9_.,+-]+",
-    deltas="deltas|deltas-full",
-    variant="[A-Za-z0-9_.,-]+",
-    split="dev|val|test",
-    mu="[0-9.]+",
-    method="full|lora",
-    name="[A-Za-z0-9_]+",
-    seed="(seed-[0-9]+/)?",
-    combine="ties|dare",
-    abilities=joint_pattern(ABILITIES),
+    **paths.FIELDS
+    | dict(
+        ability="|".join(config["abilities"]),
+        abilities=naming.joint_pattern(config["abilities"]),
+    ),
 
 
-# ---- paths: one helper per kind of output (a wildcard such as "{ability}" gives a pattern) --
+# ---- jobs ---------------------------------------------------------------------------------
 
-WORLD = "results/world"  # the demo world's corpora and benchmarks
-TOKENIZER = "results/tokenizer"
-BACKBONE_INIT = "results/backbone_init"
-BACKBONE = "results/backbone"
 
-# Training seeds: the training runs (importance CPT, masked CPT, baselines) and everything
-# made from them (masks, deltas, merges, their scores) repeat per seed. A seed's outputs
-# lie under results/{seed} with `seed` its path part (the wildcard {seed}): empty for the
-# first seed, so that a one-seed run keeps its paths, and seed-{n}/ for the others.
-SEEDS = [config["training"]["seed"] + i for i in range(config["seeds"])]
+def get_threads(kind):
+    return jobs.job_threads(config, kind)
 
 
-def seed_part(seed):
-    return "" if seed == SEEDS[0] else f"seed-{seed}/"
+def get_resources(kind):
+    return jobs.job_resources(config, kind)
 
 
-def seed_of(part):
-    """The training seed of a seed's path part (the {seed} wildcard)."""
-    return int(part.removeprefix("seed-").removesuffix("/")) if part else SEEDS[0]
-
-
-def token_blocks(corpus):
-    return f"results/tokens/{corpus}.npy"
-
-
-def token_summary(corpus):
-    return f"results/tokens/{corpus}.json"
-
-
-def importance_dir(corpus, seed=""):
-    return f"results/{seed}importance/{corpus}"
-
-
-def mask_file(corpus, seed=""):
-    return f"results/{seed}masks/{corpus}.safetensors"
-
-
-def mask_summary(corpus, seed=""):
-    return f"results/{seed}masks/{corpus}.json"
-
-
-def union_mask(run, seed=""):
-    return f"results/{seed}masks/union/{run}.safetensors"
-
-
-def cpt_dir(run, deltas="deltas", seed=""):
-    """Masked CPT runs feed results/deltas; the same runs trained on every entry (the
-    "without key-neuron locating" ablation) feed results/deltas-full."""
-    return f"results/{seed}{'cpt' if deltas == 'deltas' else 'cpt-full'}/{run}"
-
-
-def baseline_dir(method, run, seed=""):
-    return f"results/{seed}baselines/{method}/{run}"
-
-
-def adaptation_dir(method, run, seed=""):
-    """Domain adaptation (DA) on `run` after the method's CPT on the general corpora."""
-    return f"results/{seed}baselines/{method}-da/{run}"
-
-
-def reference_download_dir(name):
-    return f"results/reference/{name}"
-
-
-def resume_dir(run_dir):
-    """A training run's resume state, outside its output (Snakemake deletes a failed
-    job's outputs): results/.resume/ + the output's path under results/."""
-    return f"results/.resume/{run_dir.removeprefix('results/')}"
-
-
-def ability_delta(ability, deltas="deltas", kind="ability", seed=""):
-    return f"results/{seed}{deltas}/{kind}/{ability}.safetensors"
-
-
-def ability_pack(ability, seed=""):
-    return f"results/{seed}packs/{ability}.safetensors"
-
-
-def language_delta(lang, deltas="deltas", seed=""):
-    return f"results/{seed}{deltas}/language/{lang}.safetensors"
-
-
-def r_lang(deltas="deltas", mu=None, seed=""):
-    if mu is None:
-        return f"results/{seed}{deltas}/r_lang.safetensors"
-    return f"results/{seed}{deltas}/r_lang-mu-{mu}.safetensors"
-
-
-def merged_path(ability, variant, suffix, seed=""):
-    if variant is None:
-        return f"results/{seed}merged/{ability}{suffix}"
-    return f"results/{seed}merged/{ability}/{variant}{suffix}"
-
-
-def merged_weights(ability, variant=None, seed=""):
-    """The MAEC model's weights, or a merge variant's (results/merged/{ability}/{variant})."""
-    return merged_path(ability, variant, ".safetensors", seed)
-
-
-def merged_model_dir(ability, variant=None, seed=""):
-    return merged_path(ability, variant, ".hf", seed)
-
-
-def merge_rounding(ability, seed=""):
-    """How much of γR(A) survives the rounding of the MAEC model (maec.combination.rounding)."""
-    return merged_path(ability, None, ".rounding.json", seed)
-
-
-def similarity_table(ability, variant=None, seed=""):
-    """S(τ), rank and T of the MAEC merge, or of a merge variant (beside its weights)."""
-    if variant is None:
-        return f"results/{seed}similarity/{ability}.tsv"
-    return merged_path(ability, variant, ".tsv", seed)
-
-
-def task_vector_weights(method, ability, seed="", combine=None):
-    folder = (
-        "tv" if combine is None else f"tv-{combine}"
-    )  # F-TV / L-TV, or by TIES, DARE
-    return f"results/{seed}baselines/{folder}/{method}_{ability}.safetensors"
-
-
-def task_vector_model_dir(method, ability, seed="", combine=None):
-    folder = "tv" if combine is None else f"tv-{combine}"
-    return f"results/{seed}baselines/{folder}/{method}_{ability}.hf"
-
-
-def layer_swap_path(ability, suffix, seed=""):
-    return f"results/{seed}baselines/layer-swap/{ability}{suffix}"
-
-
-def eval_scores(model, bench, lang, dev=False, seed=""):
-    """A model's score on one benchmark and language; `dev`: on the selection's dev split."""
-    return f"results/{seed}eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.json"
-
-
-def eval_records(model, bench, lang, dev=False, seed=""):
-    return f"results/{seed}eval{'-dev' if dev else ''}/{model}/{bench}_{lang}.jsonl"
-
-
-def ood_scores(model):
-    """A model's out-of-domain scores (lm-evaluation-harness tasks, Table 3)."""
-    return f"results/eval-ood/{model}/scores.json"
-
-
-def ood_results(model):
-    return f"results/eval-ood/{model}/lm_eval.json"
-
-
-def selection_choice(ability):
-    return f"results/selection/{ability}.json"
-
-
-def table(name, ext="md"):
-    return f"results/tables/{name}.{ext}"
-
-
-def figure(name, ext="png"):
-    return f"results/figures/{name}.{ext}"
+def get_cadence():
+    return jobs.training_cadence(config)
 
 
 # ---- corpora and training runs ------------------------------------------------------------
 
 
-def general_corpus(lang):
-    return f"general_{lang}"
+def get_corpus_files(wildcards):
+    return corpora.corpus_files(config, wildcards.corpus)
 
 
-def ability_corpus(ability):
-    return f"{ability}_{L0}"
+def get_corpus_reading(wildcards):
+    return corpora.corpus_reading(config, wildcards.corpus)
 
 
-def translated_corpus(ability, lang):
-    """The ability corpus translated into a target language (F-CPT_{L&T}, F-CPT_T)."""
-    return f"{ability}_{lang}"
+def get_corpus_key(wildcards):
+    return corpora.corpus_key(config, wildcards.corpus)
 
 
-def translated_corpora(ability):
+def get_run_tokens(wildcards):
+    return [paths.token_blocks(c) for c in corpora.run_corpora(wildcards.run)]
+
+
+def get_run_mixture(wildcards):
+    return corpora.run_mixture(config, wildcards.run)
+
+
+def get_run_mask(wildcards):
+    """A run trains the union of its corpora's key neurons (N_A ∪ N_L0, N_Li ∪ N_L0, N_L0)."""
+    run_corpora = corpora.run_corpora(wildcards.run)
+    if len(run_corpora) == 1:
+        return paths.mask_file(run_corpora[0], wildcards.seed_dir)
+    return paths.union_mask(wildcards.run, wildcards.seed_dir)
+
+
+def get_union_members(wildcards):
     return [
-        translated_corpus(ability, lang)
-        for lang in config["abilities"][ability]["translated_corpora"]
+        paths.mask_file(c, wildcards.seed_dir)
+        for c in corpora.run_corpora(wildcards.run)
     ]
 
 
-def all_corpora():
-    return [general_corpus(lang) for lang in [L0, *LANGUAGES]] + [
-        ability_corpus(a) for a in ABILITIES
-    ]
+def get_importance_params(wildcards):
+    return jobs.importance_params(config, wildcards.seed_dir)
 
 
-def corpus_config(corpus):
-    kind, lang = corpus.split("_", 1)
-    if kind == "general":
-        return config["general_corpora"][lang]
-    if lang != L0:
-        return config["abilities"][kind]["translated_corpora"][lang]
-    return config["abilities"][kind]["corpus"]
+def get_masked_params(wildcards):
+    return jobs.masked_params(config, wildcards.seed_dir)
 
 
-def corpus_key(corpus):
-    """The config key of a corpus: general_corpora.{lang} or abilities.{ability}.corpus."""
-    kind, lang = corpus.split("_", 1)
-    if kind == "general":
-        return f"general_corpora.{lang}"
-    return f"abilities.{kind}.corpus"
+def get_unmasked_params(wildcards):
+    return jobs.unmasked_params(config, wildcards.seed_dir)
 
 
-def corpus_role(corpus):
-    kind, lang = corpus.split("_", 1)
-    if kind != "general":
-        return "ability"
-    return "reference" if lang == L0 else "language"
+# ---- deltas and merges ------------------------------------------------------------------
 
 
-def ability_run(ability):
-    """Θ_{A,L0}: masked CPT on the ability corpus mixed with the reference general corpus."""
-    return f"{ability_corpus(ability)}+{general_corpus(L0)}"
+def get_ability_run(wildcards):
+    run = corpora.ability_run(config, wildcards.ability)
+    return paths.cpt_dir(run, wildcards.deltas, wildcards.seed_dir)
 
 
-def reference_run():
-    """Θ_{L0}: masked CPT on the reference general corpus."""
-    return general_corpus(L0)
+def get_reference_run(wildcards):
+    return paths.cpt_dir(
+        corpora.reference_run(config), wildcards.deltas, wildcards.seed_dir
+    )
 
 
-def language_run(lang):
-    """Θ_{Li,L0} (language weights mode eq2) or Θ_{Li} (plain)."""
+def get_language_delta_inputs(wildcards):
+    """Θ_{Li,L0} (or Θ_{Li}), and in the eq2 mode Θ_{L0} (language_weights.mode)."""
+    run = corpora.language_run(config, wildcards.lang)
+    inputs = dict(
+        backbone=paths.BACKBONE,
+        language_model=paths.cpt_dir(run, wildcards.deltas, wildcards.seed_dir),
+    )
     if config["language_weights"]["mode"] == "eq2":
-        return f"{general_corpus(lang)}+{general_corpus(L0)}"
-    return general_corpus(lang)
+        inputs["general_model"] = get_reference_run(wildcards)
+    return inputs
 
 
-def run_corpora(run):
-    return run.split("+")
+def get_language_deltas(wildcards):
+    return [
+        paths.language_delta(l, wildcards.deltas, wildcards.seed_dir) for l in LANGUAGES
+    ]
 
 
-# ---- evaluation ---------------------------------------------------------------------------
-
-
-def benchmark_of(ability):
-    return config["abilities"][ability]["benchmark"]
-
-
-def mgsm_questions(lang):
-    return config["evaluation"]["mgsm"]["questions"].format(lang=lang)
-
-
-def mmlu_file(split, lang):
-    return config["evaluation"]["mmlu"][split].format(lang=lang)
-
-
-# ---- resources ----------------------------------------------------------------------------
-
-
-def job_resources(kind):
-    """Resources of a kind of job (train, evaluate, stream, light) for the `resources:`
-    directive: gpu (of all nodes), gpu_model (when set), mem_mb (per node) and runtime in
-    minutes. On several nodes, one task per node, and `mpi` so that the Slurm plugin runs
-    the job's script once, in the batch step, where maec.training.launch starts torchrun on every
-    node with srun; tasks_per_gpu 0 keeps the plugin from asking for a task per GPU."""
-    spec = config["resources"][kind]
-    resources = dict(
-        gpu=spec["gpu"] * spec["nodes"], mem_mb=spec["mem_mb"], runtime=spec["runtime"]
+def get_pack_inputs(wildcards):
+    """R(A), its backbone, and the two masked CPT runs it came from (their training.json
+    gives the tokens and mask densities the pack records)."""
+    ability, seed_dir = wildcards.ability, wildcards.seed_dir
+    return dict(
+        r_a=paths.ability_delta(ability, seed_dir=seed_dir),
+        backbone=paths.BACKBONE,
+        ability_run=paths.cpt_dir(
+            corpora.ability_run(config, ability), seed_dir=seed_dir
+        ),
+        reference_run=paths.cpt_dir(corpora.reference_run(config), seed_dir=seed_dir),
     )
-    if spec["gpu_model"]:
-        resources["gpu_model"] = spec["gpu_model"]
-    if spec["nodes"] > 1:
-        resources.update(
-            nodes=spec["nodes"], tasks=spec["nodes"], tasks_per_gpu=0, mpi="srun"
-        )
-    return resources
 
 
-def get_threads(kind):
-    return config["resources"][kind]["threads"]
+def get_pack_corpora(wildcards):
+    """The sources of the corpora of the ability's masked CPT runs, by corpus name."""
+    run = corpora.ability_run(config, wildcards.ability)
+    return {
+        c: corpora.corpus_config(config, c)["source"] for c in corpora.run_corpora(run)
+    }
 
 
-# ---- the final target ---------------------------------------------------------------------
+def get_k2(wildcards):
+    return config["abilities"][wildcards.ability]["k2"]
 
 
-def get_final_output():
-    return (
-        [merged_weights(a, seed=seed_part(s)) for s in SEEDS for a in ABILITIES]
-        + [table(f"diagnostics_{a}", "csv") for a in ABILITIES]
-        + [table("results", "csv"), table("results", "md")]
+def get_variant_inputs(wildcards):
+    return variants.variant_inputs(
+        config, wildcards.ability, wildcards.variant, wildcards.seed_dir
     )
+
+
+def get_variant_settings(wildcards):
+    return variants.variant_merge_settings(config, wildcards.ability, wildcards.variant)
+
+
+def get_uniform_mu(wildcards):
+    return variants.uniform_mu(config, wildcards.mu)
+
+
+def get_merge_method_settings(wildcards):
+    return variants.merge_method_settings(config, wildcards.merge_method)
+
+
+# ---- models and scores ------------------------------------------------------------------
+
+
+def get_model_dir(wildcards):
+    return models.model_dir(config, wildcards.model, wildcards.get("seed_dir", ""))
+
+
+def get_baseline_params(wildcards):
+    kind = models.baseline_of_run(config, wildcards.tuning, wildcards.run)
+    tokens = kind.tokens(config)
+    return jobs.baseline_params(config, wildcards.tuning, tokens, wildcards.seed_dir)
+
+
+def get_adaptation_start(wildcards):
+    """The model domain adaptation continues: the tuning's CPT on the general corpora."""
+    start = models.MODEL_KINDS[
+        models.find_kind(models.Adaptation, tuning=wildcards.tuning).start
+    ]
+    return start.run_dir(config, wildcards.ability, wildcards.seed_dir)
+
+
+def get_adaptation_tokens(wildcards):
+    return [paths.token_blocks(corpora.ability_corpus(config, wildcards.ability))]
+
+
+def get_adaptation_params(wildcards):
+    tokens = models.find_kind(models.Adaptation, tuning=wildcards.tuning).tokens(config)
+    return jobs.baseline_params(config, wildcards.tuning, tokens, wildcards.seed_dir)
+
+
+def get_task_vector_experts(wildcards):
+    """F-TV's or L-TV's experts (with TIES or DARE, by the {merge_method} wildcard)."""
+    method = wildcards.get("merge_method")  # None: task arithmetic
+    kind = models.find_kind(
+        models.TaskVectors, tuning=wildcards.tuning, merge_method=method
+    )
+    experts = kind.expert_inputs(config, wildcards.ability, wildcards.seed_dir)
+    return dict(backbone=paths.BACKBONE, **experts)
+
+
+def get_layer_swap_experts(wildcards):
+    experts = models.find_kind(models.LayerSwap).expert_inputs(
+        config, wildcards.ability, wildcards.seed_dir
+    )
+    return dict(backbone=paths.BACKBONE, **experts)
+
+
+def get_revert_inputs(wildcards):
+    """The ability run trained on every entry, which the revert cuts back to its top k1."""
+    return dict(
+        backbone=paths.BACKBONE,
+        trained=paths.cpt_dir(
+            corpora.ability_run(config, wildcards.ability), "deltas-full"
+        ),
+        general_model=paths.cpt_dir(corpora.reference_run(config)),
+    )
+
+
+def get_joint_inputs(wildcards):
+    abilities = naming.joint_abilities(wildcards.abilities)
+    return dict(
+        backbone=paths.BACKBONE,
+        r_a=[paths.ability_delta(a) for a in abilities],
+        similarity=[paths.similarity_table(a) for a in abilities],
+        r_lang=paths.r_lang(),
+    )
+
+
+def get_joint_gamma(wildcards):
+    gamma = config["experiments"]["beyond"]["joint_gamma"]
+    abilities = naming.joint_abilities(wildcards.abilities)
+    return {a: gamma.get(a, config["merge"]["gamma"]) for a in abilities}
+
+
+def get_reference_source(wildcards):
+    return config["experiments"]["reference_models"][wildcards.name]["source"]
+
+
+def get_ability_bench(wildcards):
+    return scores.benchmark_of(config, wildcards.ability)
+
+
+def get_ability_average(wildcards):
+    return config["abilities"][wildcards.ability]["average"]
+
+
+def get_figure_title(wildcards):
+    return studies.figure_title(config, wildcards.ability)
+
+
+def get_selection_dev_scores(wildcards):
+    return studies.selection_dev_scores(config, wildcards.ability)
+
+
+def get_selection_dev_records(wildcards):
+    return paths.records_of(get_selection_dev_scores(wildcards))
+
+
+def get_selected_scores(wildcards):
+    """Test scores of the paper-settings model and of the variant chosen on dev data."""
+    chosen = checkpoints.select_hyperparameters.get(ability=wildcards.ability).output[0]
+    variant = json.loads(Path(chosen).read_text())["variant"]
+    return studies.selected_scores(config, wildcards.ability, variant)
+
+
+def get_selected_records(wildcards):
+    return paths.records_of(get_selected_scores(wildcards))
+
+
+def get_ood_task_files(wildcards):
+    return studies.ood_task_files(config)
+
+
+# ---- tables and figures -------------------------------------------------------------------
+
+
+def get_seed_similarity_tables(wildcards):
+    return studies.seed_similarity_tables(config, wildcards.ability)
+
+
+def get_ablation_scores(wildcards):
+    return studies.study_scores(config, "ablation", wildcards.ability)
+
+
+def get_ablation_records(wildcards):
+    return paths.records_of(get_ablation_scores(wildcards))
+
+
+def get_ablation_labels(wildcards):
+    return studies.study_labels(config, "ablation", wildcards.ability)
+
+
+def get_k2_scores(wildcards):
+    return studies.study_scores(config, "k2", wildcards.ability)
+
+
+def get_k2_records(wildcards):
+    return paths.records_of(get_k2_scores(wildcards))
+
+
+def get_k2_labels(wildcards):
+    return studies.study_labels(config, "k2", wildcards.ability)
+
+
+def get_table8_scores(wildcards):
+    return studies.study_scores(config, "table8", wildcards.ability)
+
+
+def get_table8_labels(wildcards):
+    return studies.study_labels(config, "table8", wildcards.ability)
+
+
+def get_table8_average(wildcards):
+    return studies.table8_average(config, wildcards.ability)
+
+
+def get_merge_by_type_scores(wildcards):
+    return studies.study_scores(config, "merge_by_type", wildcards.ability)
+
+
+def get_merge_by_type_labels(wildcards):
+    return studies.study_labels(config, "merge_by_type", wildcards.ability)
+
+
+def get_beyond_scores(wildcards):
+    return studies.beyond_scores(config, wildcards.ability)
+
+
+def get_beyond_score_seeds(wildcards):
+    """The training seed of each beyond score file: the first seed's (docs/beyond.md)."""
+    return [jobs.training_seeds(config)[0]] * len(get_beyond_scores(wildcards))
+
+
+def get_beyond_records(wildcards):
+    return paths.records_of(get_beyond_scores(wildcards))
+
+
+def get_beyond_labels(wildcards):
+    return dict(studies.beyond_entries(config, wildcards.ability))
+
+
+def get_beyond_order(wildcards):
+    return [label for _, label in studies.beyond_entries(config, wildcards.ability)]
+
+
+def get_beyond_training(wildcards):
+    return studies.beyond_training(config, wildcards.ability)
+
+
+def get_beyond_training_dirs(wildcards):
+    return scores.training_run_dirs(get_beyond_training(wildcards))

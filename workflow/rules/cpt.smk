@@ -4,22 +4,22 @@
 
 rule masked_cpt:
     input:
-        backbone=BACKBONE,
+        backbone=paths.BACKBONE,
         tokens=get_run_tokens,
         mask=get_run_mask,
     output:
-        directory(cpt_dir("{run}", seed="{seed}")),
+        directory(paths.cpt_dir("{run}", seed_dir="{seed_dir}")),
     log:
-        "logs/{seed}cpt/{run}.log",
+        "logs/{seed_dir}cpt/{run}.log",
     conda:
         "../../envs/train.yaml"
     threads: get_threads("train")
     resources:
-        **job_resources("train"),
-        **training_cadence(),
+        **get_resources("train"),
+        **get_cadence(),
     params:
-        training=get_masked_training_params,
+        training=get_masked_params,
         weights=get_run_mixture,
-        resume_dir=resume_dir(cpt_dir("{run}", seed="{seed}")),
+        resume_dir=paths.resume_dir(paths.cpt_dir("{run}", seed_dir="{seed_dir}")),
     script:
         "../scripts/train.py"

@@ -4,16 +4,18 @@
 
 rule ability_weights:
     input:
-        unpack(get_ability_delta_inputs),
+        backbone=paths.BACKBONE,
+        ability_model=get_ability_run,
+        general_model=get_reference_run,
     output:
-        ability_delta("{ability}", "{deltas}", seed="{seed}"),
+        paths.ability_delta("{ability}", "{deltas}", seed_dir="{seed_dir}"),
     log:
-        "logs/{seed}{deltas}/ability_{ability}.log",
+        "logs/{seed_dir}{deltas}/ability_{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
         alpha=config["ability_weights"]["alpha"],
         beta=config["ability_weights"]["beta"],
@@ -27,14 +29,14 @@ rule language_weights:
     input:
         unpack(get_language_delta_inputs),
     output:
-        language_delta("{lang}", "{deltas}", "{seed}"),
+        paths.language_delta("{lang}", "{deltas}", "{seed_dir}"),
     log:
-        "logs/{seed}{deltas}/language_{lang}.log",
+        "logs/{seed_dir}{deltas}/language_{lang}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
         alpha=config["language_weights"]["alpha"],
         beta=config["language_weights"]["beta"],
@@ -49,17 +51,17 @@ rule r_lang:
     input:
         get_language_deltas,
     output:
-        r_lang("{deltas}", seed="{seed}"),
+        paths.r_lang("{deltas}", seed_dir="{seed_dir}"),
     log:
-        "logs/{seed}{deltas}/r_lang.log",
+        "logs/{seed_dir}{deltas}/r_lang.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
         languages=LANGUAGES,
-        mu=get_mu(),
+        mu=variants.language_mu(config),
         delta_format=config["deltas"]["format"],
     script:
         "../scripts/r_lang.py"
@@ -67,18 +69,18 @@ rule r_lang:
 
 rule ability_pack:
     input:
-        unpack(get_ability_pack_inputs),
+        unpack(get_pack_inputs),
     output:
-        ability_pack("{ability}", "{seed}"),
+        paths.ability_pack("{ability}", "{seed_dir}"),
     log:
-        "logs/{seed}packs/{ability}.log",
+        "logs/{seed_dir}packs/{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
         k1=config["key_neurons"]["k1"],
-        corpora=get_ability_pack_corpora,
+        corpora=get_pack_corpora,
     script:
         "../scripts/ability_pack.py"

@@ -5,24 +5,24 @@
 rule evaluate_mgsm:
     input:
         model=get_model_dir,
-        questions=[mgsm_questions(lang) for lang in MGSM_LANGUAGES],
+        questions=[inputs.mgsm_questions(config, lang) for lang in MGSM_LANGUAGES],
         exemplars=config["evaluation"]["mgsm"]["exemplars"],
     output:
         examples=[
-            eval_records("{model}", "mgsm", lang, seed="{seed}")
+            paths.eval_records("{model}", "mgsm", lang, seed_dir="{seed_dir}")
             for lang in MGSM_LANGUAGES
         ],
         scores=[
-            eval_scores("{model}", "mgsm", lang, seed="{seed}")
+            paths.eval_scores("{model}", "mgsm", lang, seed_dir="{seed_dir}")
             for lang in MGSM_LANGUAGES
         ],
     log:
-        "logs/{seed}eval/{model}/mgsm.log",
+        "logs/{seed_dir}eval/{model}/mgsm.log",
     conda:
         "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")
     resources:
-        **job_resources("evaluate"),
+        **get_resources("evaluate"),
     params:
         languages=MGSM_LANGUAGES,
         n_shots=config["evaluation"]["mgsm"]["n_shots"],
@@ -37,24 +37,24 @@ rule evaluate_mgsm:
 rule evaluate_mmlu:
     input:
         model=get_model_dir,
-        test=[mmlu_file("test", lang) for lang in MMLU_LANGUAGES],
-        dev=[mmlu_file("dev", lang) for lang in MMLU_LANGUAGES],
+        test=[inputs.mmlu_file(config, "test", lang) for lang in MMLU_LANGUAGES],
+        dev=[inputs.mmlu_file(config, "dev", lang) for lang in MMLU_LANGUAGES],
     output:
         examples=[
-            eval_records("{model}", "mmlu", lang, seed="{seed}")
+            paths.eval_records("{model}", "mmlu", lang, seed_dir="{seed_dir}")
             for lang in MMLU_LANGUAGES
         ],
         scores=[
-            eval_scores("{model}", "mmlu", lang, seed="{seed}")
+            paths.eval_scores("{model}", "mmlu", lang, seed_dir="{seed_dir}")
             for lang in MMLU_LANGUAGES
         ],
     log:
-        "logs/{seed}eval/{model}/mmlu.log",
+        "logs/{seed_dir}eval/{model}/mmlu.log",
     conda:
         "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")
     resources:
-        **job_resources("evaluate"),
+        **get_resources("evaluate"),
     params:
         languages=MMLU_LANGUAGES,
         n_shots=config["evaluation"]["mmlu"]["n_shots"],

@@ -6,75 +6,75 @@
 
 rule table2:
     input:
-        scores=get_table2_scores(),
-        records=get_table2_records(),
-        training=training_run_dirs(get_table2_training()),
+        scores=[path for _, path in studies.table2_scores(config)],
+        records=paths.records_of(path for _, path in studies.table2_scores(config)),
+        training=scores.training_run_dirs(studies.table2_training(config)),
     output:
         csv=report(
-            table("table2", "csv"),
+            paths.table("table2", "csv"),
             caption="../report/table2.rst",
             category="Table 2",
         ),
-        md=table("table2"),
-        intervals=table("table2_intervals", "csv"),
-        paired=table("table2_paired", "csv"),
-        mcnemar=table("table2_mcnemar", "csv"),
+        md=paths.table("table2"),
+        intervals=paths.table("table2_intervals", "csv"),
+        paired=paths.table("table2_paired", "csv"),
+        mcnemar=paths.table("table2_mcnemar", "csv"),
     log:
         "logs/tables/table2.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
-        labels=get_table2_labels(),
-        seeds=get_table2_score_seeds(),
-        training_dirs=get_table2_training(),
-        order=get_table2_order(),
-        options=get_table_options(),
-        intervals=get_interval_options(),
-        focus=get_table2_focus(),
+        labels=studies.table2_labels(config),
+        seeds=[seed for seed, _ in studies.table2_scores(config)],
+        training_dirs=studies.table2_training(config),
+        order=studies.table2_order(config),
+        options=scores.table_options(config),
+        intervals=scores.interval_options(config),
+        focus=studies.table2_focus(config),
     script:
         "../scripts/results_table.py"
 
 
 rule table2_tokens:
     output:
-        csv=table("table2_tokens", "csv"),
-        md=table("table2_tokens"),
+        csv=paths.table("table2_tokens", "csv"),
+        md=paths.table("table2_tokens"),
     log:
         "logs/tables/table2_tokens.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
-        runs=get_token_budget(),
-        order=get_table2_order(),
+        runs=studies.token_budget(config),
+        order=studies.table2_order(config),
     script:
         "../scripts/token_budget_table.py"
 
 
 rule table3:
     input:
-        scores=get_ood_scores(),
+        scores=[paths.ood_scores(model) for model in studies.ood_models(config)],
     output:
         csv=report(
-            table("table3", "csv"),
+            paths.table("table3", "csv"),
             caption="../report/table3.rst",
             category="Table 3: out-of-domain tasks",
         ),
-        md=table("table3"),
+        md=paths.table("table3"),
     log:
         "logs/tables/table3.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
-        labels=get_ood_labels(),
+        labels=studies.ood_labels(config),
     script:
         "../scripts/ood_table.py"
 
@@ -85,27 +85,27 @@ rule ablation:
         records=get_ablation_records,
     output:
         png=report(
-            figure("ablation_{ability}"),
+            paths.figure("ablation_{ability}"),
             caption="../report/ablation.rst",
             category="Figure 3: ablations",
         ),
-        pdf=figure("ablation_{ability}", "pdf"),
-        csv=table("ablation_{ability}", "csv"),
-        md=table("ablation_{ability}"),
+        pdf=paths.figure("ablation_{ability}", "pdf"),
+        csv=paths.table("ablation_{ability}", "csv"),
+        md=paths.table("ablation_{ability}"),
     log:
         "logs/tables/ablation_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         labels=get_ablation_labels,
         bench=get_ability_bench,
         kind="bars",
         title=get_figure_title,
-        options=get_table_options(),
-        intervals=get_interval_options(),
+        options=scores.table_options(config),
+        intervals=scores.interval_options(config),
     script:
         "../scripts/experiment_figure.py"
 
@@ -116,27 +116,27 @@ rule k2_sweep:
         records=get_k2_records,
     output:
         png=report(
-            figure("k2_{ability}"),
+            paths.figure("k2_{ability}"),
             caption="../report/k2.rst",
             category="Figure 4: k2",
         ),
-        pdf=figure("k2_{ability}", "pdf"),
-        csv=table("k2_{ability}", "csv"),
-        md=table("k2_{ability}"),
+        pdf=paths.figure("k2_{ability}", "pdf"),
+        csv=paths.table("k2_{ability}", "csv"),
+        md=paths.table("k2_{ability}"),
     log:
         "logs/tables/k2_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         labels=get_k2_labels,
         bench=get_ability_bench,
         kind="k2",
         title=get_figure_title,
-        options=get_table_options(),
-        intervals=get_interval_options(),
+        options=scores.table_options(config),
+        intervals=scores.interval_options(config),
     script:
         "../scripts/experiment_figure.py"
 
@@ -144,27 +144,27 @@ rule k2_sweep:
 rule table8:
     input:
         scores=get_table8_scores,
-        similarity=similarity_table("{ability}"),
+        similarity=paths.similarity_table("{ability}"),
     output:
         csv=report(
-            table("table8_{ability}", "csv"),
+            paths.table("table8_{ability}", "csv"),
             caption="../report/table8.rst",
             category="Table 8: tensor types in T",
         ),
-        md=table("table8_{ability}"),
+        md=paths.table("table8_{ability}"),
     log:
         "logs/tables/table8_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         labels=get_table8_labels,
         bench=get_ability_bench,
-        types=EXPERIMENTS["tensor_types"],
+        types=config["experiments"]["tensor_types"],
         average=get_table8_average,
-        all_tensors=TABLE8_ALL,
+        all_tensors=studies.TABLE8_ALL,
     script:
         "../scripts/table8.py"
 
@@ -172,25 +172,25 @@ rule table8:
 rule merge_by_type:
     input:
         scores=get_merge_by_type_scores,
-        similarity=similarity_table("{ability}"),
+        similarity=paths.similarity_table("{ability}"),
     output:
         csv=report(
-            table("merge_by_type_{ability}", "csv"),
+            paths.table("merge_by_type_{ability}", "csv"),
             caption="../report/merge_by_type.rst",
             category="Merging R(A) by tensor type",
         ),
-        md=table("merge_by_type_{ability}"),
+        md=paths.table("merge_by_type_{ability}"),
     log:
         "logs/tables/merge_by_type_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         labels=get_merge_by_type_labels,
-        types=EXPERIMENTS["tensor_types"],
-        options=get_table_options(),
+        types=config["experiments"]["tensor_types"],
+        options=scores.table_options(config),
     script:
         "../scripts/merge_by_type_table.py"
 
@@ -200,19 +200,19 @@ rule layer_cosine:
         get_seed_similarity_tables,
     output:
         png=report(
-            figure("layer_cosine_{ability}"),
+            paths.figure("layer_cosine_{ability}"),
             caption="../report/layer_cosine.rst",
             category="Figure 5b: R(A) and R_Lang per layer",
         ),
-        pdf=figure("layer_cosine_{ability}", "pdf"),
-        csv=table("layer_cosine_{ability}", "csv"),
+        pdf=paths.figure("layer_cosine_{ability}", "pdf"),
+        csv=paths.table("layer_cosine_{ability}", "csv"),
     log:
         "logs/tables/layer_cosine_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         title=get_figure_title,
     script:
@@ -221,28 +221,28 @@ rule layer_cosine:
 
 rule selection_table:
     input:
-        choice=selection_choice("{ability}"),
+        choice=paths.selection_choice("{ability}"),
         scores=get_selected_scores,
         records=get_selected_records,
         dev_scores=get_selection_dev_scores,
         dev_records=get_selection_dev_records,
     output:
         csv=report(
-            table("selection_{ability}", "csv"),
+            paths.table("selection_{ability}", "csv"),
             caption="../report/selection.rst",
             category="Hyper-parameter selection",
         ),
-        md=table("selection_{ability}"),
+        md=paths.table("selection_{ability}"),
     log:
         "logs/tables/selection_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
-        options=get_table_options(),
-        intervals=get_interval_options(),
+        options=scores.table_options(config),
+        intervals=scores.interval_options(config),
         bench=get_ability_bench,
     script:
         "../scripts/selection_table.py"
@@ -251,4 +251,4 @@ rule selection_table:
 rule experiments:
     default_target: False
     input:
-        get_experiment_outputs(),
+        studies.experiment_outputs(config),

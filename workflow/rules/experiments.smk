@@ -7,30 +7,32 @@
 
 use rule masked_cpt as full_cpt with:
     input:
-        backbone=BACKBONE,
+        backbone=paths.BACKBONE,
         tokens=get_run_tokens,
     output:
-        directory(cpt_dir("{run}", "deltas-full", "{seed}")),
+        directory(paths.cpt_dir("{run}", "deltas-full", "{seed_dir}")),
     log:
-        "logs/{seed}cpt-full/{run}.log",
+        "logs/{seed_dir}cpt-full/{run}.log",
     params:
-        training=get_full_training_params,
+        training=get_unmasked_params,
         weights=get_run_mixture,
-        resume_dir=resume_dir(cpt_dir("{run}", "deltas-full", "{seed}")),
+        resume_dir=paths.resume_dir(paths.cpt_dir("{run}", "deltas-full", "{seed_dir}")),
 
 
 use rule masked_cpt as baseline_cpt with:
     input:
-        backbone=BACKBONE,
+        backbone=paths.BACKBONE,
         tokens=get_run_tokens,
     output:
-        directory(baseline_dir("{method}", "{run}", "{seed}")),
+        directory(paths.baseline_dir("{tuning}", "{run}", "{seed_dir}")),
     log:
-        "logs/{seed}baselines/{method}/{run}.log",
+        "logs/{seed_dir}baselines/{tuning}/{run}.log",
     params:
-        training=get_baseline_training_params,
+        training=get_baseline_params,
         weights=get_run_mixture,
-        resume_dir=resume_dir(baseline_dir("{method}", "{run}", "{seed}")),
+        resume_dir=paths.resume_dir(
+            paths.baseline_dir("{tuning}", "{run}", "{seed_dir}")
+        ),
 
 
 use rule masked_cpt as domain_adaptation with:
@@ -38,27 +40,33 @@ use rule masked_cpt as domain_adaptation with:
         backbone=get_adaptation_start,
         tokens=get_adaptation_tokens,
     output:
-        directory(adaptation_dir("{method}", ability_corpus("{ability}"), "{seed}")),
+        directory(
+            paths.adaptation_dir(
+                "{tuning}", corpora.ability_corpus(config, "{ability}"), "{seed_dir}"
+            )
+        ),
     log:
-        "logs/{seed}baselines/{method}-da/{ability}.log",
+        "logs/{seed_dir}baselines/{tuning}-da/{ability}.log",
     params:
-        training=get_adaptation_training_params,
+        training=get_adaptation_params,
         weights=[1.0],
-        resume_dir=resume_dir(
-            adaptation_dir("{method}", ability_corpus("{ability}"), "{seed}")
+        resume_dir=paths.resume_dir(
+            paths.adaptation_dir(
+                "{tuning}", corpora.ability_corpus(config, "{ability}"), "{seed_dir}"
+            )
         ),
 
 
 rule download_reference_model:
     output:
-        directory(reference_download_dir("{name}")),
+        directory(paths.reference_download_dir("{name}")),
     log:
         "logs/download/reference_{name}.log",
     conda:
         "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         source=get_reference_source,
     script:
@@ -67,9 +75,9 @@ rule download_reference_model:
 
 use rule ability_weights as ability_weights_plain with:
     output:
-        ability_delta("{ability}", "{deltas}", "ability-plain", "{seed}"),
+        paths.ability_delta("{ability}", "{deltas}", "ability-plain", "{seed_dir}"),
     log:
-        "logs/{seed}{deltas}/ability_plain_{ability}.log",
+        "logs/{seed_dir}{deltas}/ability_plain_{ability}.log",
     params:
         alpha=1.0,
         beta=0.0,
@@ -79,9 +87,9 @@ use rule ability_weights as ability_weights_plain with:
 
 use rule r_lang as r_lang_uniform_mu with:
     output:
-        r_lang("{deltas}", "{mu}", "{seed}"),
+        paths.r_lang("{deltas}", "{mu}", "{seed_dir}"),
     log:
-        "logs/{seed}{deltas}/r_lang_mu_{mu}.log",
+        "logs/{seed_dir}{deltas}/r_lang_mu_{mu}.log",
     params:
         languages=LANGUAGES,
         mu=get_uniform_mu,
@@ -92,16 +100,16 @@ rule merge_variant:
     input:
         unpack(get_variant_inputs),
     output:
-        weights=merged_weights("{ability}", "{variant}", "{seed}"),
-        model=directory(merged_model_dir("{ability}", "{variant}", "{seed}")),
-        similarity=similarity_table("{ability}", "{variant}", "{seed}"),
+        weights=paths.merged_weights("{ability}", "{variant}", "{seed_dir}"),
+        model=directory(paths.merged_model_dir("{ability}", "{variant}", "{seed_dir}")),
+        similarity=paths.similarity_table("{ability}", "{variant}", "{seed_dir}"),
     log:
-        "logs/{seed}merge/{ability}/{variant}.log",
+        "logs/{seed_dir}merge/{ability}/{variant}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
         settings=get_variant_settings,
     script:
@@ -110,21 +118,23 @@ rule merge_variant:
 
 rule task_vector:
     input:
-        backbone=BACKBONE,
-        ability_model=get_task_vector_ability_model,
-        language_model=get_task_vector_language_model,
+        unpack(get_task_vector_experts),
     output:
-        weights=task_vector_weights("{method}", "{ability}", "{seed}"),
-        model=directory(task_vector_model_dir("{method}", "{ability}", "{seed}")),
+        weights=paths.task_vector_path(
+            "{tuning}", "{ability}", ".safetensors", "{seed_dir}"
+        ),
+        model=directory(
+            paths.task_vector_path("{tuning}", "{ability}", ".hf", "{seed_dir}")
+        ),
     log:
-        "logs/{seed}baselines/tv/{method}_{ability}.log",
+        "logs/{seed_dir}baselines/tv/{tuning}_{ability}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
-        scale=EXPERIMENTS["baselines"]["task_vector_scale"],
+        scale=config["experiments"]["baselines"]["task_vector_scale"],
     script:
         "../scripts/task_vector.py"
 
@@ -134,17 +144,17 @@ rule evaluate_ood:
         model=get_model_dir,
         data=get_ood_task_files,
     output:
-        scores=ood_scores("{model}"),
-        results=ood_results("{model}"),
+        scores=paths.ood_scores("{model}"),
+        results=paths.ood_results("{model}"),
     log:
         "logs/eval-ood/{model}.log",
     conda:
         "../../envs/evaluate.yaml"
     threads: get_threads("evaluate")
     resources:
-        **job_resources("evaluate"),
+        **get_resources("evaluate"),
     params:
-        settings=get_ood_settings(),
+        settings=studies.ood_settings(config),
     script:
         "../scripts/evaluate_ood.py"
 
@@ -152,53 +162,55 @@ rule evaluate_ood:
 use rule evaluate_mgsm as evaluate_mgsm_dev with:
     input:
         model=get_model_dir,
-        questions=[selection_dev("mgsm", lang) for lang in MGSM_LANGUAGES],
+        questions=[
+            inputs.selection_dev(config, "mgsm", lang) for lang in MGSM_LANGUAGES
+        ],
         exemplars=config["evaluation"]["mgsm"]["exemplars"],
     output:
         examples=[
-            eval_records("{model}", "mgsm", lang, True, "{seed}")
+            paths.eval_records("{model}", "mgsm", lang, True, "{seed_dir}")
             for lang in MGSM_LANGUAGES
         ],
         scores=[
-            eval_scores("{model}", "mgsm", lang, True, "{seed}")
+            paths.eval_scores("{model}", "mgsm", lang, True, "{seed_dir}")
             for lang in MGSM_LANGUAGES
         ],
     log:
-        "logs/{seed}eval-dev/{model}/mgsm.log",
+        "logs/{seed_dir}eval-dev/{model}/mgsm.log",
 
 
 use rule evaluate_mmlu as evaluate_mmlu_dev with:
     input:
         model=get_model_dir,
-        test=[selection_dev("mmlu", lang) for lang in MMLU_LANGUAGES],
-        dev=[mmlu_file("dev", lang) for lang in MMLU_LANGUAGES],
+        test=[inputs.selection_dev(config, "mmlu", lang) for lang in MMLU_LANGUAGES],
+        dev=[inputs.mmlu_file(config, "dev", lang) for lang in MMLU_LANGUAGES],
     output:
         examples=[
-            eval_records("{model}", "mmlu", lang, True, "{seed}")
+            paths.eval_records("{model}", "mmlu", lang, True, "{seed_dir}")
             for lang in MMLU_LANGUAGES
         ],
         scores=[
-            eval_scores("{model}", "mmlu", lang, True, "{seed}")
+            paths.eval_scores("{model}", "mmlu", lang, True, "{seed_dir}")
             for lang in MMLU_LANGUAGES
         ],
     log:
-        "logs/{seed}eval-dev/{model}/mmlu.log",
+        "logs/{seed_dir}eval-dev/{model}/mmlu.log",
 
 
 checkpoint select_hyperparameters:
     input:
         get_selection_dev_scores,
     output:
-        selection_choice("{ability}"),
+        paths.selection_choice("{ability}"),
     log:
         "logs/selection/{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
-        variants=selection_variants(),
+        variants=variants.selection_variants(config),
         bench=get_ability_bench,
         languages=get_ability_average,
     script:

@@ -5,21 +5,21 @@
 
 rule importance_cpt:
     input:
-        backbone=BACKBONE,
-        tokens=[token_blocks("{corpus}")],
+        backbone=paths.BACKBONE,
+        tokens=[paths.token_blocks("{corpus}")],
     output:
-        directory(importance_dir("{corpus}", "{seed}")),
+        directory(paths.importance_dir("{corpus}", "{seed_dir}")),
     log:
-        "logs/{seed}importance/{corpus}.log",
+        "logs/{seed_dir}importance/{corpus}.log",
     conda:
         "../../envs/train.yaml"
     threads: get_threads("train")
     resources:
-        **job_resources("train"),
-        **training_cadence(),
+        **get_resources("train"),
+        **get_cadence(),
     params:
-        training=get_importance_training_params,
+        training=get_importance_params,
         weights=[1.0],
-        resume_dir=resume_dir(importance_dir("{corpus}", "{seed}")),
+        resume_dir=paths.resume_dir(paths.importance_dir("{corpus}", "{seed_dir}")),
     script:
         "../scripts/train.py"

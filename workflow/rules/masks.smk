@@ -4,18 +4,18 @@
 
 rule key_neurons:
     input:
-        backbone=BACKBONE,
-        tuned=importance_dir("{corpus}", "{seed}"),
+        backbone=paths.BACKBONE,
+        tuned=paths.importance_dir("{corpus}", "{seed_dir}"),
     output:
-        mask=mask_file("{corpus}", "{seed}"),
-        summary=mask_summary("{corpus}", "{seed}"),
+        mask=paths.mask_file("{corpus}", "{seed_dir}"),
+        summary=paths.mask_summary("{corpus}", "{seed_dir}"),
     log:
-        "logs/{seed}masks/{corpus}.log",
+        "logs/{seed_dir}masks/{corpus}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     params:
         k1=config["key_neurons"]["k1"],
         scope=config["key_neurons"]["scope"],
@@ -31,13 +31,13 @@ rule mask_union:
     input:
         get_union_members,
     output:
-        union_mask("{run}", "{seed}"),
+        paths.union_mask("{run}", "{seed_dir}"),
     log:
-        "logs/{seed}masks/union/{run}.log",
+        "logs/{seed_dir}masks/union/{run}.log",
     conda:
         "../../envs/stream.yaml"
     threads: get_threads("stream")
     resources:
-        **job_resources("stream"),
+        **get_resources("stream"),
     script:
         "../scripts/mask_union.py"

@@ -1,50 +1,50 @@
-# What the paper shows: the results table (Table 2 layout, with ICER and intervals) and, per ability, where
-# R(A) and R_Lang live in the model, how alike they are per tensor type and family, and how
-# much of γR(A) survives the rounding of the merged model.
+# What the paper shows: the results table (Table 2 layout, with ICER and intervals) and, per
+# ability, where R(A) and R_Lang live in the model, how alike they are per tensor type and
+# family, and how much of γR(A) survives the rounding of the merged model.
 
 
 rule results_table:
     input:
-        scores=get_all_scores(),
-        records=get_all_records(),
-        training=training_run_dirs(get_training_dirs()),
+        scores=[path for _, path in scores.results_scores(config)],
+        records=paths.records_of(path for _, path in scores.results_scores(config)),
+        training=scores.training_run_dirs(scores.results_training(config)),
     output:
-        csv=table("results", "csv"),
-        md=table("results", "md"),
-        scores=table("scores", "csv"),
-        intervals=table("results_intervals", "csv"),
-        paired=table("results_paired", "csv"),
-        mcnemar=table("results_mcnemar", "csv"),
+        csv=paths.table("results", "csv"),
+        md=paths.table("results", "md"),
+        scores=paths.table("scores", "csv"),
+        intervals=paths.table("results_intervals", "csv"),
+        paired=paths.table("results_paired", "csv"),
+        mcnemar=paths.table("results_mcnemar", "csv"),
     log:
         "logs/tables/results.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
-        labels=get_model_labels(),
-        seeds=get_all_score_seeds(),
-        training_dirs=get_training_dirs(),
-        options=get_table_options(),
-        intervals=get_interval_options(),
+        labels=scores.results_labels(config),
+        seeds=[seed for seed, _ in scores.results_scores(config)],
+        training_dirs=scores.results_training(config),
+        options=scores.table_options(config),
+        intervals=scores.interval_options(config),
     script:
         "../scripts/results_table.py"
 
 
 rule diagnostics:
     input:
-        similarity=similarity_table("{ability}"),
-        rounding=merge_rounding("{ability}"),
+        similarity=paths.similarity_table("{ability}"),
+        rounding=paths.merge_rounding("{ability}"),
     output:
-        csv=table("diagnostics_{ability}", "csv"),
-        md=table("diagnostics_{ability}", "md"),
+        csv=paths.table("diagnostics_{ability}", "csv"),
+        md=paths.table("diagnostics_{ability}", "md"),
     log:
         "logs/tables/diagnostics_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     script:
         "../scripts/diagnostics.py"

@@ -3,20 +3,20 @@
 
 rule tokenize:
     input:
-        corpus=get_corpus_source,
-        tokenizer=get_tokenizer_dir(),
+        corpus=get_corpus_files,
+        tokenizer=paths.TOKENIZER if IS_DEMO else paths.BACKBONE,
     output:
-        blocks=token_blocks("{corpus}"),
-        meta=token_summary("{corpus}"),
+        blocks=paths.token_blocks("{corpus}"),
+        meta=paths.token_summary("{corpus}"),
     log:
         "logs/tokenize/{corpus}.log",
     conda:
         "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
-        corpus=get_corpus_params,
+        corpus=get_corpus_reading,
         key=get_corpus_key,
         block_size=config["tokenize"]["block_size"],
         max_tokens=config["tokenize"]["max_tokens"],

@@ -5,35 +5,35 @@
 
 rule generate_world:
     output:
-        world_outputs(),
+        inputs.world_outputs(config),
     log:
         "logs/world/generate.log",
     conda:
         "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         seed=config["world"]["seed"],
         generate=config["world"]["generate"],
-        languages=[L0, *LANGUAGES],
-        abilities=ABILITIES,
+        languages=corpora.all_languages(config),
+        abilities=list(config["abilities"]),
     script:
         "../scripts/generate_world.py"
 
 
 rule translate_world_corpora:
     output:
-        world_translation_outputs(),
+        inputs.world_translation_outputs(config),
     log:
         "logs/world/translate.log",
     conda:
         "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
-        paths=world_translations(),
+        paths=inputs.world_translations(config),
         seed=config["world"]["seed"],
         generate=config["world"]["generate"],
     script:
@@ -42,16 +42,16 @@ rule translate_world_corpora:
 
 rule train_tokenizer:
     input:
-        corpora=[corpus_config(c)["source"] for c in all_corpora()],
+        corpora=inputs.corpus_sources(config),
     output:
-        directory(TOKENIZER),
+        directory(paths.TOKENIZER),
     log:
         "logs/world/tokenizer.log",
     conda:
         "../../envs/data.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         vocab_size=config["world"]["tokenizer"]["vocab_size"],
         seed=config["world"]["seed"],
@@ -61,16 +61,16 @@ rule train_tokenizer:
 
 rule init_backbone:
     input:
-        tokenizer=TOKENIZER,
+        tokenizer=paths.TOKENIZER,
     output:
-        directory(BACKBONE_INIT),
+        directory(paths.BACKBONE_INIT),
     log:
         "logs/world/init_backbone.log",
     conda:
         "../../envs/train.yaml"
     threads: get_threads("light")
     resources:
-        **job_resources("light"),
+        **get_resources("light"),
     params:
         model=config["world"]["model"],
         seed=config["world"]["seed"],
@@ -80,21 +80,21 @@ rule init_backbone:
 
 rule pretrain_backbone:
     input:
-        backbone=BACKBONE_INIT,
-        tokens=[token_blocks(general_corpus(lang)) for lang in [L0, *LANGUAGES]],
+        backbone=paths.BACKBONE_INIT,
+        tokens=[paths.token_blocks(c) for c in corpora.general_corpora(config)],
     output:
-        directory(BACKBONE),
+        directory(paths.BACKBONE),
     log:
         "logs/world/pretrain_backbone.log",
     conda:
         "../../envs/train.yaml"
     threads: get_threads("train")
     resources:
-        **job_resources("train"),
-        **training_cadence(config["world"]["pretrain"]["micro_batch_size"]),
+        **get_resources("train"),
+        **jobs.training_cadence(config, config["world"]["pretrain"]["micro_batch_size"]),
     params:
-        training=get_pretrain_params(),
-        weights=[1.0 for _ in [L0, *LANGUAGES]],
-        resume_dir=resume_dir(BACKBONE),
+        training=jobs.pretrain_params(config),
+        weights=[1.0 for _ in corpora.general_corpora(config)],
+        resume_dir=paths.resume_dir(paths.BACKBONE),
     script:
         "../scripts/train.py"

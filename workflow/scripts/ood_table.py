@@ -5,13 +5,14 @@ from pathlib import Path
 
 from maec.report.tables import ood_frame, write_frame
 from maec.workflow.joblog import log_job_to
+from maec.workflow.paths import ood_model
 
 log_job_to(snakemake.log[0])
 labels = snakemake.params.labels
 scores = {}
 for path in snakemake.input.scores:
     tasks = json.loads(Path(path).read_text(encoding="utf-8"))["tasks"]
-    scores[labels[Path(path).parent.name]] = {name: task["value"] for name, task in tasks.items()}
+    scores[labels[ood_model(path)]] = {name: task["value"] for name, task in tasks.items()}
 write_frame(
     ood_frame(scores, labels["backbone"]),
     snakemake.output.csv,

@@ -15,7 +15,8 @@ from maec.report.tables import (
     write_frame,
 )
 from maec.workflow.joblog import log_job_to
-from maec.workflow.naming import format_model, parse_model
+from maec.workflow.models import format_model, parse_model
+from maec.workflow.paths import eval_file
 
 log_job_to(snakemake.log[0])
 choice = json.loads(open(snakemake.input.choice, encoding="utf-8").read())
@@ -32,7 +33,7 @@ options = snakemake.params.options
 bench = snakemake.params.bench
 dev_names = {
     model: parse_model(model).variant or "configured"
-    for model in (p.split("/")[-2] for p in snakemake.input.dev_scores)
+    for model in (eval_file(path).model for path in snakemake.input.dev_scores)
 }
 dev_correctness = correctness_from_files(snakemake.input.dev_scores, dev_names)
 dev = interval_frame(dev_correctness, {bench: choice["languages"]}, **bootstrap)

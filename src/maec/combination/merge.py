@@ -6,7 +6,6 @@ merge pass also tallies how much of γR(A) survives that rounding (`maec.combina
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 
@@ -14,8 +13,8 @@ import torch
 
 from maec.combination.rounding import RoundingTally, rounding_tally, write_rounding_report
 from maec.deltas.language import check_r_lang
-from maec.deltas.packs import check_backbone
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError, torch_dtype
+from maec.io.provenance import check_backbone, provenance
 from maec.io.reader import as_checkpoint, check_compatible, fingerprint
 from maec.io.stream import ScratchBuffers, write_elementwise
 
@@ -103,16 +102,14 @@ def write_merge(
     selected = set(selected)
     model = check_merge_inputs(base, [ability], language, [selected], r_lang_mu)
     out_dtype = None if dtype is None else torch_dtype(dtype)
-    metadata = {
-        "kind": "merge",
-        "gamma": json.dumps(gamma),
-        "eta": json.dumps(eta),
-        "model": model,
-        "backbone": str(base.path),
-        "r_a": str(ability.path),
-        "r_lang": str(language.path) if language else "",
-        "selected": str(len(selected)),
-    }
+    metadata = provenance(
+        "merge",
+        settings=dict(gamma=gamma, eta=eta),
+        model=model,
+        backbone=base.path,
+        inputs=dict(r_a=ability.path, r_lang=language.path if language else ""),
+        results=dict(selected=len(selected)),
+    )
     log.info(
         "merge: %d of %d tensors in T, gamma=%s eta=%s, written in %s -> %s",
         len(selected),

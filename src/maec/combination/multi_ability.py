@@ -10,7 +10,6 @@ sequential merge of one ability after the other (the second with R_Lang = 0).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ import torch
 
 from maec.combination.merge import check_merge_inputs
 from maec.io.format import DEFAULT_CHUNK_BYTES, torch_dtype
+from maec.io.provenance import provenance
 from maec.io.reader import as_checkpoint
 from maec.io.stream import write_elementwise
 
@@ -76,17 +76,17 @@ def write_multi_ability_merge(
     language = as_checkpoint(r_lang) if r_lang is not None else None
     model = check_merge_inputs(base, deltas, language, [p.selected for p in parts], r_lang_mu)
     gammas = [p.gamma for p in parts]
-    metadata = {
-        "kind": "multi_ability_merge",
-        "abilities": json.dumps(names),
-        "gamma": json.dumps(dict(zip(names, gammas))),
-        "eta": json.dumps(eta),
-        "model": model,
-        "backbone": str(base.path),
-        "r_a": json.dumps({a: str(d.path) for a, d in zip(names, deltas)}),
-        "r_lang": str(language.path) if language else "",
-        "selected": json.dumps({a: len(p.selected) for a, p in zip(names, parts)}),
-    }
+    metadata = provenance(
+        "multi_ability_merge",
+        settings=dict(abilities=names, gamma=dict(zip(names, gammas)), eta=eta),
+        model=model,
+        backbone=base.path,
+        inputs=dict(
+            r_a={a: str(d.path) for a, d in zip(names, deltas)},
+            r_lang=language.path if language else "",
+        ),
+        results=dict(selected={a: len(p.selected) for a, p in zip(names, parts)}),
+    )
     shared = sum(n > 1 for n in Counter(t for p in parts for t in p.selected).values())
     log.info(
         "joint merge of %s: T sizes %s, %d tensors in more than one T, eta=%s -> %s",

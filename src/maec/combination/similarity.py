@@ -15,9 +15,9 @@ from collections.abc import Collection
 
 import torch
 
-from maec.deltas.packs import recorded_backbone
 from maec.io.atomic import atomic_file
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
+from maec.io.provenance import recorded_backbone
 from maec.io.reader import as_checkpoint, check_compatible
 from maec.io.stream import aligned_row_chunks, check_finite, progress
 from maec.tensors import tensor_layer, tensor_type

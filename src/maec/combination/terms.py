@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from maec.deltas.packs import check_backbone
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
+from maec.io.provenance import check_backbone
 from maec.io.reader import Checkpoint, as_checkpoint, check_compatible, fingerprint
 from maec.io.stream import ScratchBuffers, aligned_row_chunks
 

@@ -6,13 +6,12 @@ Eq. 2 serves every "ability", languages included (`maec.deltas.language` compute
 
 from __future__ import annotations
 
-import json
 import logging
 
 import torch
 
-from maec.deltas.packs import BACKBONE_KEY
 from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.provenance import provenance
 from maec.io.reader import as_checkpoint, check_compatible, content_fingerprint, fingerprint
 from maec.io.sparse import is_sparse
 from maec.io.stream import write_elementwise
@@ -65,16 +64,14 @@ def write_ability_weights(
     ``delta_format="sparse"`` stores its non-zero entries (`maec.io.sparse`)."""
     base, ability, general = (as_checkpoint(p) for p in (backbone, ability_model, general_model))
     check_compatible(base, ability, general)
-    metadata = {
-        "kind": "ability",
-        "alpha": json.dumps(alpha),
-        "beta": json.dumps(beta),
-        "model": fingerprint(base),
-        "backbone": str(base.path),
-        BACKBONE_KEY: content_fingerprint(base),
-        "ability_model": str(ability.path),
-        "general_model": str(general.path),
-    }
+    metadata = provenance(
+        "ability",
+        settings=dict(alpha=alpha, beta=beta),
+        model=fingerprint(base),
+        backbone=base.path,
+        backbone_fingerprint=content_fingerprint(base),
+        inputs=dict(ability_model=ability.path, general_model=general.path),
+    )
     log.info(
         "ability weights R(A) = %s(%s - Θ_o) - %s(%s - Θ_o) -> %s",
         alpha,

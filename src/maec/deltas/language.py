@@ -13,8 +13,8 @@ import os
 from collections.abc import Mapping
 
 from maec.deltas.ability import eq2_weights_into
-from maec.deltas.packs import BACKBONE_KEY, recorded_backbone
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
+from maec.io.provenance import provenance, recorded_backbone
 from maec.io.reader import (
     Checkpoint,
     as_checkpoint,
@@ -59,18 +59,19 @@ def write_language_weights(
     base, language = as_checkpoint(backbone), as_checkpoint(language_model)
     general = as_checkpoint(general_model) if mode == "eq2" else None
     check_compatible(base, language, *([general] if general else []))
-    metadata = {
-        "kind": "language",
-        "mode": mode,
-        "model": fingerprint(base),
-        "backbone": str(base.path),
-        BACKBONE_KEY: content_fingerprint(base),
-        "language_model": str(language.path),
-    }
+    settings, inputs = dict(mode=mode), dict(language_model=language.path)
     if mode == "eq2":
-        metadata.update(
-            alpha=json.dumps(alpha), beta=json.dumps(beta), general_model=str(general.path)
-        )
+        settings.update(alpha=alpha, beta=beta)
+        inputs.update(general_model=general.path)
+    metadata = provenance(
+        "language",
+        settings=settings,
+        model=fingerprint(base),
+        backbone=base.path,
+        backbone_fingerprint=content_fingerprint(base),
+        inputs=inputs,
+    )
+    if mode == "eq2":
 
         def combine(chunks, acc, name):
             eq2_weights_into(chunks[0], chunks[1], chunks[2], alpha, beta, acc)
@@ -119,15 +120,13 @@ def write_r_lang(
     unused = sorted(set(mu) - set(languages))
     if unused:
         log.info("μ given for languages without a delta (ignored): %s", ", ".join(unused))
-    metadata = {
-        "kind": "r_lang",
-        "mu": json.dumps(dict(zip(languages, weights))),
-        "languages": json.dumps({lang: str(d.path) for lang, d in zip(languages, deltas)}),
-        "model": deltas[0].metadata.get("model", fingerprint(deltas[0])),
-    }
-    backbone = recorded_backbone(deltas)
-    if backbone is not None:
-        metadata[BACKBONE_KEY] = backbone
+    metadata = provenance(
+        "r_lang",
+        settings=dict(mu=dict(zip(languages, weights))),
+        model=deltas[0].metadata.get("model", fingerprint(deltas[0])),
+        backbone_fingerprint=recorded_backbone(deltas),
+        inputs=dict(languages={lang: str(d.path) for lang, d in zip(languages, deltas)}),
+    )
 
     def combine(chunks, acc, name):
         acc.zero_()

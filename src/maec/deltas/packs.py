@@ -11,45 +11,15 @@ on its backbone and with no other.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
-from maec.io.reader import Checkpoint, as_checkpoint, check_compatible, content_fingerprint
+from maec.io.provenance import BACKBONE_KEY, check_backbone, provenance
+from maec.io.reader import Checkpoint, as_checkpoint, check_compatible
 from maec.io.stream import write_elementwise
 
 log = logging.getLogger(__name__)
-
-BACKBONE_KEY = "backbone_fingerprint"
-
-
-def recorded_backbone(deltas: Sequence[Checkpoint]) -> str | None:
-    """The backbone fingerprint the deltas record (None if none does); deltas of different
-    backbones are an error naming them."""
-    recorded = {d.metadata[BACKBONE_KEY]: d for d in deltas if BACKBONE_KEY in d.metadata}
-    if len(recorded) > 1:
-        (a, first), (b, second) = list(recorded.items())[:2]
-        raise CheckpointError(
-            f"{first.path} and {second.path} were made from different backbones "
-            f"(fingerprints {a} and {b})"
-        )
-    return next(iter(recorded), None)
-
-
-def check_backbone(backbone: Checkpoint, deltas: Sequence[Checkpoint]) -> None:
-    """Every delta that records its backbone was made from ``backbone``."""
-    recorded = recorded_backbone(deltas)
-    if recorded is None:
-        return
-    actual = content_fingerprint(backbone)
-    if recorded != actual:
-        delta = next(d for d in deltas if d.metadata.get(BACKBONE_KEY) == recorded)
-        raise CheckpointError(
-            f"{delta.path} was made from another backbone than {backbone.path} (backbone "
-            f"fingerprint {recorded}, {backbone.path} has {actual}); an ability pack merges "
-            "only with the backbone it was extracted from and language weights built on it"
-        )
 
 
 def pack_metadata(
@@ -65,18 +35,21 @@ def pack_metadata(
     for key in ("model", BACKBONE_KEY, "alpha", "beta"):
         if key not in r_a.metadata:
             raise CheckpointError(f"{r_a.path}: not an ability delta (no {key!r} in its metadata)")
-    return {
-        "kind": "ability_pack",
-        "ability": ability,
-        "model": r_a.metadata["model"],
-        BACKBONE_KEY: r_a.metadata[BACKBONE_KEY],
-        "alpha": r_a.metadata["alpha"],
-        "beta": r_a.metadata["beta"],
-        "k1": json.dumps(k1),
-        "corpora": json.dumps(dict(corpora)),
-        "tokens": json.dumps(dict(tokens)),
-        "mask_densities": json.dumps(dict(mask_densities)),
-    }
+    settings = dict(
+        ability=ability,
+        alpha=r_a.metadata["alpha"],
+        beta=r_a.metadata["beta"],
+        k1=k1,
+        corpora=dict(corpora),
+        tokens=dict(tokens),
+        mask_densities=dict(mask_densities),
+    )
+    return provenance(
+        "ability_pack",
+        settings=settings,
+        model=r_a.metadata["model"],
+        backbone_fingerprint=r_a.metadata[BACKBONE_KEY],
+    )
 
 
 def write_ability_pack(

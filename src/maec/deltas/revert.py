@@ -16,15 +16,14 @@ beats freezing them from the start, which is what the masked runs do.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 
 import torch
 
 from maec.deltas.ability import eq2_weights_into
-from maec.deltas.packs import BACKBONE_KEY
 from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.provenance import provenance
 from maec.io.reader import as_checkpoint, check_compatible, content_fingerprint, fingerprint
 from maec.io.sparse import is_sparse
 from maec.io.stream import FlatOffsets, ScratchBuffers, write_elementwise
@@ -115,17 +114,15 @@ def write_reverted_ability_weights(
         reverted_into(chunks[0], chunks[1], keep)
         eq2_weights_into(chunks[0], chunks[1], chunks[2], alpha, beta, acc)
 
-    metadata = {
-        "kind": "ability",
-        "alpha": json.dumps(alpha),
-        "beta": json.dumps(beta),
-        "model": fingerprint(base),
-        "backbone": str(base.path),
-        BACKBONE_KEY: content_fingerprint(base),
-        "ability_model": str(moved.path),
-        "general_model": str(general.path),
-        "reverted": json.dumps({key: v for key, v in summary.items() if key != "eligible"}),
-    }
+    metadata = provenance(
+        "ability",
+        settings=dict(alpha=alpha, beta=beta),
+        model=fingerprint(base),
+        backbone=base.path,
+        backbone_fingerprint=content_fingerprint(base),
+        inputs=dict(ability_model=moved.path, general_model=general.path),
+        results=dict(reverted={key: v for key, v in summary.items() if key != "eligible"}),
+    )
     log.info("R(A) from %s with all but the top %d of |Θ − Θ_o| reverted (threshold %r) -> %s",
              moved.path, cut.k, cut.threshold, out_path)  # fmt: skip
     write_elementwise(

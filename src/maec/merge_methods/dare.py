@@ -13,7 +13,6 @@ rescales each tensor to keep its L1 norm (in expectation the same 1/(1 − p)).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 
@@ -21,6 +20,7 @@ import torch
 
 from maec.combination.terms import Term, check_terms, term_vectors_into
 from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.provenance import provenance
 from maec.io.reader import as_checkpoint
 from maec.io.stream import FlatOffsets, write_elementwise
 from maec.keyneurons.tie_rule import KEY_BITS, tie_keys
@@ -82,14 +82,13 @@ def write_dare_merge(
         kept = [dare_kept(t.label, name, seed, start, acc.numel(), p) for t in terms]
         dare_into(chunks[0], vectors, kept, p, acc)
 
-    metadata = {
-        "kind": "dare",
-        "drop_rate": json.dumps(p),
-        "seed": json.dumps(seed),
-        "model": model,
-        "backbone": str(base.path),
-        "terms": json.dumps({t.label: str(t.source.path) for t in terms}),
-    }
+    metadata = provenance(
+        "dare",
+        settings=dict(drop_rate=p, seed=seed),
+        model=model,
+        backbone=base.path,
+        inputs=dict(terms={t.label: str(t.source.path) for t in terms}),
+    )
     log.info("DARE of %d task vectors, p=%s seed=%s -> %s", len(terms), p, seed, out_path)
     write_elementwise(
         [base, *(t.source for t in terms)],

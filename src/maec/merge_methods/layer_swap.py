@@ -18,13 +18,13 @@ embedding. Any other tensor outside the layers is the ability expert's.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 
 import torch
 
 from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.provenance import provenance
 from maec.io.reader import as_checkpoint, check_compatible, fingerprint
 from maec.io.stream import write_elementwise
 from maec.tensors import tensor_layer, tensor_type
@@ -107,16 +107,12 @@ def write_layer_swap(
     check_compatible(ability, language, check_dtypes=False)
     shares = swap_weights(ability.names, bottom, top, transition)
     per_layer = layer_weights(layer_count(ability.names), bottom, top, transition)
-    metadata = {
-        "kind": "layer_swap",
-        "bottom": json.dumps(bottom),
-        "top": json.dumps(top),
-        "transition": json.dumps(transition),
-        "layer_shares": json.dumps(per_layer),
-        "model": fingerprint(ability),
-        "ability_model": str(ability.path),
-        "language_model": str(language.path),
-    }
+    metadata = provenance(
+        "layer_swap",
+        settings=dict(bottom=bottom, top=top, transition=transition, layer_shares=per_layer),
+        model=fingerprint(ability),
+        inputs=dict(ability_model=ability.path, language_model=language.path),
+    )
     log.info("layer swap: language expert's share per layer %s -> %s", per_layer, out_path)
 
     def combine(chunks, acc, name):

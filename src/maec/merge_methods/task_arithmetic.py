@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.provenance import provenance
 from maec.io.reader import as_checkpoint, check_compatible, fingerprint
 from maec.io.stream import write_elementwise
 
@@ -25,13 +25,13 @@ def write_task_vector_merge(
     if not tuned:
         raise ValueError("task arithmetic needs at least one fine-tuned model")
     check_compatible(base, *tuned)
-    metadata = {
-        "kind": "task_vectors",
-        "scale": json.dumps(scale),
-        "model": fingerprint(base),
-        "backbone": str(base.path),
-        "models": json.dumps([str(t.path) for t in tuned]),
-    }
+    metadata = provenance(
+        "task_vectors",
+        settings=dict(scale=scale),
+        model=fingerprint(base),
+        backbone=base.path,
+        inputs=dict(models=[str(t.path) for t in tuned]),
+    )
 
     def combine(chunks, acc, name):
         acc.copy_(chunks[0])

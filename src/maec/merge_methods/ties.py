@@ -17,7 +17,6 @@ cancellations). An entry that is zero in every vector stays Θ_o.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ import torch
 
 from maec.combination.terms import Term, check_terms, term_magnitudes, term_vectors_into
 from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.provenance import provenance
 from maec.io.reader import as_checkpoint
 from maec.io.stream import FlatOffsets, ScratchBuffers, write_elementwise
 from maec.keyneurons.topk import Cut, TopKSelector, find_cut
@@ -124,16 +124,13 @@ def write_ties_merge(
         ]
         ties_into(chunks[0], vectors, kept, scale, acc)
 
-    metadata = {
-        "kind": "ties",
-        "density": json.dumps(density),
-        "scale": json.dumps(scale),
-        "scope": scope,
-        "tie_seed": json.dumps(tie_seed),
-        "model": model,
-        "backbone": str(base.path),
-        "terms": json.dumps({t.label: str(t.source.path) for t in terms}),
-    }
+    metadata = provenance(
+        "ties",
+        settings=dict(density=density, scale=scale, scope=scope, tie_seed=tie_seed),
+        model=model,
+        backbone=base.path,
+        inputs=dict(terms={t.label: str(t.source.path) for t in terms}),
+    )
     log.info("TIES of %d task vectors, density %s (%s), lambda %s -> %s",
              len(terms), density, scope, scale, out_path)  # fmt: skip
     write_elementwise(

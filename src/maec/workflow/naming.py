@@ -1,21 +1,14 @@
-"""The names of evaluated models and of merge variants, parsed and formatted in one place.
-
-A **model name** is `backbone`, or `{kind}_{ability}` with a kind of `MODEL_KINDS`
-(`maec_math`, `fcpt_la_science`), and, for a kind that has variants, `.{variant}` after it
-(`maec_math.k2-0.6`). An ability name is lowercase letters and digits (`ABILITY_NAME`), so the
-last `_` splits kind from ability and the first `.` starts the variant. Language codes
-(`LANGUAGE_CODE`) and the corpus and run names built from both are defined here too.
-A model of a named kind is `{kind}-{name}` (`reference-mistral_7b`: a reference model of
-the config); a name is letters, digits and `_`, so the first `-` ends the kind. A joint
-model holds several abilities, in name order, joined by `+` (`joint_math+science`).
+"""The names that the workflow joins into paths: language codes, ability names, the corpus and
+run names built from them, and merge variants, each parsed and formatted in one place.
 
 A **merge-variant name** is `,`-joined parts, each a key of `VARIANT_KEYS` alone (`full`)
 or `key-value` (`k2-0.6`, `types-mlp`, `plain-ra`), every key at most once; e.g.
 `gamma-0.5,eta-1.0,k2-0.8,mu-1.2`. Values keep their spelling, so parsing a name and
 formatting it back gives the same name; `fmt` spells the numbers the workflow writes.
+Model names (`maec_math.k2-0.6`) are `maec.workflow.models`'.
 
-A new kind of model or a new variant key is one entry in `MODEL_KINDS` or `VARIANT_KEYS`.
-Pure Python: the workflow imports this while it builds the DAG.
+A new variant key is one entry in `VARIANT_KEYS`. Pure Python: the workflow imports this
+while it builds the DAG.
 """
 
 import math
@@ -23,48 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class ModelKind:
-    """A kind of evaluated model: `per_ability` names end in `_{ability}`; `variants`
-    allows a `.{variant}` suffix; `named` names end in `-{name}` instead."""
-
-    description: str
-    per_ability: bool = True
-    variants: bool = False
-    named: bool = False
-    joint: bool = False  # `_{ability}+{ability}...`: several abilities, in name order
-
-
-MODEL_KINDS: dict[str, ModelKind] = {
-    "backbone": ModelKind("the backbone Θ_o", per_ability=False),
-    "maec": ModelKind("the MAEC merge (Eq. 5), or a variant of it", variants=True),
-    "fcpt_la": ModelKind("F-CPT_{L&A}: full CPT on the ability and every general corpus"),
-    "fcpt_a": ModelKind("F-CPT_A: full CPT on the ability corpus"),
-    "fcpt_l": ModelKind("F-CPT_L: full CPT on every general corpus"),
-    "lcpt_la": ModelKind("L-CPT_{L&A}: LoRA CPT on the ability and every general corpus"),
-    "lcpt_a": ModelKind("L-CPT_A: LoRA CPT on the ability corpus"),
-    "lcpt_l": ModelKind("L-CPT_L: LoRA CPT on every general corpus"),
-    "fcpt_l_da": ModelKind("F-CPT_L & DA: F-CPT_L, then full CPT on the ability corpus"),
-    "lcpt_l_da": ModelKind("L-CPT_L & DA: L-CPT_L, then LoRA CPT on the ability corpus"),
-    "fcpt_lt": ModelKind(
-        "F-CPT_{L&T}: full CPT on every general corpus and the translated ability corpora"
-    ),
-    "fcpt_t": ModelKind("F-CPT_T: full CPT on the translated ability corpora"),
-    "ftv": ModelKind("F-TV: task vectors of F-CPT_A and F-CPT_L added to the backbone"),
-    "ltv": ModelKind("L-TV: task vectors of L-CPT_A and L-CPT_L added to the backbone"),
-    "ftv_ties": ModelKind("F-TV with TIES-Merging of its task vectors"),
-    "ftv_dare": ModelKind("F-TV with DARE on its task vectors"),
-    "ltv_ties": ModelKind("L-TV with TIES-Merging of its task vectors"),
-    "ltv_dare": ModelKind("L-TV with DARE on its task vectors"),
-    "lswap": ModelKind("Layer Swapping: F-CPT_A's middle layers, F-CPT_L's bottom and top"),
-    "joint": ModelKind("MAEC with several abilities in one model", joint=True),
-    "reference": ModelKind(
-        "a model of experiments.reference_models, evaluated like the backbone",
-        per_ability=False,
-        named=True,
-    ),
-}
+from maec.merge_methods import MERGE_METHODS
 
 NUMBER, NAME, FLAG = "number", "name", "flag"
 
@@ -88,7 +40,7 @@ VARIANT_KEYS: dict[str, VariantKey] = {
     "within": VariantKey("T = the tensors of T of these types (experiments.tensor_types)", NAME),
     "plain": VariantKey("R(A) = Θ_{A,L0} − Θ_o (no β term)", NAME, choices=("ra",)),
     "full": VariantKey("the masked CPT runs trained on every entry", FLAG),
-    "combine": VariantKey("Eq. 5's terms combined by TIES or DARE", NAME, ("ties", "dare")),
+    "combine": VariantKey("Eq. 5's terms combined by a merge method", NAME, tuple(MERGE_METHODS)),
     "revert": VariantKey("R(A) from the unmasked run, all but the top-k1 updates reverted", FLAG),
 }
 
@@ -219,81 +171,3 @@ def variant_values(variant: str) -> dict[str, float | str | bool]:
         kind = VARIANT_KEYS[key].value
         values[key] = True if kind == FLAG else float(value) if kind == NUMBER else value
     return values
-
-
-# ---- model names --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelName:
-    """A parsed model name; `str()` formats it back."""
-
-    kind: str
-    ability: str | None = None
-    variant: str | None = None
-    name: str | None = None  # of a named kind
-
-    def __str__(self) -> str:
-        text = self.kind if self.ability is None else f"{self.kind}_{self.ability}"
-        text = text if self.name is None else f"{text}-{self.name}"
-        return text if self.variant is None else f"{text}.{self.variant}"
-
-
-def parse_model(name: str) -> ModelName:
-    """`backbone`, `{kind}_{ability}`, `{kind}_{ability}.{variant}` or `{kind}-{name}` as a
-    ModelName. Raises ValueError naming the model and the part it cannot read."""
-
-    def bad(part: str, problem: str) -> ValueError:
-        return ValueError(f"model name {name!r}: cannot read {part!r} ({problem})")
-
-    base, dot, variant = name.partition(".")
-    named_kind, dash, model_name = base.partition("-")
-    if dash and named_kind in MODEL_KINDS and MODEL_KINDS[named_kind].named:
-        if not is_model_name_part(model_name):
-            raise bad(model_name, "a name is letters, digits and _")
-        kind, ability = named_kind, None
-    elif base in MODEL_KINDS and MODEL_KINDS[base].named:
-        raise bad(base, f"a {base} model is {base}-{{name}}")
-    elif base in MODEL_KINDS and not MODEL_KINDS[base].per_ability:
-        kind, ability, model_name = base, None, None
-    else:
-        kind, _, ability = base.rpartition("_")
-        if kind not in MODEL_KINDS or not MODEL_KINDS[kind].per_ability:
-            per_ability = [k for k, spec in MODEL_KINDS.items() if spec.per_ability]
-            raise bad(base, f"a name is {{kind}}_{{ability}}, kinds {', '.join(per_ability)}")
-        if MODEL_KINDS[kind].joint:
-            try:
-                joint_abilities(ability)
-            except ValueError as error:
-                raise bad(ability, str(error)) from None
-        elif not is_ability_name(ability):
-            raise bad(ability, f"an ability is {ABILITY_NAME_RULE}")
-        model_name = None
-    if dot:
-        if not MODEL_KINDS[kind].variants:
-            raise bad(variant, f"a {kind} model has no variants")
-        try:
-            parse_variant(variant)
-        except ValueError as error:
-            raise ValueError(f"model name {name!r}: {error}") from None
-    return ModelName(kind, ability, variant if dot else None, model_name)
-
-
-def format_model(
-    kind: str,
-    ability: str | None = None,
-    variant: str | Mapping[str, float | str | bool | None] | None = None,
-    name: str | None = None,
-) -> str:
-    """A model's name: `format_model("maec", "math", {"k2": 0.6})` is `maec_math.k2-0.6`,
-    `format_model("reference", name="mistral_7b")` is `reference-mistral_7b`. A variant is
-    a name or parts for `format_variant`."""
-    if isinstance(variant, Mapping):
-        variant = format_variant(variant)
-    wanted = ModelName(kind, ability, variant, name)
-    text = str(wanted)
-    if parse_model(text) != wanted:
-        raise ValueError(
-            f"model name {text!r}: kind {kind!r}, ability {ability!r}, name {name!r} do not fit"
-        )
-    return text

@@ -9,7 +9,8 @@ import pandas as pd
 
 from maec.io.atomic import write_text
 from maec.report.tables.accuracy import DEFAULT_METRICS
-from maec.workflow.naming import parse_model
+from maec.workflow.models import parse_model
+from maec.workflow.paths import eval_file
 
 
 def scores_from_files(paths: Sequence[str | Path], labels: dict[str, str]) -> list[dict]:
@@ -18,7 +19,7 @@ def scores_from_files(paths: Sequence[str | Path], labels: dict[str, str]) -> li
     scores = []
     for path in paths:
         score = json.loads(Path(path).read_text(encoding="utf-8"))
-        model = Path(path).parent.name
+        model = eval_file(path).model
         score["model"] = labels.get(model, model)
         scores.append(score)
     return scores
@@ -90,7 +91,7 @@ def select_variant(
     "configured", for comparison, but it is not a candidate."""
     by_variant: dict[str, list[dict]] = {}
     for path in score_paths:
-        variant = parse_model(Path(path).parent.name).variant or "configured"
+        variant = parse_model(eval_file(path).model).variant or "configured"
         by_variant.setdefault(variant, []).append(json.loads(Path(path).read_text()))
     missing = [v for v in variants if v not in by_variant]
     if missing:

@@ -25,6 +25,7 @@ from maec.report.stats import (
 )
 from maec.report.tables.accuracy import BENCHES, DEFAULT_METRICS
 from maec.report.tables.results import average_column
+from maec.workflow.paths import eval_file, records_beside
 
 Cell = tuple[str, str, str]  # (model, bench, lang)
 AVERAGE = "avg"  # the `lang` of an Avg row
@@ -33,11 +34,6 @@ AVERAGE = "avg"  # the `lang` of an Avg row
 def correct_key(metric: str) -> str:
     """The record field of a score metric: flexible_acc -> flexible_correct, acc -> acc_correct."""
     return f"{metric.removesuffix('_acc') if metric.endswith('_acc') else metric}_correct"
-
-
-def records_path(score_path: str | Path) -> Path:
-    """The per-example records written beside a score file (`{bench}_{lang}.jsonl`)."""
-    return Path(score_path).with_suffix(".jsonl")
 
 
 def correctness_from_files(
@@ -51,14 +47,15 @@ def correctness_from_files(
     cells: dict[Cell, dict[str, bool]] = {}
     for path in score_paths:
         score = json.loads(Path(path).read_text(encoding="utf-8"))
-        model = Path(path).parent.name
+        model = eval_file(path).model
         cell = (labels.get(model, model), score["bench"], score["lang"])
         metric = metrics[score["bench"]]
-        cells[cell] = _read_correctness(records_path(path), correct_key(metric))
+        records = records_beside(path)
+        cells[cell] = _read_correctness(Path(records), correct_key(metric))
         accuracy = sum(cells[cell].values()) / len(cells[cell])
         if len(cells[cell]) != score["n"] or not math.isclose(accuracy, score[metric]):
             raise ValueError(
-                f"{records_path(path)}: {len(cells[cell])} records with {metric} {accuracy:.4f}, "
+                f"{records}: {len(cells[cell])} records with {metric} {accuracy:.4f}, "
                 f"but {path} says {score['n']} and {score[metric]:.4f}"
             )
     return cells
