@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maec.workflow.models import MODEL_KINDS, ModelName, format_model, parse_model
+from maec.workflow.model_names import ModelName, format_model, parse_model
+from maec.workflow.models import MODEL_KINDS
 from maec.workflow.naming import (
     VARIANT_KEYS,
     fmt,

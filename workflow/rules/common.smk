@@ -22,6 +22,7 @@ from maec.workflow import (
     corpora,
     inputs,
     jobs,
+    model_names,
     models,
     naming,
     paths,
@@ -196,7 +197,7 @@ def get_merge_method_settings(wildcards):
 
 
 def get_model_dir(wildcards):
-    return models.model_dir(config, wildcards.model, wildcards.get("seed_dir", ""))
+    return model_names.model_dir(config, wildcards.model, wildcards.get("seed_dir", ""))
 
 
 def get_baseline_params(wildcards):

@@ -15,7 +15,7 @@ from maec.report.tables import (
     write_frame,
 )
 from maec.workflow.joblog import log_job_to
-from maec.workflow.models import format_model, parse_model
+from maec.workflow.model_names import format_model, parse_model
 from maec.workflow.paths import eval_file
 
 log_job_to(snakemake.log[0])

@@ -6,6 +6,7 @@ The workflow calls `check_config` on the validated config (the schema's defaults
 """
 
 from maec.data.sources import CorpusError, source_form
+from maec.workflow.models import MODEL_KINDS, TrainingRun
 from maec.workflow.naming import (
     ABILITY_NAME_RULE,
     LANGUAGE_CODE_RULE,
@@ -31,14 +32,6 @@ def ablation_abilities(config):
     listed, else all."""
     listed = config["experiments"].get("ablation_abilities")
     return list(config["abilities"]) if listed is None else listed
-
-
-def joint_abilities_of(config) -> list[str]:
-    """The abilities of the joint model (experiments.beyond.joint), in name order; null:
-    every ability when there are two or more. [] when there is none."""
-    listed = config["experiments"].get("beyond", {}).get("joint")
-    abilities = sorted(config["abilities"] if listed is None else listed)
-    return abilities if len(abilities) >= 2 else []
 
 
 def check_joint(config):
@@ -144,6 +137,7 @@ def check_config_consistency(config):
         except CorpusError as err:
             raise ValueError(f"config: {key}.source: {err}") from None
     check_averages(config)
+    check_model_kinds(config)
     check_experiments(config)
 
 
@@ -182,6 +176,38 @@ def check_averages(config):
                     f"config: experiments.tensor_types_average.{ability} names {lang!r}, "
                     f"which evaluation.{bench}.languages does not score"
                 )
+
+
+def check_model_kinds(config):
+    """Table 2's rows and Table 3's models are kinds of the registry that are built per
+    ability (maec.workflow.models); every baseline the rows train has a token budget, and
+    every budget is a baseline's."""
+    kinds = [k for k, spec in MODEL_KINDS.items() if spec.per_ability and not spec.joint]
+    experiments = config["experiments"]
+    listed = [("rows", experiments["rows"])]
+    if experiments.get("ood"):
+        listed.append(("ood.models", experiments["ood"]["models"]))
+    for key, names in listed:
+        for kind in names:
+            if kind not in kinds:
+                raise ValueError(
+                    f"config: experiments.{key} names {kind!r}, which is not a model kind "
+                    f"({', '.join(kinds)})"
+                )
+    budgets = experiments["baselines"]["tokens"]
+    for kind in budgets:
+        if not isinstance(MODEL_KINDS.get(kind), TrainingRun):
+            runs = [k for k, spec in MODEL_KINDS.items() if isinstance(spec, TrainingRun)]
+            raise ValueError(
+                f"config: experiments.baselines.tokens.{kind}: not a kind with a training run "
+                f"of its own ({', '.join(runs)})"
+            )
+    trained = {b for kind in experiments["rows"] for b in MODEL_KINDS[kind].baselines()}
+    for kind in sorted(trained - set(budgets)):
+        raise ValueError(
+            f"config: experiments.baselines.tokens.{kind} is missing: experiments.rows trains "
+            f"{MODEL_KINDS[kind].label}"
+        )
 
 
 def check_experiments(config):

@@ -303,10 +303,12 @@ _EVAL_FILE = PathTemplate("{model}/{bench}_{lang}.{ext}")
 def eval_file(path) -> EvalFile:
     """The model, benchmark and language of a score or records file, wherever it lies: the
     inverse of the last two parts of `eval_scores` and `eval_records`."""
-    model, name = Path(path).parts[-2:]
-    fields = _EVAL_FILE.parse(f"{model}/{name}")
-    if fields["ext"] not in ("json", "jsonl"):
-        raise ValueError(f"{path}: not a score or records file")
+    match = _EVAL_FILE.regex().fullmatch("/".join(Path(path).parts[-2:]))
+    if match is None or match["ext"] not in ("json", "jsonl"):
+        raise ValueError(
+            f"{path}: not a score or records file ({{model}}/{{bench}}_{{lang}}.json or .jsonl)"
+        )
+    fields = match.groupdict()
     return EvalFile(fields["model"], fields["bench"], fields["lang"])
 
 

@@ -6,7 +6,8 @@ backbone and the reference models once; a table gets each score file's seed besi
 """
 
 from maec.workflow.jobs import seed_dir_of, training_seeds
-from maec.workflow.models import MODEL_KINDS, format_model, is_trained, parse_model
+from maec.workflow.model_names import format_model, is_trained, parse_model
+from maec.workflow.models import MODEL_KINDS
 from maec.workflow.paths import eval_scores
 
 

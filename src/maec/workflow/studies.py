@@ -8,13 +8,8 @@ Python, functions of the validated config.
 from maec.workflow.config_checks import ablation_abilities, selection_abilities
 from maec.workflow.corpora import is_local_path
 from maec.workflow.jobs import seed_dir_of, training_seeds
-from maec.workflow.models import (
-    MODEL_KINDS,
-    format_model,
-    joint_abilities_of,
-    model_training_runs,
-    parse_model,
-)
+from maec.workflow.model_names import format_model, model_training_runs, parse_model
+from maec.workflow.models import MODEL_KINDS, joint_abilities_of
 from maec.workflow.naming import fmt, format_variant
 from maec.workflow.paths import figure, merged_weights, similarity_table, table
 from maec.workflow.scores import bench_scores, benchmark_of, seeded_scores

@@ -9,7 +9,7 @@ import pandas as pd
 
 from maec.io.atomic import write_text
 from maec.report.tables.accuracy import DEFAULT_METRICS
-from maec.workflow.models import parse_model
+from maec.workflow.model_names import parse_model
 from maec.workflow.paths import eval_file
 
 

@@ -1,0 +1,1 @@
+"""What the tests share: tiny models, checkpoints, configs, workflow runs."""

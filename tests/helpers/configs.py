@@ -1,0 +1,29 @@
+"""The shipped configs as the workflow sees them: loaded and filled in by the schema."""
+
+import copy
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def shipped_config(name: str) -> dict:
+    """config/{name}, validated: every default of the schema filled in."""
+    config = yaml.safe_load((REPO / "config" / name).read_text())
+    validate(config, SCHEMA)
+    return config
+
+
+def with_translations(config: dict, languages=("es", "bn", "te")) -> dict:
+    """A copy with (hub ids of) translated ability corpora, so that every Table 2 row is
+    built."""
+    config = copy.deepcopy(config)
+    for ability, spec in config["abilities"].items():
+        spec["translated_corpora"] = {
+            lang: {"source": f"mt-output/{ability}-{lang}"} for lang in languages
+        }
+    validate(config, SCHEMA)
+    return config

@@ -1,0 +1,78 @@
+"""Corpus and run names and what the config says of each, on the paper's configuration."""
+
+import pytest
+from helpers.configs import shipped_config, with_translations
+
+from maec.workflow import corpora
+
+PAPER = shipped_config("config.yaml")
+
+
+@pytest.mark.parametrize("kind, lang", [("general", "en"), ("math", "es419"), ("code2", "te")])
+def test_corpus_names_round_trip(kind, lang):
+    name = corpora.corpus_name(kind, lang)
+    assert corpora.parse_corpus(name) == (kind, lang)
+
+
+@pytest.mark.parametrize("name", ["general", "_en", "math_", "mathen"])
+def test_a_bad_corpus_name_is_named(name):
+    with pytest.raises(ValueError, match=f"corpus name {name!r}"):
+        corpora.parse_corpus(name)
+
+
+def test_run_names_round_trip():
+    run = ["math_en", "general_en"]
+    assert corpora.run_corpora(corpora.run_name(run)) == run
+
+
+def test_the_method_runs_of_the_paper():
+    assert corpora.all_languages(PAPER) == ["en", "es", "zh", "bn", "te"]
+    assert corpora.ability_run(PAPER, "math") == "math_en+general_en"
+    assert corpora.reference_run(PAPER) == "general_en"
+    assert corpora.language_run(PAPER, "bn") == "general_bn+general_en"
+    plain = PAPER | {"language_weights": PAPER["language_weights"] | {"mode": "plain"}}
+    assert corpora.language_run(plain, "bn") == "general_bn"
+    assert corpora.masked_runs(PAPER, "science") == [
+        "science_en+general_en",
+        "general_en",
+        *(f"general_{lang}+general_en" for lang in ["es", "zh", "bn", "te"]),
+    ]
+    assert corpora.all_corpora(PAPER)[-2:] == ["math_en", "science_en"]
+
+
+def test_each_corpus_of_a_mixture_gets_its_roles_weight():
+    weights = PAPER["masked_cpt"]["mixture"]
+    assert corpora.run_mixture(PAPER, "math_en+general_en") == [
+        weights["ability"],
+        weights["reference"],
+    ]
+    assert corpora.run_mixture(PAPER, "general_es+general_en") == [
+        weights["language"],
+        weights["reference"],
+    ]
+
+
+def test_a_corpus_is_found_in_the_config_under_its_key():
+    config = with_translations(PAPER)
+    assert corpora.corpus_config(config, "general_es") is config["general_corpora"]["es"]
+    assert corpora.corpus_config(config, "math_en") is config["abilities"]["math"]["corpus"]
+    translated = config["abilities"]["math"]["translated_corpora"]["bn"]
+    assert corpora.corpus_config(config, "math_bn") is translated
+    assert corpora.corpus_key(config, "general_es") == "general_corpora.es"
+    assert corpora.corpus_key(config, "math_en") == "abilities.math.corpus"
+    assert corpora.translated_corpora(config, "math") == ["math_es", "math_bn", "math_te"]
+    assert set(corpora.corpus_reading(config, "math_en")) == {
+        "source",
+        "name",
+        "data_files",
+        "split",
+        "text_field",
+    }
+
+
+def test_local_sources_are_connected_hub_ids_are_not(tmp_path):
+    local = tmp_path / "corpus.jsonl"
+    local.write_text("{}\n")
+    assert corpora.is_local_path(str(local))
+    assert corpora.is_local_path("results/world/corpora/general_en.jsonl")
+    assert not corpora.is_local_path("uonlp/CulturaX")
