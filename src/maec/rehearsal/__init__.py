@@ -33,11 +33,13 @@ from maec.rehearsal.corpora import (
     ARXIV,
     CULTURAX,
     OPEN_WEB_MATH,
+    TRANSLATED,
     documents,
     flores_sentences,
     write_arxiv,
     write_culturax,
     write_open_web_math,
+    write_science_translations,
 )
 from maec.rehearsal.tokenizer import LLAMA3, QWEN2, train_byte_level_bpe
 
@@ -95,6 +97,7 @@ def write_rehearsal(out_dir, data_dir="../shared/data", config_dir="config", see
         write_culturax(datasets / CULTURAX, data_dir, languages)
         write_open_web_math(datasets / OPEN_WEB_MATH, data_dir)
         write_arxiv(datasets / ARXIV, data_dir)
+        write_science_translations(datasets / TRANSLATED, data_dir, paper["languages"])
         write_mgsm(datasets / MGSM, data_dir, paper["evaluation"]["mgsm"]["languages"])
         write_okapi_mmlu(datasets / OKAPI_MMLU, data_dir, paper["evaluation"]["mmlu"]["languages"])
     paths = {}

@@ -23,6 +23,7 @@ REHEARSAL_KEYS = (
     "backbone",
     "general_corpora.*.source",
     "abilities.*.corpus.source",
+    "abilities.*.translated_corpora.*.source",
     "tokenize.*",
     "training.batch_tokens",
     "training.micro_batch_size",
