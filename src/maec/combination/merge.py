@@ -146,7 +146,12 @@ def write_merge(
     if not rounding_report:
         return None
     written = out_dtype or base.dtype(base.names[0])
-    report = write_rounding_report(rounding_report, tallies, dtype=written, gamma=gamma)
+    return _report_rounding(rounding_report, tallies, written, gamma)
+
+
+def _report_rounding(path, tallies, dtype, gamma: float) -> dict:
+    """Write the merge's rounding report and log what it says."""
+    report = write_rounding_report(path, tallies, dtype=dtype, gamma=gamma)
     log.info(
         "rounding to %s: %d of %d entries with R(A) != 0 in T rounded away, %.4f of "
         "||gamma R(A)||_1 survives",

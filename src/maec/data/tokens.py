@@ -181,6 +181,28 @@ def _document_tokens(tokenizer, documents: Iterator[str]) -> Iterator[list[int]]
             yield ids + [eos]
 
 
+def _write_blocks(out, documents, block_size, max_blocks, dtype, bar) -> tuple[int, int, int]:
+    """Write the documents' token ids, concatenated, as whole blocks (at most `max_blocks`;
+    the incomplete tail is dropped); returns (documents read, tokens read, blocks)."""
+    count = tokens_read = n_blocks = 0
+    pending = np.empty(0, dtype=np.int64)
+    for ids in documents:
+        count += 1
+        tokens_read += len(ids)
+        pending = np.concatenate([pending, np.asarray(ids, dtype=np.int64)])
+        full = len(pending) // block_size
+        if max_blocks is not None:
+            full = min(full, max_blocks - n_blocks)
+        if full:
+            out.write(pending[: full * block_size].astype(dtype).tobytes())
+            pending = pending[full * block_size :]
+            n_blocks += full
+            bar.update(full)
+        if max_blocks is not None and n_blocks == max_blocks:
+            break
+    return count, tokens_read, n_blocks
+
+
 def pack_corpus(
     source,
     tokenizer_dir,
@@ -213,32 +235,17 @@ def pack_corpus(
     npy_path = out_prefix.with_name(out_prefix.name + ".npy")
     json_path = out_prefix.with_name(out_prefix.name + ".json")
 
-    documents = tokens_read = n_blocks = 0
-    pending = np.empty(0, dtype=np.int64)
+    texts = iter_documents(
+        source, text_field=text_field, split=split, name=name, data_files=data_files
+    )
     with (
         atomic_file(npy_path, "wb") as out,
         tqdm(total=max_blocks, unit="block", desc=f"pack {out_prefix.name}") as bar,
     ):
         out.write(b"\0" * NPY_HEADER_BYTES)
-        for ids in _document_tokens(
-            tokenizer,
-            iter_documents(
-                source, text_field=text_field, split=split, name=name, data_files=data_files
-            ),
-        ):
-            documents += 1
-            tokens_read += len(ids)
-            pending = np.concatenate([pending, np.asarray(ids, dtype=np.int64)])
-            full = len(pending) // block_size
-            if max_blocks is not None:
-                full = min(full, max_blocks - n_blocks)
-            if full:
-                out.write(pending[: full * block_size].astype(dtype).tobytes())
-                pending = pending[full * block_size :]
-                n_blocks += full
-                bar.update(full)
-            if max_blocks is not None and n_blocks == max_blocks:
-                break
+        documents, tokens_read, n_blocks = _write_blocks(
+            out, _document_tokens(tokenizer, texts), block_size, max_blocks, dtype, bar
+        )
         if documents == 0:
             raise ValueError(f"{source}: the corpus has no documents")
         if n_blocks == 0:

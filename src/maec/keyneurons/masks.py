@@ -23,7 +23,7 @@ import torch
 
 from maec.io.atomic import write_text
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
-from maec.io.reader import as_checkpoint, check_compatible, fingerprint
+from maec.io.reader import Checkpoint, as_checkpoint, check_compatible, fingerprint
 from maec.io.stream import ScratchBuffers, progress
 from maec.io.writer import CheckpointWriter
 from maec.keyneurons.importance import check_learning_rate, iter_importance
@@ -142,6 +142,77 @@ def _summary(
     return summary
 
 
+class _Importances:
+    """Eq. 1's importances in row chunks, each with its flat start in its tensor; a call is
+    one pass over some tensors, `over(names)` a pass that can be made again (the radix
+    select makes several)."""
+
+    def __init__(self, base: Checkpoint, moved: Checkpoint, lr: float, chunk_bytes: int):
+        self.base, self.moved, self.lr, self.chunk_bytes = base, moved, lr, chunk_bytes
+        self.scratch = ScratchBuffers()
+
+    def __call__(self, names):
+        for name, start_row, chunk in iter_importance(
+            self.base, self.moved, self.lr, names, self.chunk_bytes, self.scratch
+        ):
+            yield name, start_row * math.prod(self.base.shape(name)[1:]), chunk
+
+    def over(self, names):
+        return lambda: self(names)
+
+
+def _eligible_tensors(base, moved, *, k1, scope, include, exclude) -> list[str]:
+    """The tensors the mask ranks, checked before any pass over them."""
+    check_compatible(base, moved, check_dtypes=False)
+    names = eligible_names(base.names, include, exclude)
+    if not names:
+        raise ValueError(
+            f"{base.path}: no tensor matches include={list(include)} exclude={list(exclude)}"
+        )
+    for name in names:
+        for ckpt in (base, moved):
+            if not ckpt.dtype(name).is_floating_point:
+                raise CheckpointError(
+                    f"{ckpt.path}: tensor {name} is not floating point; exclude it from the mask"
+                )
+    check_keeps_entries(k1, scope, [base.numel(n) for n in names], base.path)
+    return names
+
+
+def _global_cut(importances: _Importances, names, k: int, tie_seed: int) -> Cut:
+    """The one cut of `scope: global`: the k-th largest importance over every tensor."""
+    cut = find_cut(importances.over(names), k, tie_seed)
+    log.info(
+        "global threshold %r: %d above, %d of %d tied entries kept",
+        cut.threshold,
+        cut.above,
+        cut.tied_kept,
+        cut.tied,
+    )
+    return cut
+
+
+def _write_tensor_mask(writer, name, importances, selector) -> tuple[int, int]:
+    """One tensor's bits, packed as they come; returns (kept, tied entries kept)."""
+    packer, position, kept, tied_kept = _BitPacker(), 0, 0, 0
+    for _, start, chunk in importances([name]):
+        if selector is None:
+            bits = np.zeros(chunk.numel(), dtype=bool)
+        else:
+            keep, tied = selector.select(name, start, chunk)
+            bits = keep.numpy()
+            tied_kept += tied
+        kept += int(bits.sum())
+        packed = packer.feed(bits)
+        if packed.size:
+            writer.write(name, position, torch.from_numpy(packed))
+            position += packed.size
+    tail = packer.finish()
+    if tail.size:
+        writer.write(name, position, torch.from_numpy(tail))
+    return kept, tied_kept
+
+
 def build_key_neuron_mask(
     backbone,
     tuned,
@@ -166,48 +237,19 @@ def build_key_neuron_mask(
     if scope not in ("global", "tensor"):
         raise ValueError(f"scope must be 'global' or 'tensor', got scope={scope!r}")
     base, moved = as_checkpoint(backbone), as_checkpoint(tuned)
-    check_compatible(base, moved, check_dtypes=False)
-    names = eligible_names(base.names, include, exclude)
-    if not names:
-        raise ValueError(
-            f"{base.path}: no tensor matches include={list(include)} exclude={list(exclude)}"
-        )
-    for name in names:
-        for ckpt in (base, moved):
-            if not ckpt.dtype(name).is_floating_point:
-                raise CheckpointError(
-                    f"{ckpt.path}: tensor {name} is not floating point; exclude it from the mask"
-                )
-    check_keeps_entries(k1, scope, [base.numel(n) for n in names], base.path)
+    names = _eligible_tensors(base, moved, k1=k1, scope=scope, include=include, exclude=exclude)
     out_path = Path(out_path)
     shapes = {name: list(base.shape(name)) for name in names}
     eligible = sum(base.numel(n) for n in names)
-
-    scratch = ScratchBuffers()
-
-    def importances(selected_names):
-        for name, start_row, chunk in iter_importance(
-            base, moved, lr, selected_names, chunk_bytes, scratch
-        ):
-            yield name, start_row * math.prod(base.shape(name)[1:]), chunk
-
-    def stream(selected_names):
-        return lambda: importances(selected_names)
+    importances = _Importances(base, moved, lr, chunk_bytes)
 
     cuts: dict[str, Cut] = {}
-    if scope == "global":
+    if scope == "global":  # one cut for every tensor, found first
         k = kept_count(k1, eligible)
-        cut = find_cut(stream(names), k, tie_seed)
+        cut = _global_cut(importances, names, k, tie_seed)
         cuts = dict.fromkeys(names, cut)
-        log.info(
-            "global threshold %r: %d above, %d of %d tied entries kept",
-            cut.threshold,
-            cut.above,
-            cut.tied_kept,
-            cut.tied,
-        )
         threshold_meta = cut.threshold
-    else:
+    else:  # each tensor's cut, found when its turn comes
         k = sum(kept_count(k1, base.numel(n)) for n in names)
         threshold_meta = None
     meta = {
@@ -235,25 +277,10 @@ def build_key_neuron_mask(
             if scope == "tensor":
                 k_tensor = kept_count(k1, base.numel(name))
                 if k_tensor:
-                    cuts[name] = find_cut(stream([name]), k_tensor, tie_seed)
+                    cuts[name] = find_cut(importances.over([name]), k_tensor, tie_seed)
             cut = cuts.get(name)
             selector = None if cut is None else selectors.setdefault(id(cut), TopKSelector(cut))
-            packer, position, kept[name], tied_kept[name] = _BitPacker(), 0, 0, 0
-            for _, start, chunk in importances([name]):
-                if selector is None:
-                    bits = np.zeros(chunk.numel(), dtype=bool)
-                else:
-                    keep, tied = selector.select(name, start, chunk)
-                    bits = keep.numpy()
-                    tied_kept[name] += tied
-                kept[name] += int(bits.sum())
-                packed = packer.feed(bits)
-                if packed.size:
-                    writer.write(name, position, torch.from_numpy(packed))
-                    position += packed.size
-            tail = packer.finish()
-            if tail.size:
-                writer.write(name, position, torch.from_numpy(tail))
+            kept[name], tied_kept[name] = _write_tensor_mask(writer, name, importances, selector)
         if sum(kept.values()) != k:
             raise AssertionError(f"{out_path}: kept {sum(kept.values())} entries, expected {k}")
     summary = _summary(out_path, meta, kept, shapes, cuts, tied_kept)

@@ -363,26 +363,12 @@ def train(
 ) -> dict:
     """Continual pre-training of ``backbone`` on a weighted mixture of packed corpora.
 
-    ``mask``: None (all entries train), a dict name -> BoolTensor, or a mask file.
-    ``max_grad_norm``: gradients are clipped to this global norm (0: no clipping), as
-    DeepSpeed and the ``transformers`` Trainer do by default.
-    ``deepspeed_config``: None (one process, torch AdamW) or a DeepSpeed JSON (ZeRO), run
-    by every process of a ``deepspeed``/``torchrun`` launch or alone. Writes an HF model
-    directory ``out_dir`` (backbone dtypes, config and tokenizer files) with
-    ``training.json``; returns the same summary.
-    ``lora``: train low-rank adapters instead (keys ``r``, ``alpha``, ``dropout``,
-    ``target_modules``), merged into the weights when saving (the L-CPT baselines); on
-    several processes of a launch (``WORLD_SIZE`` > 1) the replicas are joined by DDP.
-    ``optimizer_state``: ``"dense"`` (AdamW state for every entry of a trained tensor) or
-    ``"sparse"`` (a mask's entries only, `maec.training.sparse`; one process or every
-    process of a torchrun launch, without DeepSpeed; same result as dense).
-    ``gradient_checkpointing``: recompute activations in the backward pass (the plain and
-    sparse paths; under DeepSpeed the config file's key also switches it on).
-    ``fp32_masters``: also save the float32 master weights as ``out_dir/fp32_master/``
-    (`maec.training.masters`), which the importance CPT's Eq. 1 reads.
-    ``save_every_steps``, ``log_every_steps``: how often the resume state is saved under
-    ``resume_dir`` and a progress line logged; like ``micro_batch_size`` they may differ
-    when a run is resumed (`maec.training.setup.identify`).
+    ``mask``: None (all entries train), a dict name -> BoolTensor, or a mask file. Writes an
+    HF model directory ``out_dir`` (backbone dtypes, config and tokenizer files) with
+    ``training.json``; returns the same summary. The keyword arguments that shape the
+    result are `maec.training.setup.Options` (documented there); ``save_every_steps``,
+    ``log_every_steps`` and ``micro_batch_size`` may differ when a run is resumed from
+    ``resume_dir``; ``log_path`` takes the run's log; ``device`` picks the torch device.
     """
     opts = Options(
         lr=lr,

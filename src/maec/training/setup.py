@@ -31,7 +31,26 @@ from maec.training.trainable import load_mask
 
 @dataclass(frozen=True)
 class Options:
-    """The hyper-parameters of a run (train()'s keyword arguments that shape the result)."""
+    """The hyper-parameters of a run (train()'s keyword arguments that shape the result).
+
+    ``max_grad_norm``: gradients are clipped to this global norm (0: no clipping), as
+    DeepSpeed and the ``transformers`` Trainer do by default.
+    ``deepspeed_config``: None (one process, torch AdamW) or a DeepSpeed JSON (ZeRO), run
+    by every process of a ``deepspeed``/``torchrun`` launch or alone.
+    ``lora``: train low-rank adapters instead (keys ``r``, ``alpha``, ``dropout``,
+    ``target_modules``), merged into the weights when saving (the L-CPT baselines); on
+    several processes of a launch (``WORLD_SIZE`` > 1) the replicas are joined by DDP.
+    ``optimizer_state``: ``"dense"`` (AdamW state for every entry of a trained tensor) or
+    ``"sparse"`` (a mask's entries only, `maec.training.sparse`; one process or every
+    process of a torchrun launch, without DeepSpeed; same result as dense).
+    ``gradient_checkpointing``: recompute activations in the backward pass (the plain and
+    sparse paths; under DeepSpeed the config file's key also switches it on).
+    ``fp32_masters``: also save the float32 master weights as ``out_dir/fp32_master/``
+    (`maec.training.masters`), which the importance CPT's Eq. 1 reads.
+    ``save_every_steps``, ``log_every_steps``: how often the resume state is saved and a
+    progress line logged; like ``micro_batch_size`` they may differ when a run is resumed
+    (`identify`).
+    """
 
     lr: float
     total_tokens: int
