@@ -27,7 +27,7 @@ demo: install
 demo-experiments: install
 	$(SNAKEMAKE) --configfile config/demo.yaml --config seeds=3 --show-failed-logs experiments
 
-# PYTEST_ARGS adds to the suite, e.g. PYTEST_ARGS="-m 'experiments or not experiments'".
+# PYTEST_ARGS adds to the suite, e.g. PYTEST_ARGS="-m 'e2e or not e2e'" (the whole runs too).
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -1,15 +1,49 @@
-"""Shared fixtures: one complete demo-world run for every test that needs one, and one
-rehearsal of the paper's configuration (with its tied-embedding variant), started in the
-background with the session."""
+"""Shared fixtures: a tiny training world, one complete demo-world run for every test that
+needs one, and one rehearsal of the paper's configuration (with its tied-embedding
+variant), started in the background with the session.
 
-from pathlib import Path
+The tiers are folders: `unit/` (in-process, per package), `processes/` (tests that start
+processes: torchrun, a killed run, a fresh interpreter, a CLI), `workflow/` (Snakemake
+plans, lint), `e2e/` (whole runs: the demo world, the rehearsal, Slurm). Every test under
+`e2e/` is marked `e2e`, which the default run (`make test`) leaves out.
+"""
 
 import pytest
-from workflow_helpers import REPO, BackgroundSnakemake, load_config, snakemake, write_config
+import torch
+from helpers import REPO, SHARED_DATA
+from helpers.training import make_backbone, make_corpus
+from helpers.workflow import BackgroundSnakemake, load_config, snakemake, write_config
 
 from maec.rehearsal import write_rehearsal
+from maec.training.backends import free_port
 
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+E2E = REPO / "tests" / "e2e"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if E2E in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def world(tmp_path):
+    """Tiny LLaMA backbones in bf16 and fp32 and two packed corpora: (dir, cats, dogs)."""
+    make_backbone(tmp_path / "bf16", torch.bfloat16)
+    make_backbone(tmp_path / "fp32", torch.float32)
+    cats = make_corpus(tmp_path, "cats", ["the cat sat on a mat", "a cat ran far away"], 40)
+    dogs = make_corpus(tmp_path, "dogs", ["the dog ran", "a dog sat on the mat"], 40)
+    return tmp_path, cats, dogs
+
+
+@pytest.fixture
+def deepspeed_env(monkeypatch):
+    """A one-process launch's environment, as DeepSpeed reads it."""
+    pytest.importorskip("deepspeed")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    for name, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="session")

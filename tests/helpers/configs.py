@@ -1,12 +1,12 @@
 """The shipped configs as the workflow sees them: loaded and filled in by the schema."""
 
 import copy
-from pathlib import Path
 
 import yaml
 from snakemake.utils import validate
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers import REPO
+
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
 

@@ -1,0 +1,256 @@
+"""The demo world end to end through Snakemake, and what a config change makes it rerun.
+
+One complete run (minutes) is shared by every test here; the rerun tests only plan.
+"""
+
+import copy
+import json
+import math
+import shutil
+
+import pandas as pd
+import pytest
+import torch
+import transformers
+from helpers.workflow import load_config, planned_jobs, snakemake, write_config
+from safetensors.torch import load_file
+
+from maec.report.stats import accuracy_interval
+
+DEMO = load_config("demo.yaml")
+TRAINING_RULES = {"pretrain_backbone", "importance_cpt", "masked_cpt", "tokenize"}
+MERGE_AND_LATER = {
+    "merge",
+    "diagnostics",  # reads the merge's rounding report
+    "evaluate_mgsm",
+    "evaluate_mmlu",
+    "results_table",
+    "all",
+}
+
+
+def test_demo_builds_a_loadable_merged_model(demo_run):
+    workdir, _ = demo_run
+    for ability in DEMO["abilities"]:
+        assert (workdir / f"results/merged/{ability}.safetensors").stat().st_size > 0
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            workdir / f"results/merged/{ability}.hf"
+        )
+        backbone = transformers.AutoModelForCausalLM.from_pretrained(workdir / "results/backbone")
+        assert model.dtype == backbone.dtype
+        merged = dict(model.named_parameters())
+        changed = [
+            name
+            for name, param in backbone.named_parameters()
+            if not torch.equal(param, merged[name])
+        ]
+        assert changed, "the merge left every tensor of the backbone as it was"
+
+
+def test_demo_results_table_has_a_row_per_model_and_language(demo_run):
+    workdir, _ = demo_run
+    table = pd.read_csv(workdir / "results/tables/results.csv", index_col=0)
+    assert list(table.index) == ["backbone", "MAEC"]
+    for lang in DEMO["evaluation"]["mgsm"]["languages"]:
+        assert table[f"Math {lang.upper()}"].notna().all()
+    for lang in DEMO["evaluation"]["mmlu"]["languages"]:
+        assert table[f"Science {lang.upper()}"].notna().all()
+    assert "ICER" in (workdir / "results/tables/results.md").read_text()
+    scores = pd.read_csv(workdir / "results/tables/scores.csv")
+    expected = {("backbone", "mgsm"), ("backbone", "mmlu"), ("MAEC", "mgsm"), ("MAEC", "mmlu")}
+    assert set(zip(scores["model"], scores["bench"])) == expected
+    for (_, bench), rows in scores.groupby(["model", "bench"]):
+        assert sorted(rows["lang"]) == sorted(DEMO["evaluation"][bench]["languages"])
+        assert (rows["n"] > 0).all()
+    metric = scores["flexible_acc"].where(scores["bench"] == "mgsm", scores["acc"])
+    assert (scores["ci_low"] <= metric).all() and (metric <= scores["ci_high"]).all()
+    assert " ± " in (workdir / "results/tables/results.md").read_text()
+    paired = pd.read_csv(workdir / "results/tables/results_paired.csv")
+    assert set(zip(paired["first"], paired["second"])) == {("MAEC", "backbone")}
+    assert (
+        (paired["low"] <= paired["difference"]) & (paired["difference"] <= paired["high"])
+    ).all()
+    mcnemar = pd.read_csv(workdir / "results/tables/results_mcnemar.csv")
+    assert mcnemar["p_value"].between(0, 1).all()
+
+
+def test_demo_backbone_learns_the_one_fact_science_questions(demo_run):
+    """The science benchmark discriminates: the backbone's general text holds the one-fact
+    questions, and it answers them far above chance (25 %, the letters are balanced), with
+    more than one letter. (With shuffled options it answered one letter to everything.)"""
+    workdir, _ = demo_run
+    lines = (workdir / "results/eval/backbone/mmlu_en.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    one_fact = [r["acc_correct"] for r in records if r["subject"] == "high_school_biology"]
+    assert accuracy_interval(one_fact).low > 0.25
+    assert len({r["acc_answer"] for r in records}) > 1
+
+
+def test_demo_logs_every_job(demo_run):
+    workdir, _ = demo_run
+    logs = list((workdir / "logs").rglob("*.log"))
+    assert len(logs) > 30
+    assert all(log.stat().st_size > 0 for log in logs if "cpt" in str(log))
+
+
+def _changed(mutate, workdir):
+    config = copy.deepcopy(DEMO)
+    mutate(config)
+    return write_config(config, workdir, "changed.yaml")
+
+
+def test_changing_gamma_reruns_only_merge_and_later(demo_run):
+    workdir, _ = demo_run
+    configfile = _changed(lambda c: c["merge"].update(gamma=c["merge"]["gamma"] + 0.1), workdir)
+    plan = planned_jobs(workdir, configfile)
+    assert plan.get("merge") == len(DEMO["abilities"])
+    assert set(plan) <= MERGE_AND_LATER
+
+
+def test_changing_merge_dtype_reruns_only_merge_and_later(demo_run):
+    workdir, _ = demo_run
+    configfile = _changed(lambda c: c["merge"].update(dtype="bfloat16"), workdir)
+    plan = planned_jobs(workdir, configfile)
+    assert plan.get("merge") == len(DEMO["abilities"])
+    assert set(plan) <= MERGE_AND_LATER
+
+
+def test_changing_k2_reruns_similarity_onwards(demo_run):
+    workdir, _ = demo_run
+    ability = next(iter(DEMO["abilities"]))
+    configfile = _changed(
+        lambda c: c["abilities"][ability].update(k2=round(1 - c["abilities"][ability]["k2"], 2)),
+        workdir,
+    )
+    plan = planned_jobs(workdir, configfile)
+    assert plan.get("tensor_similarity") == 1 and plan.get("merge") == 1
+    assert not set(plan) & (TRAINING_RULES | {"key_neurons", "ability_weights"})
+
+
+def test_changing_k1_reruns_masks_onwards_but_no_importance_cpt(demo_run):
+    workdir, _ = demo_run
+    configfile = _changed(lambda c: c["key_neurons"].update(k1=c["key_neurons"]["k1"] / 2), workdir)
+    plan = planned_jobs(workdir, configfile)
+    assert plan.get("key_neurons") == len(DEMO["languages"]) + 1 + len(DEMO["abilities"])
+    assert plan.get("masked_cpt") and plan.get("merge")
+    assert not set(plan) & {"importance_cpt", "tokenize", "pretrain_backbone"}
+
+
+def test_changing_the_tie_seed_reruns_masks_onwards_but_no_importance_cpt(demo_run):
+    workdir, _ = demo_run
+    configfile = _changed(lambda c: c["key_neurons"].update(tie_seed=1), workdir)
+    plan = planned_jobs(workdir, configfile)
+    assert plan.get("key_neurons") == len(DEMO["languages"]) + 1 + len(DEMO["abilities"])
+    assert not set(plan) & {"importance_cpt", "tokenize", "pretrain_backbone"}
+
+
+def test_adding_a_seed_plans_only_that_seeds_jobs_and_the_table(demo_run):
+    workdir, _ = demo_run
+    configfile = _changed(lambda c: c.update(seeds=2), workdir)
+    abilities, languages = len(DEMO["abilities"]), len(DEMO["languages"])
+    corpora = 1 + languages + abilities
+    assert planned_jobs(workdir, configfile) == {
+        "importance_cpt": corpora,
+        "key_neurons": corpora,
+        "mask_union": languages + abilities,
+        "masked_cpt": corpora,
+        "ability_weights": abilities,
+        "language_weights": languages,
+        "r_lang": 1,
+        "tensor_similarity": abilities,
+        "merge": abilities,
+        "evaluate_mgsm": 1,  # the second seed's math model; the backbone is scored once
+        "evaluate_mmlu": 1,
+        "results_table": 1,
+        "all": 1,
+    }
+
+
+# Two seeds on the smallest method that shows their spread: math, one target language (es).
+# The world, the backbone and the first seed's runs are the demo run's: Snakemake reruns on
+# modification times only, so the world (whose params name every language) is kept, and the
+# first seed's R_Lang, which sums fewer languages now, is forced. The second seed trains the
+# importance and masked CPT runs of en, es and math once more.
+TWO_SEEDS = {"seeds": 2, "languages": ["es"]}
+KEEP_THE_DEMO_RUN = ("--rerun-triggers", "mtime", "--forcerun", "r_lang")
+
+
+@pytest.fixture(scope="module")
+def two_seed_run(demo_run, tmp_path_factory):
+    local, _ = demo_run
+    workdir = tmp_path_factory.mktemp("two_seeds")
+    shutil.copytree(local / "results", workdir / "results")
+    shutil.copytree(local / ".snakemake" / "metadata", workdir / ".snakemake" / "metadata")
+    config = copy.deepcopy(DEMO) | TWO_SEEDS
+    config["abilities"] = {"math": config["abilities"]["math"]}
+    math_corpora = config["abilities"]["math"]["translated_corpora"]
+    config["abilities"]["math"]["translated_corpora"] = {"es": math_corpora["es"]}
+    config["language_weights"]["mu"] = {"es": DEMO["language_weights"]["mu"]["es"]}
+    configfile = write_config(config, workdir)
+    targets = ["results/tables/results.md", "results/figures/layer_cosine_math.png"]
+    plan = planned_jobs(workdir, configfile, *targets, *KEEP_THE_DEMO_RUN)
+    snakemake(workdir, configfile, *targets, *KEEP_THE_DEMO_RUN, "--cores", "2")
+    return workdir, plan
+
+
+def test_two_seeds_train_again_and_the_table_gives_their_mean_and_spread(two_seed_run):
+    workdir, plan = two_seed_run
+    assert plan["masked_cpt"] == 3 and plan["importance_cpt"] == 3  # en, es, math: seed 1
+    assert not set(plan) & {"generate_world", "tokenize", "pretrain_backbone"}
+    assert "evaluate_mmlu" not in plan and plan["evaluate_mgsm"] == 2  # both seeds' merges
+    runs = {
+        seed: workdir / f"results/{part}cpt/general_en" for seed, part in [(0, ""), (1, "seed-1/")]
+    }
+    for seed, run in runs.items():  # the seed reached the training
+        assert json.loads((run / "training.json").read_text())["args"]["seed"] == seed
+    first, second = (load_file(run / "model.safetensors") for run in runs.values())
+    assert any(not torch.equal(first[name], second[name]) for name in first)
+    scores = pd.read_csv(workdir / "results/tables/scores.csv")
+    assert set(scores.loc[scores["model"] == "MAEC", "seed"]) == {0, 1}
+    assert set(scores.loc[scores["model"] == "backbone", "seed"]) == {0}  # trained never
+    maec = scores[scores["model"] == "MAEC"].pivot(
+        index="lang", columns="seed", values="flexible_acc"
+    )
+    table = pd.read_csv(workdir / "results/tables/results.csv", index_col=0)
+    assert table.loc["MAEC", "Math ES"] == pytest.approx(100 * maec.loc["es"].mean())
+    per_seed_avg = 100 * maec.mean()  # Avg over every MGSM language, per seed
+    intervals = pd.read_csv(workdir / "results/tables/results_intervals.csv")
+    avg = intervals[(intervals["model"] == "MAEC") & (intervals["lang"] == "avg")].iloc[0]
+    assert avg["seeds"] == 2
+    assert avg["sd"] == pytest.approx(abs(per_seed_avg[0] - per_seed_avg[1]) / math.sqrt(2))
+    assert avg["low"] <= avg["estimate"] <= avg["high"]
+    text = (workdir / "results/tables/results.md").read_text()
+    assert "(sd " in text and "the mean over 2 training seeds (0, 1)" in text
+
+
+def test_two_seeds_give_the_layer_cosines_a_band(two_seed_run):
+    workdir, _ = two_seed_run
+    layers = pd.read_csv(workdir / "results/tables/layer_cosine_math.csv")
+    assert (layers["seeds"] == 2).all()
+    assert (layers["min"] <= layers["cosine"]).all() and (layers["cosine"] <= layers["max"]).all()
+    assert (layers["max"] > layers["min"]).any()  # the seeds' R(A) and R_Lang differ
+    assert (workdir / "results/figures/layer_cosine_math.png").stat().st_size > 0
+
+
+@pytest.mark.reliability
+def test_training_cadence_reruns_nothing_but_reaches_the_training_jobs(demo_run):
+    workdir, _ = demo_run
+    cadence = dict(micro_batch_size=8, save_every_steps=7, log_every_steps=3)  # batch kept
+    configfile = _changed(lambda c: c["training"].update(cadence), workdir)
+    assert planned_jobs(workdir, configfile) == {}
+    forced = snakemake(workdir, configfile, "--dry-run", "--force", "results/cpt/general_en")
+    assert "micro_batch_size=8, save_every_steps=7, log_every_steps=3" in forced.stdout
+
+
+def test_the_diagnostics_report_the_rounding_of_the_merge(demo_run):
+    workdir, _ = demo_run
+    for ability in DEMO["abilities"]:
+        table = pd.read_csv(workdir / f"results/tables/diagnostics_{ability}.csv")
+        assert table["R_A_entries_in_T"].sum() > 0
+        text = (workdir / f"results/tables/diagnostics_{ability}.md").read_text()
+        assert text.startswith("Merged model written in float32")
+
+
+def test_a_complete_run_plans_nothing(demo_run):
+    workdir, configfile = demo_run
+    assert planned_jobs(workdir, configfile) == {}
