@@ -254,3 +254,18 @@ def test_the_diagnostics_report_the_rounding_of_the_merge(demo_run):
 def test_a_complete_run_plans_nothing(demo_run):
     workdir, configfile = demo_run
     assert planned_jobs(workdir, configfile) == {}
+
+
+def test_the_worlds_translated_corpora_are_a_rule_of_their_own(demo_run):
+    """F-CPT_{L&T} and F-CPT_T read the demo world's translated ability corpora; their rule
+    writes them beside the world, which stays as it was (the experiments' baselines train on
+    them: the rehearsal checks those rows)."""
+    workdir, configfile = demo_run
+    world = sorted((workdir / "results/world").rglob("*.*"))
+    before = {path: path.stat().st_mtime_ns for path in world}
+    snakemake(workdir, configfile, "--cores", "1", "results/world/corpora/math_es.jsonl")
+    for ability, spec in DEMO["abilities"].items():
+        for lang, corpus in spec["translated_corpora"].items():
+            lines = (workdir / corpus["source"]).read_text(encoding="utf-8").splitlines()
+            assert lines and all(json.loads(line)["text"] for line in lines), (ability, lang)
+    assert {path: path.stat().st_mtime_ns for path in world} == before

@@ -1,81 +1,41 @@
-"""The paper's experiments on the demo world: every target builds, reusing the demo run's
-checkpoints, and the ablations mean what they say.
-
-Run with `pytest -m experiments` (CI does; the default suite leaves them out for time)."""
+"""The paper's experiments, built by the rehearsal's `experiments` run (config/config.yaml
+with config/rehearsal.yaml's sizes and sources, `rehearsal_run` in conftest.py): every
+table and figure, each model counting its own runs, and the ablations and merges meaning
+what they say. The rehearsal checks how the jobs ran (tests/e2e/test_rehearsal.py); these
+tests check what the experiments built, not how well the tiny models score."""
 
 import copy
 import json
-import shutil
 
 import pandas as pd
 import pytest
 import torch
-from helpers.workflow import planned_jobs, snakemake, write_config
+import yaml
+from helpers.checkpoints import load_checkpoint
+from helpers.workflow import planned_jobs, write_config
 from matplotlib import image
-from safetensors.torch import load_file
 
 from maec.combination.similarity import read_selected
 
-# CI's time: every baseline trains a thirtieth of the demo's budget (the ratios between them,
-# the paper's, stay), every model answers the first questions of each language only and the
-# per-ability studies run for math (their rules are the same for science); the demo's own
-# runs are the demo run's. These tests check what each experiment builds, not how well the
-# models score.
-BUDGET_SHARE = 30
-QUESTIONS = {"mgsm": 25, "mmlu": 20}
-ABLATION_ABILITIES = ["math"]
-STUDIES = ["ablation", "k2", "table8", "merge_by_type"]  # experiments.ablation_abilities'
+pytestmark = pytest.mark.rehearsal
+
+GENERAL = "+".join(f"general_{lang}" for lang in ["en", "es", "zh", "bn", "te"])
 
 
 @pytest.fixture(scope="module")
-def experiments_config(demo_config):
-    config = copy.deepcopy(demo_config)
-    tokens = config["experiments"]["baselines"]["tokens"]
-    for kind in tokens:
-        tokens[kind] //= BUDGET_SHARE
-    for benchmark, limit in QUESTIONS.items():
-        config["evaluation"][benchmark]["limit"] = limit
-    config["experiments"]["ablation_abilities"] = ABLATION_ABILITIES
-    return config
+def run(rehearsal_run, rehearsal_inputs):
+    """(working directory, the rehearsal's config)."""
+    workdir, _, _ = rehearsal_run["paper"]
+    _, configs = rehearsal_inputs
+    return workdir, yaml.safe_load(configs["config.yaml"].read_text())
 
 
-@pytest.fixture(scope="module")
-def experiments_run(demo_run, experiments_config, tmp_path_factory):
-    """`experiments` in a copy of the demo run (which the other tests keep as it is), its
-    training runs and their records reused."""
-    demo_dir, _ = demo_run
-    workdir = tmp_path_factory.mktemp("experiments")
-    shutil.copytree(demo_dir, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("locks"))
-    configfile = write_config(experiments_config, workdir, "experiments.yaml")
-    snakemake(workdir, configfile, "experiments", "--cores", "2")
-    return workdir, configfile
-
-
-TABLE2_ROWS = [
-    "Backbone before pretraining",
-    "Backbone",
-    "F-CPT_{L&A}",
-    "L-CPT_{L&A}",
-    "F-CPT_A",
-    "F-CPT_L",
-    "L-CPT_L",
-    "F-CPT_L & DA",
-    "L-CPT_L & DA",
-    "F-CPT_{L&T}",
-    "F-CPT_T",
-    "F-TV",
-    "L-TV",
-    "MAEC",
-]
-
-
-def test_table2_has_every_row_and_counts_each_models_own_runs(experiments_run, experiments_config):
-    workdir, _ = experiments_run
+def test_table2_counts_each_models_own_runs(run):
+    workdir, config = run
     table2 = pd.read_csv(workdir / "results/tables/table2.csv", index_col=0)
-    assert list(table2.index) == TABLE2_ROWS
-    assert "Math Avg (EN+ES+ZH+BN+TE)" in table2.columns  # the demo averages every language
-    budget = experiments_config["experiments"]["baselines"]["tokens"]
-    masked = experiments_config["masked_cpt"]["tokens"]
+    assert "Math Avg (ES+BN+TE)" in table2.columns  # the paper's averages
+    budget = config["experiments"]["baselines"]["tokens"]
+    masked = config["masked_cpt"]["tokens"]
     expected = {
         "F-CPT_{L&A}": budget["fcpt_la"],
         "F-CPT_A": budget["fcpt_a"],
@@ -87,7 +47,8 @@ def test_table2_has_every_row_and_counts_each_models_own_runs(experiments_run, e
     }
     for row, tokens in expected.items():
         assert table2.loc[row, "#Tokens (B)"] == pytest.approx(tokens / 1e9), row
-    assert table2.loc[["Backbone before pretraining", "Backbone"], "#Tokens (B)"].isna().all()
+    untrained = ["Mistral 7B", "LLaMA-2 7B", "Backbone"]
+    assert table2.loc[untrained, "#Tokens (B)"].isna().all()
     notes = (workdir / "results/tables/table2.md").read_text()
     assert "from the averages as printed (1 decimal(s))" in notes
     assert " ± " in notes and "MAEC − F-CPT_A" in notes and "MAEC − Backbone" in notes
@@ -102,23 +63,23 @@ def test_table2_has_every_row_and_counts_each_models_own_runs(experiments_run, e
     assert planned.groupby("row")["tokens"].sum()["MAEC"] == 2 * 6 * masked  # both abilities
 
 
-def test_domain_adaptation_continues_the_cpt_l_model(experiments_run):
-    workdir, _ = experiments_run
-    general = "+".join(f"general_{lang}" for lang in ["en", "es", "zh", "bn", "te"])
-    for method in ("full", "lora"):
+def test_domain_adaptation_continues_the_cpt_l_model(run):
+    workdir, _ = run
+    for tuning in ("full", "lora"):
         summary = json.loads(
-            (workdir / f"results/baselines/{method}-da/math_en/training.json").read_text()
+            (workdir / f"results/baselines/{tuning}-da/math_en/training.json").read_text()
         )
-        assert summary["backbone"] == f"results/baselines/{method}/{general}"
+        assert summary["backbone"] == f"results/baselines/{tuning}/{GENERAL}"
         assert [c for c, _ in summary["corpora"]] == ["results/tokens/math_en"]
 
 
-def test_translation_rows_train_on_the_translated_corpora(experiments_run):
-    workdir, _ = experiments_run
-    translated = [f"math_{lang}" for lang in ["es", "zh", "bn", "te"]]
-    run = workdir / f"results/baselines/full/{'+'.join(translated)}/training.json"
-    corpora = [c for c, _ in json.loads(run.read_text())["corpora"]]
-    assert corpora == [f"results/tokens/{c}" for c in translated]
+def test_translation_rows_train_on_the_translated_corpora(run):
+    workdir, _ = run
+    translated = ["science_es", "science_te"]
+    for corpora in (translated, [*GENERAL.split("+"), *translated]):
+        run_dir = workdir / f"results/baselines/full/{'+'.join(corpora)}"
+        trained = [c for c, _ in json.loads((run_dir / "training.json").read_text())["corpora"]]
+        assert trained == [f"results/tokens/{c}" for c in corpora]
 
 
 def _figure_is_drawn(workdir, name):
@@ -128,20 +89,20 @@ def _figure_is_drawn(workdir, name):
     assert image.imread(workdir / f"results/figures/{name}.png").ndim == 3
 
 
-def test_every_experiment_target_is_built(experiments_run, demo_config):
-    workdir, _ = experiments_run
-    for ability in demo_config["abilities"]:
+def test_every_experiment_target_is_built(run):
+    workdir, config = run
+    studies = ["ablation", "k2", "table8", "merge_by_type"]  # experiments.ablation_abilities'
+    for ability in config["abilities"]:
         _figure_is_drawn(workdir, f"layer_cosine_{ability}")
         selection = (workdir / f"results/tables/selection_{ability}.md").read_text()
         assert "within the selected setting's interval" in selection
-    for ability in set(demo_config["abilities"]) - set(ABLATION_ABILITIES):
-        studies = [f"results/tables/{s}_{ability}.csv" for s in STUDIES]
-        assert not [path for path in studies if (workdir / path).exists()]
+    for ability in set(config["abilities"]) - set(config["experiments"]["ablation_abilities"]):
+        assert not [s for s in studies if (workdir / f"results/tables/{s}_{ability}.csv").exists()]
         assert not (workdir / f"results/merged/{ability}/within-mlp.safetensors").exists()
-    for ability in ABLATION_ABILITIES:
+    groups = config["experiments"]["tensor_types"]
+    for ability in config["experiments"]["ablation_abilities"]:
         _figure_is_drawn(workdir, f"ablation_{ability}")
         _figure_is_drawn(workdir, f"k2_{ability}")
-        groups = demo_config["experiments"]["tensor_types"]
         by_type = pd.read_csv(workdir / f"results/tables/merge_by_type_{ability}.csv", index_col=0)
         assert set(groups) <= set(by_type.index)
         assert by_type["share of tensors (%)"].dropna().between(0, 100).all()
@@ -151,12 +112,12 @@ def test_every_experiment_target_is_built(experiments_run, demo_config):
         assert table8.loc[list(groups), "share of T (%)"].between(0, 100).all()
     table3 = pd.read_csv(workdir / "results/tables/table3.csv", index_col=0)
     assert list(table3.index) == ["Backbone", "F-CPT_A", "MAEC"]
-    assert list(table3.columns) == list(demo_config["experiments"]["ood"]["tasks"])
+    assert list(table3.columns) == list(config["experiments"]["ood"]["tasks"])
     assert table3.loc["Backbone"].between(0, 100).all()
 
 
-def test_figure_series(experiments_run, demo_config):
-    workdir, _ = experiments_run
+def test_figure_series(run):
+    workdir, config = run
     ablation = pd.read_csv(workdir / "results/tables/ablation_math.csv", index_col=0)
     assert list(ablation.index) == [
         "Backbone",
@@ -169,60 +130,56 @@ def test_figure_series(experiments_run, demo_config):
     assert ablation.filter(like="Avg").notna().all().all()
     assert " ± " in (workdir / "results/tables/ablation_math.md").read_text()
     k2 = pd.read_csv(workdir / "results/tables/k2_math.csv", index_col=0)
-    assert sorted(k2.index) == sorted(demo_config["experiments"]["k2_grid"])
+    assert sorted(k2.index) == sorted(config["experiments"]["k2_grid"])
     layers = pd.read_csv(workdir / "results/tables/layer_cosine_math.csv")
-    n_layers = demo_config["world"]["model"]["layers"]
-    assert sorted(layers["layer"].unique()) == list(range(n_layers))
+    backbone = json.loads((workdir / "results/backbone/config.json").read_text())
+    assert sorted(layers["layer"].unique()) == list(range(backbone["num_hidden_layers"]))
 
 
-def _merged(workdir, ability, variant):
-    return load_file(workdir / f"results/merged/{ability}/{variant}.safetensors")
-
-
-def test_no_tensor_identification_is_the_merge_with_every_tensor(experiments_run, demo_config):
-    workdir, _ = experiments_run
-    gamma, eta = demo_config["merge"]["gamma"], demo_config["merge"]["eta"]
-    base = load_file(workdir / "results/backbone/model.safetensors")
-    r_a = load_file(workdir / "results/deltas/ability/math.safetensors")
-    r_lang = load_file(workdir / "results/deltas/r_lang.safetensors")
-    merged = _merged(workdir, "math", "k2-1.0")
+def _expected_merge(workdir, config, selected):
+    """Eq. 5 with the merge's own float32 arithmetic, in the backbone's dtype."""
+    gamma, eta = config["merge"]["gamma"], config["merge"]["eta"]
+    base = load_checkpoint(workdir / "results/backbone")
+    r_a = load_checkpoint(workdir / "results/deltas/ability/math.safetensors")
+    r_lang = load_checkpoint(workdir / "results/deltas/r_lang.safetensors")
+    expected = {}
     for name, tensor in base.items():
-        expected = (tensor.float() + gamma * r_a[name] + eta * r_lang[name]).to(tensor.dtype)
-        torch.testing.assert_close(merged[name], expected, rtol=0, atol=1e-6)
+        acc = tensor.to(torch.float32, copy=True)
+        if name in selected:
+            acc.add_(r_a[name], alpha=gamma).add_(r_lang[name], alpha=eta)
+        else:
+            acc.add_(r_lang[name])
+        expected[name] = acc.to(tensor.dtype)
+    return expected
 
 
-def test_k2_zero_is_r_lang_only(experiments_run):
-    workdir, _ = experiments_run
-    base = load_file(workdir / "results/backbone/model.safetensors")
-    r_lang = load_file(workdir / "results/deltas/r_lang.safetensors")
-    merged = _merged(workdir, "math", "k2-0.0")
-    for name, tensor in base.items():
-        expected = (tensor.float() + r_lang[name]).to(tensor.dtype)
-        torch.testing.assert_close(merged[name], expected, rtol=0, atol=1e-6)
+@pytest.mark.parametrize(
+    "variant, selected",
+    [
+        ("k2-1.0", lambda workdir, names: set(names)),  # no tensor identification: every tensor
+        ("k2-0.0", lambda workdir, names: set()),  # no ability combination: R_Lang only
+        (  # Table 8: R(A) into the tensors of T of a type only
+            "within-mlp",
+            lambda workdir, names: {
+                n for n in read_selected(workdir / "results/similarity/math.tsv") if ".mlp." in n
+            },
+        ),
+    ],
+)
+def test_merge_variants_are_eq5_on_their_tensors(run, variant, selected):
+    workdir, config = run
+    merged = load_checkpoint(workdir / f"results/merged/math/{variant}.safetensors")
+    tensors = selected(workdir, merged)
+    assert read_selected(workdir / f"results/merged/math/{variant}.tsv") == tensors
+    expected = _expected_merge(workdir, config, tensors)
+    assert merged.keys() == expected.keys()
+    for name, tensor in expected.items():
+        assert torch.equal(merged[name], tensor), name
 
 
-def test_table8_merges_r_a_into_the_tensors_of_t_of_a_type_only(experiments_run, demo_config):
-    workdir, _ = experiments_run
-    gamma, eta = demo_config["merge"]["gamma"], demo_config["merge"]["eta"]
-    in_t = read_selected(workdir / "results/similarity/math.tsv")
-    variant_t = read_selected(workdir / "results/merged/math/within-mlp.tsv")
-    mlp = {name for name in in_t if ".mlp." in name}
-    assert variant_t == mlp and mlp
-    base = load_file(workdir / "results/backbone/model.safetensors")
-    r_a = load_file(workdir / "results/deltas/ability/math.safetensors")
-    r_lang = load_file(workdir / "results/deltas/r_lang.safetensors")
-    merged = _merged(workdir, "math", "within-mlp")
-    for name, tensor in base.items():
-        ability = gamma * r_a[name] + eta * r_lang[name] if name in mlp else r_lang[name]
-        expected = (tensor.float() + ability).to(tensor.dtype)
-        torch.testing.assert_close(merged[name], expected, rtol=0, atol=1e-6)
-
-
-def test_adding_one_k2_value_plans_only_its_merge_and_evaluation(
-    experiments_run, experiments_config
-):
-    workdir, _ = experiments_run
-    config = copy.deepcopy(experiments_config)
+def test_adding_one_k2_value_plans_only_its_merge_and_evaluation(run):
+    workdir, config = run
+    config = copy.deepcopy(config)
     config["experiments"]["k2_grid"].append(0.6)
     configfile = write_config(config, workdir, "more_k2.yaml")
     plan = planned_jobs(workdir, configfile, "results/figures/k2_math.png")
@@ -247,9 +204,9 @@ BEYOND_ROWS = [
 ]
 
 
-def test_beyond_the_paper_tables_and_figures(experiments_run, demo_config):
-    workdir, _ = experiments_run
-    for ability in demo_config["experiments"]["beyond"]["abilities"]:
+def test_beyond_the_paper_tables_and_figures(run):
+    workdir, config = run
+    for ability in config["experiments"]["beyond"]["abilities"]:
         table = pd.read_csv(workdir / f"results/tables/beyond_{ability}.csv", index_col=0)
         assert list(table.index) == BEYOND_ROWS
         assert table.filter(like="Avg").notna().all().all()
@@ -262,21 +219,20 @@ def test_beyond_the_paper_tables_and_figures(experiments_run, demo_config):
     assert json.loads(joint["abilities"]) == ["math", "science"]
 
 
-def test_layer_swap_takes_the_bottom_layer_from_f_cpt_l(experiments_run):
-    workdir, _ = experiments_run
-    swap = load_file(workdir / "results/baselines/layer-swap/math.safetensors")
-    general = "+".join(f"general_{lang}" for lang in ["en", "es", "zh", "bn", "te"])
-    language = load_file(workdir / f"results/baselines/full/{general}/model.safetensors")
-    ability = load_file(workdir / "results/baselines/full/math_en/model.safetensors")
-    for name, tensor in swap.items():  # demo: bottom 1 of 2 layers, no top, no transition
+def test_layer_swap_takes_the_bottom_layer_from_f_cpt_l(run):
+    workdir, _ = run
+    swap = load_checkpoint(workdir / "results/baselines/layer-swap/math.safetensors")
+    language = load_checkpoint(workdir / f"results/baselines/full/{GENERAL}")
+    ability = load_checkpoint(workdir / "results/baselines/full/math_en")
+    for name, tensor in swap.items():  # bottom 1 of 2 layers, no top, no transition
         bottom = ".layers.0." in name or "embed_tokens" in name
         assert torch.equal(tensor, (language if bottom else ability)[name]), name
 
 
-def test_maec_ties_and_dare_reuse_the_deltas_and_differ_from_maec(experiments_run):
-    workdir, _ = experiments_run
-    maec = load_file(workdir / "results/merged/math.safetensors")
+def test_maec_ties_dare_and_revert_reuse_the_deltas_and_differ_from_maec(run):
+    workdir, _ = run
+    maec = load_checkpoint(workdir / "results/merged/math.safetensors")
     for variant in ("combine-ties", "combine-dare", "revert"):
-        merged = _merged(workdir, "math", variant)
+        merged = load_checkpoint(workdir / f"results/merged/math/{variant}.safetensors")
         assert merged.keys() == maec.keys()
         assert any(not torch.equal(merged[n], maec[n]) for n in maec), variant

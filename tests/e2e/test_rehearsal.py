@@ -30,6 +30,8 @@ TABLE2_ROWS = [
     "L-CPT_L",
     "F-CPT_L & DA",
     "L-CPT_L & DA",
+    "F-CPT_{L&T}",  # science only: the rehearsal's translated corpora
+    "F-CPT_T",
     "F-TV",
     "L-TV",
     "MAEC",
