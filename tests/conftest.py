@@ -21,9 +21,19 @@ E2E = REPO / "tests" / "e2e"
 
 
 def pytest_collection_modifyitems(items):
+    """Mark the e2e tier, and run it last, the tests that wait for the rehearsal at the very
+    end: the rehearsal runs in the background from the session's start, and the cheaper
+    tiers and the demo world's run fill the cores it leaves idle meanwhile."""
     for item in items:
         if E2E in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+
+    def tier(item):
+        if E2E not in item.path.parents:
+            return 0
+        return 2 if "rehearsal_run" in item.fixturenames else 1
+
+    items.sort(key=tier)  # stable: collection order within a tier
 
 
 @pytest.fixture

@@ -121,3 +121,26 @@ def planned_jobs(workdir: Path, configfile: Path, *targets: str) -> dict[str, in
         if match.group(1) != "total":
             counts[match.group(1)] = int(match.group(2))
     return counts
+
+
+def planned_params(workdir: Path, configfile: Path, target: str) -> dict[str, list[dict]]:
+    """Rule name -> the params of each job that `target` plans from scratch, as Snakemake
+    computes them (what decides a params rerun), without running anything."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, DAGSettings, ResourceSettings
+
+    with SnakemakeApi() as api:
+        workflow_api = api.workflow(
+            resource_settings=ResourceSettings(cores=1),
+            config_settings=ConfigSettings(configfiles=[configfile], replace_workflow_config=True),
+            snakefile=REPO / "Snakefile",
+            workdir=workdir,
+        )
+        workflow_api.dag(DAGSettings(targets={target}))
+        workflow = workflow_api._workflow
+        workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
+        workflow._build_dag()
+        jobs: dict[str, list[dict]] = {}
+        for job in workflow.dag.jobs:
+            jobs.setdefault(job.rule.name, []).append(dict(job.params.items()))
+        return jobs

@@ -6,7 +6,14 @@ import copy
 
 import pandas as pd
 import pytest
-from helpers.workflow import REPO, load_config, planned_jobs, snakemake, write_config
+from helpers.workflow import (
+    REPO,
+    load_config,
+    planned_jobs,
+    planned_params,
+    snakemake,
+    write_config,
+)
 
 PAPER = load_config("config.yaml")
 PAPER_TABLE2 = REPO / "tests" / "fixtures" / "paper_table2.tsv"
@@ -205,3 +212,22 @@ def test_an_accepted_language_code_with_digits_builds_its_language_weights(tmp_p
     config["general_corpora"]["es419"] = config["general_corpora"]["es"]
     plan = planned_jobs(tmp_path, write_config(config, tmp_path), "results/merged/math.safetensors")
     assert plan["language_weights"] == len(config["languages"]) and plan["r_lang"] == 1
+
+
+def test_the_ability_run_on_the_ability_corpus_alone_keeps_its_mask(tmp_path):
+    """Algorithm 1's reading: Θ_{A,L0} trains on the ability corpus alone, over N_A ∪ N_L0."""
+    config = copy.deepcopy(PAPER)
+    config["masked_cpt"]["ability_run"] = "ability"
+    configfile = write_config(config, tmp_path)
+    out = snakemake(tmp_path, configfile, "--dry-run", "results/deltas/ability/math.safetensors")
+    assert "results/cpt/math_en\n" in out.stdout
+    assert "results/masks/union/math_en+general_en.safetensors" in out.stdout
+    assert "results/cpt/math_en+general_en" not in out.stdout
+
+
+def test_the_baselines_mixture_is_their_own(tmp_path):
+    config = copy.deepcopy(PAPER)
+    config["masked_cpt"]["mixture"]["ability"] = 3.0
+    params = planned_params(tmp_path, write_config(config, tmp_path), "results/tables/table2.md")
+    assert {tuple(p["weights"]) for p in params["masked_cpt"]} >= {(3.0, 1.0)}
+    assert all(3.0 not in p["weights"] for p in params["baseline_cpt"])

@@ -90,12 +90,19 @@ def get_run_mixture(wildcards):
     return corpora.run_mixture(config, wildcards.run)
 
 
+def get_baseline_mixture(wildcards):
+    return corpora.run_mixture(
+        config, wildcards.run, config["experiments"]["baselines"]["mixture"]
+    )
+
+
 def get_run_mask(wildcards):
-    """A run trains the union of its corpora's key neurons (N_A ∪ N_L0, N_Li ∪ N_L0, N_L0)."""
-    run_corpora = corpora.run_corpora(wildcards.run)
-    if len(run_corpora) == 1:
-        return paths.mask_file(run_corpora[0], wildcards.seed_dir)
-    return paths.union_mask(wildcards.run, wildcards.seed_dir)
+    """A run trains the union of the key neurons of its mask's corpora (N_A ∪ N_L0, N_L0,
+    N_Li ∪ N_L0)."""
+    mask = corpora.run_mask(config, wildcards.run)
+    if len(mask) == 1:
+        return paths.mask_file(mask[0], wildcards.seed_dir)
+    return paths.union_mask(corpora.run_name(mask), wildcards.seed_dir)
 
 
 def get_union_members(wildcards):

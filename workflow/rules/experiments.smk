@@ -29,7 +29,7 @@ use rule masked_cpt as baseline_cpt with:
         "logs/{seed_dir}baselines/{tuning}/{run}.log",
     params:
         training=get_baseline_params,
-        weights=get_run_mixture,
+        weights=get_baseline_mixture,
         resume_dir=paths.resume_dir(
             paths.baseline_dir("{tuning}", "{run}", "{seed_dir}")
         ),

@@ -135,8 +135,13 @@ def run_corpora(run: str) -> list[str]:
 
 
 def ability_run(config, ability: str) -> str:
-    """Θ_{A,L0}: masked CPT on the ability corpus mixed with the reference general corpus."""
-    return run_name([ability_corpus(config, ability), general_corpus(reference_language(config))])
+    """Θ_{A,L0}: masked CPT on the ability corpus mixed with the reference general corpus
+    (the paper's Section 4.1; `masked_cpt.ability_run: mixture`), or on the ability corpus
+    alone (its Algorithm 1, line 5; `ability`); over N_A ∪ N_L0 either way (`run_mask`)."""
+    corpus = ability_corpus(config, ability)
+    if config["masked_cpt"]["ability_run"] == "ability":
+        return corpus
+    return run_name([corpus, general_corpus(reference_language(config))])
 
 
 def reference_run(config) -> str:
@@ -159,7 +164,17 @@ def masked_runs(config, ability: str) -> list[str]:
     ]
 
 
-def run_mixture(config, run: str) -> list[float]:
-    """The mixture weight of each corpus of a run (masked_cpt.mixture, by the corpus's role)."""
-    weights = config["masked_cpt"]["mixture"]
+def run_mask(config, run: str) -> list[str]:
+    """The corpora whose key neurons a masked run trains: its own (N_A ∪ N_L0, N_L0,
+    N_Li ∪ N_L0), and N_L0 besides for the ability corpus alone (Algorithm 1, line 5)."""
+    corpora = run_corpora(run)
+    if len(corpora) == 1 and parse_corpus(corpora[0])[0] != GENERAL:
+        return [*corpora, general_corpus(reference_language(config))]
+    return corpora
+
+
+def run_mixture(config, run: str, weights=None) -> list[float]:
+    """The mixture weight of each corpus of a run, by the corpus's role: `weights`
+    (default masked_cpt.mixture, the masked runs'; the baselines have their own)."""
+    weights = weights or config["masked_cpt"]["mixture"]
     return [weights[corpus_role(config, corpus)] for corpus in run_corpora(run)]

@@ -76,3 +76,19 @@ def test_local_sources_are_connected_hub_ids_are_not(tmp_path):
     assert corpora.is_local_path(str(local))
     assert corpora.is_local_path("results/world/corpora/general_en.jsonl")
     assert not corpora.is_local_path("uonlp/CulturaX")
+
+
+def test_the_ability_run_on_its_own_corpus_trains_n_l0_too():
+    """Section 4.1's mixture (the default) or Algorithm 1's ability corpus alone: the mask
+    is N_A ∪ N_L0 either way; every other run trains its own corpora's key neurons."""
+    assert corpora.run_mask(PAPER, corpora.ability_run(PAPER, "math")) == ["math_en", "general_en"]
+    alone = PAPER | {"masked_cpt": PAPER["masked_cpt"] | {"ability_run": "ability"}}
+    assert corpora.ability_run(alone, "math") == "math_en"
+    assert corpora.run_mask(alone, "math_en") == ["math_en", "general_en"]
+    assert corpora.run_mask(alone, "general_en") == ["general_en"]
+    assert corpora.run_mask(alone, "general_bn+general_en") == ["general_bn", "general_en"]
+
+
+def test_the_baselines_mix_with_their_own_weights():
+    weights = {"ability": 2.0, "reference": 0.5, "language": 1.0}
+    assert corpora.run_mixture(PAPER, "math_en+general_en+general_es", weights) == [2.0, 0.5, 1.0]
