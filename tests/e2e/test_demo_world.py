@@ -187,7 +187,7 @@ def two_seed_run(demo_run, tmp_path_factory):
     config["abilities"]["math"]["translated_corpora"] = {"es": math_corpora["es"]}
     config["language_weights"]["mu"] = {"es": DEMO["language_weights"]["mu"]["es"]}
     configfile = write_config(config, workdir)
-    targets = ["results/tables/results.md", "results/figures/layer_cosine_math.png"]
+    targets = ["results/tables/results.md", "results/figures/layer_cosine_ra_rlang_math.png"]
     plan = planned_jobs(workdir, configfile, *targets, *KEEP_THE_DEMO_RUN)
     snakemake(workdir, configfile, *targets, *KEEP_THE_DEMO_RUN, "--cores", "2")
     return workdir, plan
@@ -225,11 +225,11 @@ def test_two_seeds_train_again_and_the_table_gives_their_mean_and_spread(two_see
 
 def test_two_seeds_give_the_layer_cosines_a_band(two_seed_run):
     workdir, _ = two_seed_run
-    layers = pd.read_csv(workdir / "results/tables/layer_cosine_math.csv")
+    layers = pd.read_csv(workdir / "results/tables/layer_cosine_ra_rlang_math.csv")
     assert (layers["seeds"] == 2).all()
     assert (layers["min"] <= layers["cosine"]).all() and (layers["cosine"] <= layers["max"]).all()
     assert (layers["max"] > layers["min"]).any()  # the seeds' R(A) and R_Lang differ
-    assert (workdir / "results/figures/layer_cosine_math.png").stat().st_size > 0
+    assert (workdir / "results/figures/layer_cosine_ra_rlang_math.png").stat().st_size > 0
 
 
 @pytest.mark.reliability

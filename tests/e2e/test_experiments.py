@@ -93,7 +93,7 @@ def test_every_experiment_target_is_built(run):
     workdir, config = run
     studies = ["ablation", "k2", "table8", "merge_by_type"]  # experiments.ablation_abilities'
     for ability in config["abilities"]:
-        _figure_is_drawn(workdir, f"layer_cosine_{ability}")
+        _figure_is_drawn(workdir, f"layer_cosine_ra_rlang_{ability}")
         selection = (workdir / f"results/tables/selection_{ability}.md").read_text()
         assert "within the selected setting's interval" in selection
     for ability in set(config["abilities"]) - set(config["experiments"]["ablation_abilities"]):
@@ -110,6 +110,10 @@ def test_every_experiment_target_is_built(run):
         assert list(table8.index) == ["Backbone", "All tensors", *groups]
         assert table8.loc["All tensors", "share of T (%)"] == 100
         assert table8.loc[list(groups), "share of T (%)"].between(0, 100).all()
+    for panel in ("a", "b", "c"):
+        _figure_is_drawn(workdir, f"figure5{panel}")
+    table6 = (workdir / "results/tables/table6.md").read_text()
+    assert "science_te" in table6 and "mgsm" in table6
     table3 = pd.read_csv(workdir / "results/tables/table3.csv", index_col=0)
     assert list(table3.index) == ["Backbone", "F-CPT_A", "MAEC"]
     assert list(table3.columns) == list(config["experiments"]["ood"]["tasks"])
@@ -131,9 +135,20 @@ def test_figure_series(run):
     assert " ± " in (workdir / "results/tables/ablation_math.md").read_text()
     k2 = pd.read_csv(workdir / "results/tables/k2_math.csv", index_col=0)
     assert sorted(k2.index) == sorted(config["experiments"]["k2_grid"])
-    layers = pd.read_csv(workdir / "results/tables/layer_cosine_math.csv")
+    layers = pd.read_csv(workdir / "results/tables/layer_cosine_ra_rlang_math.csv")
     backbone = json.loads((workdir / "results/backbone/config.json").read_text())
     assert sorted(layers["layer"].unique()) == list(range(backbone["num_hidden_layers"]))
+
+
+def test_figure5_compares_masked_with_full_training_and_the_corpora(run):
+    workdir, _ = run
+    losses = pd.read_csv(workdir / "results/tables/figure5a.csv")
+    assert set(losses["training"]) == {"key neurons", "every entry"}
+    assert set(losses["run"]) == {"general_en", "math_en+general_en", "science_en+general_en"}
+    similarity = pd.read_csv(workdir / "results/tables/update_similarity.csv")
+    whole = similarity[similarity["layer"] == "all"]
+    assert len(whole) == 7 * 6 // 2  # every two of the method's 7 corpora
+    assert whole["cosine"].between(-1, 1).all() and (whole["l1"] > 0).all()
 
 
 def _expected_merge(workdir, config, selected):

@@ -135,7 +135,7 @@ def test_ablation_abilities_leave_out_the_other_abilities_studies_only(tmp_path)
     config = copy.deepcopy(PAPER)
     config["experiments"]["ablation_abilities"] = ["math"]
     math = planned_jobs(tmp_path, write_config(config, tmp_path, "math.yaml"), "experiments")
-    assert math["layer_cosine"] == 2  # Figure 5b for every ability
+    assert math["layer_cosine_ra_rlang"] == 2  # for every ability
     # Science's merges: 4 ablations, 4 more k2 values (0.0 and 1.0 are ablations), 9 tensor
     # types for the merge-by-type table and 9 for Table 8, less "no key neurons", which
     # science's beyond table still scores; each scored on MMLU. No training run is left out.

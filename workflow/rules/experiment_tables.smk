@@ -1,7 +1,8 @@
 # The paper's experiments as tables and figures, and their target `experiments`: Table 2 and
 # its token accounting, Table 3 (out-of-domain tasks), Figure 3 (ablations), Figure 4 (k2
-# sweep), Table 8 (share of T per tensor type) and the merge-by-type table, Figure 5b
-# (per-layer cosine), and the merge selected on dev data beside the paper's settings.
+# sweep), Table 8 (share of T per tensor type) and the merge-by-type table, Figure 5 and
+# Table 6, the per-layer cosine of R(A) and R_Lang, and the merge selected on dev data beside
+# the paper's settings.
 
 
 rule table2:
@@ -195,19 +196,19 @@ rule merge_by_type:
         "../scripts/merge_by_type_table.py"
 
 
-rule layer_cosine:
+rule layer_cosine_ra_rlang:
     input:
         get_seed_similarity_tables,
     output:
         png=report(
-            paths.figure("layer_cosine_{ability}"),
-            caption="../report/layer_cosine.rst",
-            category="Figure 5b: R(A) and R_Lang per layer",
+            paths.figure("layer_cosine_ra_rlang_{ability}"),
+            caption="../report/layer_cosine_ra_rlang.rst",
+            category="Beyond the paper",
         ),
-        pdf=paths.figure("layer_cosine_{ability}", "pdf"),
-        csv=paths.table("layer_cosine_{ability}", "csv"),
+        pdf=paths.figure("layer_cosine_ra_rlang_{ability}", "pdf"),
+        csv=paths.table("layer_cosine_ra_rlang_{ability}", "csv"),
     log:
-        "logs/tables/layer_cosine_{ability}.log",
+        "logs/tables/layer_cosine_ra_rlang_{ability}.log",
     conda:
         "../../envs/report.yaml"
     threads: get_threads("light")
@@ -216,7 +217,89 @@ rule layer_cosine:
     params:
         title=get_figure_title,
     script:
-        "../scripts/layer_cosine_figure.py"
+        "../scripts/layer_cosine_ra_rlang.py"
+
+
+rule figure5a:
+    input:
+        masked=[paths.cpt_dir(run) for run in studies.figure5_runs(config)],
+        full=[paths.cpt_dir(run, "deltas-full") for run in studies.figure5_runs(config)],
+    output:
+        png=report(
+            paths.figure("figure5a"),
+            caption="../report/figure5.rst",
+            category="Figure 5",
+        ),
+        pdf=paths.figure("figure5a", "pdf"),
+        csv=paths.table("figure5a", "csv"),
+    log:
+        "logs/tables/figure5a.log",
+    conda:
+        "../../envs/report.yaml"
+    threads: get_threads("light")
+    resources:
+        **get_resources("light"),
+    params:
+        runs=studies.figure5_runs(config),
+    script:
+        "../scripts/figure5a.py"
+
+
+rule update_similarity:
+    input:
+        backbone=paths.BACKBONE,
+        runs=[paths.importance_dir(c) for c in studies.figure5_corpora(config)],
+    output:
+        layers_png=report(
+            paths.figure("figure5b"),
+            caption="../report/figure5.rst",
+            category="Figure 5",
+        ),
+        layers_pdf=paths.figure("figure5b", "pdf"),
+        png=report(
+            paths.figure("figure5c"),
+            caption="../report/figure5.rst",
+            category="Figure 5",
+        ),
+        pdf=paths.figure("figure5c", "pdf"),
+        csv=paths.table("update_similarity", "csv"),
+    log:
+        "logs/tables/update_similarity.log",
+    conda:
+        "../../envs/stream.yaml"
+    threads: get_threads("stream")
+    resources:
+        **get_resources("stream"),
+    params:
+        corpora=studies.figure5_corpora(config),
+        pairs=studies.figure5_pairs(config),
+    script:
+        "../scripts/update_similarity.py"
+
+
+rule table6:
+    input:
+        summaries=[paths.token_summary(c) for c in studies.table6_corpora(config)],
+        scores=studies.table6_scores(config),
+    output:
+        corpora=report(
+            paths.table("table6_corpora", "csv"),
+            caption="../report/table6.rst",
+            category="Table 6: data",
+        ),
+        benchmarks=paths.table("table6_benchmarks", "csv"),
+        md=paths.table("table6"),
+    log:
+        "logs/tables/table6.log",
+    conda:
+        "../../envs/report.yaml"
+    threads: get_threads("light")
+    resources:
+        **get_resources("light"),
+    params:
+        corpora=studies.table6_corpora(config),
+    script:
+        "../scripts/table6.py"
 
 
 rule selection_table:

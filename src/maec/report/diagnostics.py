@@ -98,7 +98,7 @@ def diagnostics_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def layer_cosines(table: pd.DataFrame) -> pd.DataFrame:
-    """Cosine between R(A) and R_Lang per layer and family (Figure 5b), layers in order."""
+    """Cosine between R(A) and R_Lang per layer and family, layers in order."""
     layered = table[table["layer"].notna() & (table["layer"].astype(str) != "")].copy()
     layered["layer"] = layered["layer"].astype(int)
     rows = []
@@ -157,7 +157,7 @@ def layer_cosines_over_seeds(tables: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def write_layer_cosines(similarity_tsvs, out_csv) -> pd.DataFrame:
-    """The per-layer cosines (Figure 5b's data) of one similarity table per training seed,
+    """The per-layer cosines of R(A) and R_Lang of one similarity table per training seed,
     as CSV (`layer_cosines_over_seeds`); returns them for the figure."""
     tables = [read_similarity_table(tsv) for tsv in similarity_tsvs]
     layers = layer_cosines_over_seeds(tables)

@@ -1,5 +1,7 @@
 """The paper's figures from our tables: ablations (Figure 3), accuracy against k2 (Figure 4),
-and the per-layer cosine between R(A) and R_Lang (Figure 5b). Each is saved as PNG and PDF."""
+masked against full training and how alike models trained on different corpora are
+(Figure 5 a, b, c), and, beyond the paper, the per-layer cosine between R(A) and R_Lang.
+Each is saved as PNG and PDF."""
 
 from pathlib import Path
 
@@ -130,4 +132,56 @@ def plot_layer_cosines(layers: pd.DataFrame, title: str, out_png, out_pdf) -> No
     ax.set_ylabel("cosine(R(A), R_Lang)")
     ax.set_title(title)
     ax.legend(fontsize=7)
+    _save(fig, out_png, out_pdf)
+
+
+def plot_training_losses(losses: pd.DataFrame, out_png, out_pdf) -> None:
+    """Figure 5a: the training loss against the step of masked CPT (the key neurons only)
+    and of full CPT on the same corpora, one panel per run (`losses`: run, training, step,
+    loss)."""
+    runs = list(dict.fromkeys(losses["run"]))
+    fig, axes = plt.subplots(1, len(runs), figsize=(4 * len(runs), 3.2), squeeze=False)
+    for ax, run in zip(axes[0], runs):
+        for training, part in losses[losses["run"] == run].groupby("training", sort=False):
+            ax.plot(part["step"], part["loss"], label=training)
+        ax.set_title(run, fontsize=8)
+        ax.set_xlabel("step")
+        ax.set_ylabel("training loss")
+        ax.legend(fontsize=7)
+    _save(fig, out_png, out_pdf)
+
+
+def plot_update_layer_cosines(similarity: pd.DataFrame, pairs, out_png, out_pdf) -> None:
+    """Figure 5b: the cosine of two models' updates per layer, one line per pair
+    (`maec.report.updates.update_similarity`'s rows)."""
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    layers = similarity[similarity["layer"] != "all"]
+    for first, second in pairs:
+        part = layers[(layers["first"] == first) & (layers["second"] == second)]
+        ax.plot(part["layer"].astype(int), part["cosine"], marker="o", label=f"{first}, {second}")
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("layer")
+    ax.set_ylabel("cosine of the updates")
+    ax.legend(fontsize=7)
+    _save(fig, out_png, out_pdf)
+
+
+def plot_update_similarity(similarity: pd.DataFrame, out_png, out_pdf) -> None:
+    """Figure 5c: the cosine of every two models' updates and the mean L1 distance between
+    them, over the whole model, as two matrices."""
+    whole = similarity[similarity["layer"] == "all"]
+    labels = list(dict.fromkeys([*whole["first"], *whole["second"]]))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for ax, metric in zip(axes, ("cosine", "l1")):
+        matrix = pd.DataFrame(index=labels, columns=labels, dtype=float)
+        for row in whole.itertuples():
+            matrix.loc[row.first, row.second] = matrix.loc[row.second, row.first] = getattr(
+                row, metric
+            )
+        image = ax.imshow(matrix.to_numpy(dtype=float), cmap="viridis")
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.set_title("cosine of the updates" if metric == "cosine" else "mean |Θ_a − Θ_b|")
+        fig.colorbar(image, ax=ax, shrink=0.8)
     _save(fig, out_png, out_pdf)

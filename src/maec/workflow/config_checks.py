@@ -6,6 +6,7 @@ The workflow calls `check_config` on the validated config (the schema's defaults
 """
 
 from maec.data.sources import CorpusError, source_form
+from maec.workflow import corpora
 from maec.workflow.models import MODEL_KINDS, TrainingRun
 from maec.workflow.naming import (
     ABILITY_NAME_RULE,
@@ -138,6 +139,7 @@ def check_config_consistency(config):
             raise ValueError(f"config: {key}.source: {err}") from None
     check_averages(config)
     check_model_kinds(config)
+    check_figure5(config)
     check_experiments(config)
 
 
@@ -208,6 +210,30 @@ def check_model_kinds(config):
             f"config: experiments.baselines.tokens.{kind} is missing: experiments.rows trains "
             f"{MODEL_KINDS[kind].label}"
         )
+
+
+def check_figure5(config):
+    """Figure 5 compares corpora the importance CPT trains on, and masked runs the method
+    makes."""
+    figure5 = config["experiments"]["figure5"]
+    known = corpora.all_corpora(config)
+    for corpus in figure5["corpora"] or []:
+        if corpus not in known:
+            raise ValueError(
+                f"config: experiments.figure5.corpora names {corpus!r}, which is not a corpus "
+                f"of the method ({', '.join(known)})"
+            )
+    if figure5["corpora"] is not None and len(figure5["corpora"]) < 2:
+        raise ValueError("config: experiments.figure5.corpora: Figure 5 compares two or more")
+    runs = {corpora.reference_run(config)}
+    runs |= {corpora.ability_run(config, a) for a in config["abilities"]}
+    runs |= {corpora.language_run(config, lang) for lang in config["languages"]}
+    for run in figure5["runs"] or []:
+        if run not in runs:
+            raise ValueError(
+                f"config: experiments.figure5.runs names {run!r}, which is not a masked CPT "
+                f"run of the method ({', '.join(sorted(runs))})"
+            )
 
 
 def check_experiments(config):

@@ -5,6 +5,7 @@ Table 3 (out-of-domain tasks), the beyond table, and the targets that gather the
 Python, functions of the validated config.
 """
 
+from maec.workflow import corpora
 from maec.workflow.config_checks import ablation_abilities, selection_abilities
 from maec.workflow.corpora import is_local_path
 from maec.workflow.jobs import seed_dir_of, training_seeds
@@ -202,6 +203,42 @@ def seed_similarity_tables(config, ability) -> list[str]:
     ]
 
 
+def figure5_corpora(config) -> list[str]:
+    """Figure 5b and 5c compare the importance CPT runs (full CPT of the backbone on one
+    corpus each) of these corpora: experiments.figure5.corpora, else every corpus of the
+    method."""
+    return config["experiments"]["figure5"]["corpora"] or corpora.all_corpora(config)
+
+
+def figure5_pairs(config) -> list[tuple[str, str]]:
+    """Figure 5b's pairs: the first of `figure5_corpora` (by default the reference
+    language's general corpus, as the paper's English Reddit) with each other one."""
+    first, *others = figure5_corpora(config)
+    return [(first, other) for other in others]
+
+
+def figure5_runs(config) -> list[str]:
+    """Figure 5a's masked CPT runs, each against the same run trained on every entry:
+    experiments.figure5.runs, else the reference run and each ability's run."""
+    listed = config["experiments"]["figure5"]["runs"]
+    if listed:
+        return listed
+    abilities = [corpora.ability_run(config, a) for a in config["abilities"]]
+    return [corpora.reference_run(config), *abilities]
+
+
+def table6_corpora(config) -> list[str]:
+    """Table 6's corpora: those the method trains on and every translated ability corpus."""
+    translated = [c for a in config["abilities"] for c in corpora.translated_corpora(config, a)]
+    return corpora.all_corpora(config) + translated
+
+
+def table6_scores(config) -> list[str]:
+    """The backbone's score files: each benchmark's items per language as scored."""
+    benches = sorted({benchmark_of(config, a) for a in config["abilities"]})
+    return [path for bench in benches for path in bench_scores(config, ["backbone"], bench)]
+
+
 def figure_title(config, ability) -> str:
     return f"{ability} ({benchmark_of(config, ability).upper()})"
 
@@ -297,7 +334,8 @@ def experiment_outputs(config) -> list[str]:
             table(f"table8_{a}"),
             table(f"merge_by_type_{a}"),
         ]
-    outputs += [figure(f"layer_cosine_{a}") for a in config["abilities"]]
+    outputs += [figure(f"layer_cosine_ra_rlang_{a}") for a in config["abilities"]]
+    outputs += [figure(f"figure5{panel}") for panel in ("a", "b", "c")] + [table("table6")]
     outputs += [table(f"selection_{a}") for a in selection_abilities(config)]
     return outputs + [
         path

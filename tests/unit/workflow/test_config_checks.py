@@ -74,6 +74,14 @@ BROKEN = {
         lambda c: c["experiments"].update(ablation_abilities=["math", "code"]),
         r"experiments\.ablation_abilities names 'code', which is not in abilities",
     ),
+    "Figure 5 of a corpus the method does not train on": (
+        lambda c: c["experiments"]["figure5"].update(corpora=["general_en", "code_en"]),
+        r"experiments\.figure5\.corpora names 'code_en', which is not a corpus",
+    ),
+    "Figure 5a of a run the method does not make": (
+        lambda c: c["experiments"]["figure5"].update(runs=["general_zh"]),
+        r"experiments\.figure5\.runs names 'general_zh', which is not a masked CPT run",
+    ),
     "a selection for an unknown ability": (
         lambda c: c["experiments"]["selection"].update(abilities=["chemistry"]),
         r"experiments\.selection\.abilities names 'chemistry', which is not in abilities",

@@ -123,3 +123,23 @@ def test_table3_compares_its_models_with_the_backbone():
     assert models[0] == "backbone" and len(models) == 1 + len(ood["models"])
     assert studies.ood_labels(PAPER)["backbone"] == "Backbone"
     assert "models" not in studies.ood_settings(PAPER)
+
+
+def test_figure5_compares_every_corpus_with_the_reference_language_first():
+    assert studies.figure5_corpora(PAPER)[0] == "general_en"
+    pairs = studies.figure5_pairs(PAPER)
+    assert ("general_en", "general_zh") in pairs and ("general_en", "math_en") in pairs
+    assert len(pairs) == len(studies.figure5_corpora(PAPER)) - 1
+    assert studies.figure5_runs(PAPER) == [
+        "general_en",
+        "math_en+general_en",
+        "science_en+general_en",
+    ]
+    config = copy.deepcopy(PAPER)
+    config["experiments"]["figure5"] = {"corpora": ["general_zh", "general_en"], "runs": None}
+    assert studies.figure5_pairs(config) == [("general_zh", "general_en")]
+
+
+def test_table6_counts_every_training_corpus_and_the_backbones_items():
+    assert set(studies.table6_corpora(TRANSLATED)) >= {"general_te", "math_en", "math_bn"}
+    assert all("/eval/backbone/" in path for path in studies.table6_scores(PAPER))
