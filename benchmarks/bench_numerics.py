@@ -43,9 +43,9 @@ from maec.data.tokens import pack_corpus
 from maec.deltas.ability import write_ability_weights
 from maec.deltas.language import write_language_weights, write_r_lang
 from maec.io.reader import open_checkpoint
-from maec.keyneurons.importance import importance_weights
 from maec.keyneurons.masks import build_key_neuron_mask, union_masks
 from maec.training import train
+from maec.training.masters import float32_masters
 from maec.world import backbone_config, train_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -145,7 +145,7 @@ def run_pipeline(root: Path, args) -> dict:
     masks, ties = {}, {}
     for corpus in corpora:
         run = cpt(f"importance_{corpus}", [corpus], fp32_masters=True)
-        for inputs, tuned in [("bf16", run), ("fp32", importance_weights(run))]:
+        for inputs, tuned in [("bf16", run), ("fp32", float32_masters(run))]:
             summary = build_key_neuron_mask(
                 backbone, tuned, root / "masks" / f"{corpus}.{inputs}.safetensors", k1=K1, lr=LR
             )

@@ -64,6 +64,7 @@ rule ability_weights_revert:
     resources:
         **get_resources("stream"),
     params:
+        **jobs.precision_params(config),
         alpha=config["ability_weights"]["alpha"],
         beta=config["ability_weights"]["beta"],
         revert=variants.revert_settings(config),

@@ -17,6 +17,7 @@ rule ability_weights:
     resources:
         **get_resources("stream"),
     params:
+        **jobs.precision_params(config),
         alpha=config["ability_weights"]["alpha"],
         beta=config["ability_weights"]["beta"],
         dtype=config["deltas"]["dtype"],
@@ -38,6 +39,7 @@ rule language_weights:
     resources:
         **get_resources("stream"),
     params:
+        **jobs.precision_params(config),
         alpha=config["language_weights"]["alpha"],
         beta=config["language_weights"]["beta"],
         mode=config["language_weights"]["mode"],

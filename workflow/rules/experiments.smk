@@ -79,6 +79,7 @@ use rule ability_weights as ability_weights_plain with:
     log:
         "logs/{seed_dir}{deltas}/ability_plain_{ability}.log",
     params:
+        **jobs.precision_params(config),
         alpha=1.0,
         beta=0.0,
         dtype=config["deltas"]["dtype"],

@@ -1,11 +1,13 @@
 from maec.deltas.ability import write_ability_weights
+from maec.training.masters import run_weights
 from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
+precision = snakemake.params.get("precision", "checkpoint")
 write_ability_weights(
     snakemake.input.backbone,
-    snakemake.input.ability_model,
-    snakemake.input.general_model,
+    run_weights(snakemake.input.ability_model, precision),
+    run_weights(snakemake.input.general_model, precision),
     snakemake.output[0],
     alpha=snakemake.params.alpha,
     beta=snakemake.params.beta,

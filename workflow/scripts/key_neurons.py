@@ -1,11 +1,11 @@
-from maec.keyneurons.importance import importance_weights
 from maec.keyneurons.masks import build_key_neuron_mask
+from maec.training.masters import float32_masters
 from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
 build_key_neuron_mask(
     snakemake.input.backbone,
-    importance_weights(snakemake.input.tuned),
+    float32_masters(snakemake.input.tuned),
     snakemake.output.mask,
     k1=snakemake.params.k1,
     lr=snakemake.params.lr,

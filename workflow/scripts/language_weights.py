@@ -1,11 +1,14 @@
 from maec.deltas.language import write_language_weights
+from maec.training.masters import run_weights
 from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
+precision = snakemake.params.get("precision", "checkpoint")
+general = snakemake.input.get("general_model")
 write_language_weights(
     snakemake.input.backbone,
-    snakemake.input.language_model,
-    snakemake.input.get("general_model"),
+    run_weights(snakemake.input.language_model, precision),
+    None if general is None else run_weights(general, precision),
     snakemake.output[0],
     alpha=snakemake.params.alpha,
     beta=snakemake.params.beta,

@@ -1,4 +1,4 @@
-"""Figure 5b: the cosine between R(A) and R_Lang per layer and tensor family (over several
+"""The cosine between R(A) and R_Lang per layer and tensor family (over several
 training seeds: the mean and the band from their minimum to maximum)."""
 
 from maec.report.diagnostics import write_layer_cosines

@@ -72,6 +72,24 @@ def check_merge_inputs(base, abilities, r_lang, selections, r_lang_mu) -> str:
     return model
 
 
+def _chunk_merger(base, selected: set[str], gamma: float, eta: float, out_dtype, tallies):
+    """`write_elementwise`'s combine step: Eq. 5 on one chunk (`merge_into`), and for the
+    tensors in `tallies`, how much of γR(A) survives the rounding to the written dtype."""
+    scratch = ScratchBuffers()
+
+    def combine(chunks, acc, name):
+        merge_into(chunks[0], chunks[1], chunks[2], name in selected, gamma, eta, acc)
+        if name in tallies:
+            without_ra = scratch.take("without_ra", torch.float32, acc.shape).copy_(chunks[0])
+            if chunks[2] is not None:
+                without_ra.add_(chunks[2], alpha=eta)
+            gamma_ra = chunks[1].mul_(gamma)  # a float32 scratch copy of R(A)'s chunk
+            written = out_dtype or base.dtype(name)
+            tallies[name] += rounding_tally(acc, without_ra, gamma_ra, written, scratch)
+
+    return combine
+
+
 def write_merge(
     backbone,
     r_a,
@@ -120,22 +138,10 @@ def write_merge(
         out_path,
     )
     tallies = {name: RoundingTally() for name in selected} if rounding_report else {}
-    scratch = ScratchBuffers()
-
-    def combine(chunks, acc, name):
-        merge_into(chunks[0], chunks[1], chunks[2], name in selected, gamma, eta, acc)
-        if name in tallies:
-            without_ra = scratch.take("without_ra", torch.float32, acc.shape).copy_(chunks[0])
-            if chunks[2] is not None:
-                without_ra.add_(chunks[2], alpha=eta)
-            gamma_ra = chunks[1].mul_(gamma)  # a float32 scratch copy of R(A)'s chunk
-            written = out_dtype or base.dtype(name)
-            tallies[name] += rounding_tally(acc, without_ra, gamma_ra, written, scratch)
-
     write_elementwise(
         [base, ability, language],
         out_path,
-        combine,
+        _chunk_merger(base, selected, gamma, eta, out_dtype, tallies),
         out_dtype=out_dtype,
         metadata=metadata,
         chunk_bytes=chunk_bytes,

@@ -203,6 +203,33 @@ def _write_blocks(out, documents, block_size, max_blocks, dtype, bar) -> tuple[i
     return count, tokens_read, n_blocks
 
 
+def _max_blocks(block_size: int, max_tokens: int | None) -> int | None:
+    """The blocks `max_tokens` allows (None: no limit), refusing a block too short to train
+    on or a limit under one block."""
+    if block_size < 2:
+        raise ValueError(f"block_size must be at least 2, got {block_size}")
+    if max_tokens is not None and max_tokens < block_size:
+        raise ValueError(f"max_tokens ({max_tokens}) is smaller than one block ({block_size})")
+    return None if max_tokens is None else max_tokens // block_size
+
+
+def _write_npy(out, documents, source, block_size, max_blocks, dtype, bar) -> tuple[int, int, int]:
+    """The .npy file: its blocks (`_write_blocks`), then its header, written once the number of
+    blocks is known, and synced. Refuses a corpus without documents or without one whole
+    block; returns (documents read, tokens read, blocks)."""
+    out.write(b"\0" * NPY_HEADER_BYTES)
+    count, tokens_read, n_blocks = _write_blocks(out, documents, block_size, max_blocks, dtype, bar)
+    if count == 0:
+        raise ValueError(f"{source}: the corpus has no documents")
+    if n_blocks == 0:
+        raise ValueError(f"{source}: {tokens_read} tokens, fewer than one block of {block_size}")
+    out.seek(0)
+    out.write(_npy_header(dtype, (n_blocks, block_size)))
+    out.flush()
+    os.fsync(out.fileno())
+    return count, tokens_read, n_blocks
+
+
 def pack_corpus(
     source,
     tokenizer_dir,
@@ -222,14 +249,10 @@ def pack_corpus(
     stops after ``max_tokens // block_size`` blocks. Both files are written to temporary
     names and renamed when complete. Returns the summary also written to the JSON.
     """
-    if block_size < 2:
-        raise ValueError(f"block_size must be at least 2, got {block_size}")
-    if max_tokens is not None and max_tokens < block_size:
-        raise ValueError(f"max_tokens ({max_tokens}) is smaller than one block ({block_size})")
+    max_blocks = _max_blocks(block_size, max_tokens)
     tokenizer = load_tokenizer(tokenizer_dir)
     vocab_size = len(tokenizer)
     dtype = token_dtype(vocab_size)
-    max_blocks = None if max_tokens is None else max_tokens // block_size
     out_prefix = Path(out_prefix)
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
     npy_path = out_prefix.with_name(out_prefix.name + ".npy")
@@ -242,20 +265,9 @@ def pack_corpus(
         atomic_file(npy_path, "wb") as out,
         tqdm(total=max_blocks, unit="block", desc=f"pack {out_prefix.name}") as bar,
     ):
-        out.write(b"\0" * NPY_HEADER_BYTES)
-        documents, tokens_read, n_blocks = _write_blocks(
-            out, _document_tokens(tokenizer, texts), block_size, max_blocks, dtype, bar
+        documents, tokens_read, n_blocks = _write_npy(
+            out, _document_tokens(tokenizer, texts), source, block_size, max_blocks, dtype, bar
         )
-        if documents == 0:
-            raise ValueError(f"{source}: the corpus has no documents")
-        if n_blocks == 0:
-            raise ValueError(
-                f"{source}: {tokens_read} tokens, fewer than one block of {block_size}"
-            )
-        out.seek(0)
-        out.write(_npy_header(dtype, (n_blocks, block_size)))
-        out.flush()
-        os.fsync(out.fileno())
         summary = {
             "source": str(source),
             "text_field": text_field,

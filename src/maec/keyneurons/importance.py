@@ -1,7 +1,7 @@
 """Eq. 1: the importance of an entry is how far the importance CPT moved it, per unit of lr.
 
-Θ̃ is read in full precision: the importance CPT saves its float32 master weights in
-`FP32_MASTER_DIR` inside its model directory (`maec.training.masters`). A bf16 checkpoint
+Θ̃ is read in full precision: the importance CPT saves its float32 master weights inside
+its model directory (`maec.training.masters.float32_masters`). A bf16 checkpoint
 would round every update smaller than half a bf16 ulp of its weight to zero and the rest to
 whole ulps, so that |Θ̃ − Θ| / lr took few distinct values and many entries tied at the
 top-k1 threshold.
@@ -9,34 +9,13 @@ top-k1 threshold.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import torch
 
-from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
-from maec.io.reader import as_checkpoint, check_compatible, open_checkpoint
+from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.reader import as_checkpoint, check_compatible
 from maec.io.stream import ScratchBuffers, aligned_row_chunks
-
-FP32_MASTER_DIR = "fp32_master"
-
-
-def importance_weights(run_dir: str | os.PathLike) -> Path:
-    """The full-precision Θ̃ of an importance CPT run directory: its `fp32_master/` checkpoint,
-    checked to hold float32 tensors. A run saved without it is an error, not a fallback to
-    the rounded weights."""
-    masters = Path(run_dir) / FP32_MASTER_DIR
-    if not masters.is_dir():
-        raise CheckpointError(
-            f"{run_dir}: no {FP32_MASTER_DIR}/ (the float32 master weights of the importance "
-            "CPT, which Eq. 1 reads); train it with fp32_masters=True"
-        )
-    ckpt = open_checkpoint(masters)
-    for name in ckpt.names:
-        if ckpt.dtype(name).is_floating_point and ckpt.dtype(name) != torch.float32:
-            raise CheckpointError(f"{masters}: tensor {name} is {ckpt.dtype(name)}, not float32")
-    return masters
 
 
 def check_learning_rate(lr: float) -> float:

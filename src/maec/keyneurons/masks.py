@@ -96,6 +96,13 @@ def _packed_layout(shapes: dict[str, list[int]]) -> dict:
     }
 
 
+def _mask_header(meta: dict, shapes: dict[str, list[int]]) -> dict[str, str]:
+    """The mask file's metadata: `meta`'s entries as JSON, and the shapes its bits unpack to."""
+    header = {key: json.dumps(value) for key, value in meta.items()}
+    header["shapes"] = json.dumps(shapes, separators=(",", ":"))
+    return header
+
+
 def summary_path(mask_path) -> Path:
     return Path(mask_path).with_suffix(".json")
 
@@ -161,6 +168,14 @@ class _Importances:
         return lambda: self(names)
 
 
+def _check_mask_settings(k1: float, lr: float, scope: str) -> None:
+    """Refuse bad settings before either checkpoint is opened."""
+    check_k1(k1)
+    check_learning_rate(lr)
+    if scope not in ("global", "tensor"):
+        raise ValueError(f"scope must be 'global' or 'tensor', got scope={scope!r}")
+
+
 def _eligible_tensors(base, moved, *, k1, scope, include, exclude) -> list[str]:
     """The tensors the mask ranks, checked before any pass over them."""
     check_compatible(base, moved, check_dtypes=False)
@@ -213,6 +228,25 @@ def _write_tensor_mask(writer, name, importances, selector) -> tuple[int, int]:
     return kept, tied_kept
 
 
+def _write_tensor_masks(
+    writer, names, importances: _Importances, cuts: dict[str, Cut], *, k1, scope, tie_seed
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Every tensor's bits in turn; with `scope: tensor` each tensor's cut is found just before
+    and added to `cuts`. Returns (kept, tied entries kept) per tensor."""
+    kept: dict[str, int] = {}
+    tied_kept: dict[str, int] = {}
+    selectors: dict[int, TopKSelector] = {}  # one per cut: the global cut's is shared
+    for name in progress(names, "mask"):
+        if scope == "tensor":
+            k_tensor = kept_count(k1, importances.base.numel(name))
+            if k_tensor:
+                cuts[name] = find_cut(importances.over([name]), k_tensor, tie_seed)
+        cut = cuts.get(name)
+        selector = None if cut is None else selectors.setdefault(id(cut), TopKSelector(cut))
+        kept[name], tied_kept[name] = _write_tensor_mask(writer, name, importances, selector)
+    return kept, tied_kept
+
+
 def build_key_neuron_mask(
     backbone,
     tuned,
@@ -228,30 +262,25 @@ def build_key_neuron_mask(
 ) -> dict:
     """Write the key-neuron mask N_X of the top k1 entries by importance, and its summary JSON.
 
-    `tuned` is the importance CPT's result in full precision (`maec.keyneurons.importance.
-    importance_weights`); its dtypes may differ from the backbone's. `tie_seed` seeds the tie
+    `tuned` is the importance CPT's result in full precision (`maec.training.masters.
+    float32_masters`); its dtypes may differ from the backbone's. `tie_seed` seeds the tie
     rule. Returns the summary (also written to `out_path` with a .json suffix).
     """
-    check_k1(k1)
-    check_learning_rate(lr)
-    if scope not in ("global", "tensor"):
-        raise ValueError(f"scope must be 'global' or 'tensor', got scope={scope!r}")
+    _check_mask_settings(k1, lr, scope)
     base, moved = as_checkpoint(backbone), as_checkpoint(tuned)
     names = _eligible_tensors(base, moved, k1=k1, scope=scope, include=include, exclude=exclude)
     out_path = Path(out_path)
     shapes = {name: list(base.shape(name)) for name in names}
     eligible = sum(base.numel(n) for n in names)
     importances = _Importances(base, moved, lr, chunk_bytes)
-
-    cuts: dict[str, Cut] = {}
     if scope == "global":  # one cut for every tensor, found first
         k = kept_count(k1, eligible)
         cut = _global_cut(importances, names, k, tie_seed)
         cuts = dict.fromkeys(names, cut)
         threshold_meta = cut.threshold
-    else:  # each tensor's cut, found when its turn comes
+    else:  # each tensor's cut, found when its turn comes (`_write_tensor_masks`)
         k = sum(kept_count(k1, base.numel(n)) for n in names)
-        threshold_meta = None
+        cuts, threshold_meta = {}, None
     meta = {
         "model": fingerprint(base),
         "k1": k1,
@@ -267,20 +296,10 @@ def build_key_neuron_mask(
         "tie_rule": TIE_RULE,
         "tie_seed": tie_seed,
     }
-    header = {key: json.dumps(value) for key, value in meta.items()}
-    header["shapes"] = json.dumps(shapes, separators=(",", ":"))
-    kept: dict[str, int] = {}
-    tied_kept: dict[str, int] = {}
-    selectors: dict[int, TopKSelector] = {}
-    with CheckpointWriter(out_path, _packed_layout(shapes), header) as writer:
-        for name in progress(names, "mask"):
-            if scope == "tensor":
-                k_tensor = kept_count(k1, base.numel(name))
-                if k_tensor:
-                    cuts[name] = find_cut(importances.over([name]), k_tensor, tie_seed)
-            cut = cuts.get(name)
-            selector = None if cut is None else selectors.setdefault(id(cut), TopKSelector(cut))
-            kept[name], tied_kept[name] = _write_tensor_mask(writer, name, importances, selector)
+    with CheckpointWriter(out_path, _packed_layout(shapes), _mask_header(meta, shapes)) as writer:
+        kept, tied_kept = _write_tensor_masks(
+            writer, names, importances, cuts, k1=k1, scope=scope, tie_seed=tie_seed
+        )
         if sum(kept.values()) != k:
             raise AssertionError(f"{out_path}: kept {sum(kept.values())} entries, expected {k}")
     summary = _summary(out_path, meta, kept, shapes, cuts, tied_kept)
@@ -380,10 +399,8 @@ def union_masks(paths, out_path) -> dict:
     shapes = dict(sorted(shapes.items()))
     out_path = Path(out_path)
     meta = {"model": model, "scope": "union", "sources": [str(p) for p in paths]}
-    header = {key: json.dumps(value) for key, value in meta.items()}
-    header["shapes"] = json.dumps(shapes, separators=(",", ":"))
     kept = {}
-    with CheckpointWriter(out_path, _packed_layout(shapes), header) as writer:
+    with CheckpointWriter(out_path, _packed_layout(shapes), _mask_header(meta, shapes)) as writer:
         for name in progress(shapes, "union"):
             n_bytes = math.ceil(math.prod(shapes[name]) / 8)
             present = [ckpt for ckpt, _, s in masks if name in s]

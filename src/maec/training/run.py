@@ -16,6 +16,7 @@ import logging
 import shutil
 import time
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,6 @@ from tqdm.auto import tqdm
 from maec.data.tokens import mixture_batches
 from maec.io.atomic import atomic_directory, publish, remove, temporary_sibling
 from maec.io.hf_dir import copy_model_files
-from maec.keyneurons.importance import FP32_MASTER_DIR
 from maec.training.backends import (
     DeepSpeedBackend,
     PlainBackend,
@@ -34,7 +34,7 @@ from maec.training.backends import (
     init_process_group,
     load_partitioned,
 )
-from maec.training.masters import write_fp32_masters
+from maec.training.masters import FP32_MASTER_DIR, write_fp32_masters
 from maec.training.optimizer import make_optimizer
 from maec.training.resume import save_state, saved_step
 from maec.training.setup import Options, Run, identify, validate
@@ -67,16 +67,23 @@ def _check_vocabulary(sources, vocab_size: int, backbone: Path) -> None:
             )
 
 
-def _attach_log_file(log_path) -> logging.Handler | None:
+@contextmanager
+def _log_file(log_path):
+    """The run's log lines also go to `log_path` (when given) while the run lasts."""
     if log_path is None:
-        return None
+        yield
+        return
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     if log.getEffectiveLevel() > logging.INFO:
         log.setLevel(logging.INFO)
-    return handler
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        handler.close()
 
 
 def _load_model(run: Run, dtype: torch.dtype):
@@ -391,8 +398,7 @@ def train(
     )
     run = validate(opts, backbone, corpora, out_dir, resume_dir, mask, device)
     identify(opts, run, mask)
-    handler = _attach_log_file(log_path)
-    try:
+    with _log_file(log_path):
         backend, counts = _build_backend(opts, run)
         if backend.rank != 0:
             log.setLevel(logging.WARNING)
@@ -401,7 +407,3 @@ def train(
         summary = _summary(opts, run, counts, result)
         _save(opts, run, backend, summary)
         return summary
-    finally:
-        if handler is not None:
-            log.removeHandler(handler)
-            handler.close()

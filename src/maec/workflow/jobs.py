@@ -65,12 +65,25 @@ def masked_params(config, seed_part: str) -> dict:
     )
     if params["optimizer_state"] == "sparse":
         params["deepspeed_config"] = None
-    return params
+    return params | _masters(config)
 
 
 def unmasked_params(config, seed_part: str) -> dict:
     """The masked CPT runs' settings for the same runs on every entry (an ablation)."""
-    return training_params(config, config["masked_cpt"]["tokens"], seed_part)
+    return training_params(config, config["masked_cpt"]["tokens"], seed_part) | _masters(config)
+
+
+def precision_params(config) -> dict:
+    """What Eq. 2 reads of its runs, as a param only when it is not their checkpoints (the
+    other configs' params, and their reruns, stay as they are)."""
+    precision = config["deltas"]["precision"]
+    return {} if precision == "checkpoint" else {"precision": precision}
+
+
+def _masters(config) -> dict:
+    """With `deltas.precision: float32` the runs that Eq. 2 reads save their float32
+    masters (only then: the other configs' params, and their reruns, stay as they are)."""
+    return {"fp32_masters": True} if config["deltas"]["precision"] == "float32" else {}
 
 
 def baseline_params(config, tuning: str, tokens: int, seed_part: str) -> dict:

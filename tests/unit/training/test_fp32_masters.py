@@ -7,14 +7,22 @@ import pytest
 import torch
 from helpers.checkpoints import load_checkpoint
 from helpers.tie_keys import reference_key
-from helpers.training import ARGS, CONFIGS, bits, make_backbone, make_corpus, weights
+from helpers.training import (
+    ARGS,
+    CONFIGS,
+    bits,
+    make_backbone,
+    make_corpus,
+    mask_with_embedding_rows,
+    weights,
+)
 from transformers import AutoModelForCausalLM
 
 from maec.io.format import CheckpointError
-from maec.keyneurons.importance import FP32_MASTER_DIR, importance_weights
 from maec.keyneurons.masks import build_key_neuron_mask, kept_count, read_mask
 from maec.training import train
 from maec.training.backends import free_port
+from maec.training.masters import FP32_MASTER_DIR, float32_masters
 
 torch.set_num_threads(1)
 
@@ -41,7 +49,7 @@ def check_masters(run_dir, backbone_dir):
     assert finer > 0.5 * moved > 0
     assert json.loads((run_dir / "training.json").read_text())["fp32_masters"] == FP32_MASTER_DIR
     assert AutoModelForCausalLM.from_pretrained(run_dir).dtype == torch.bfloat16
-    assert importance_weights(run_dir) == run_dir / FP32_MASTER_DIR
+    assert float32_masters(run_dir) == run_dir / FP32_MASTER_DIR
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
@@ -57,6 +65,28 @@ def test_plain_loop_saves_fp32_masters(bf16_world, precision):
     )
     check_masters(tmp_path / "out", tmp_path / "bf16")
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_the_sparse_state_saves_the_masters_of_the_dense_masked_path(bf16_world):
+    """A bf16 weight holds the sparse state's masked masters rounded; the saved masters are
+    the masters themselves, those of the dense masked path bit for bit."""
+    tmp_path, cats = bf16_world
+    mask = mask_with_embedding_rows(weights(tmp_path / "bf16"))
+    for state in ("dense", "sparse"):
+        train(
+            tmp_path / "bf16",
+            [(cats, 1.0)],
+            tmp_path / state,
+            mask=mask,
+            optimizer_state=state,
+            precision="bf16",
+            fp32_masters=True,
+            **ARGS,
+        )
+    check_masters(tmp_path / "sparse", tmp_path / "bf16")
+    dense, sparse = (load_checkpoint(tmp_path / s / FP32_MASTER_DIR) for s in ("dense", "sparse"))
+    for name, master in dense.items():
+        assert torch.equal(bits(sparse[name]), bits(master)), name
 
 
 @pytest.mark.parametrize(
@@ -86,7 +116,7 @@ def test_a_run_without_masters_is_refused_for_eq1(bf16_world):
     train(tmp_path / "bf16", [(cats, 1.0)], tmp_path / "out", **ARGS)
     assert not (tmp_path / "out" / FP32_MASTER_DIR).exists()
     with pytest.raises(CheckpointError, match=f"out: no {FP32_MASTER_DIR}/"):
-        importance_weights(tmp_path / "out")
+        float32_masters(tmp_path / "out")
 
 
 def reference_top_k(masters, backbone, lr, k1, seed):
@@ -105,7 +135,7 @@ def reference_top_k(masters, backbone, lr, k1, seed):
 
 
 def test_mask_from_fp32_masters_equals_the_in_memory_reference(bf16_world):
-    """The workflow's path (importance_weights, then build_key_neuron_mask) on a trained bf16
+    """The workflow's path (float32_masters, then build_key_neuron_mask) on a trained bf16
     backbone selects the reference's top k1; the bf16-rounded checkpoint ties far more."""
     tmp_path, cats = bf16_world
     lr = 1e-3
@@ -119,7 +149,7 @@ def test_mask_from_fp32_masters_equals_the_in_memory_reference(bf16_world):
     )
     summary = build_key_neuron_mask(
         tmp_path / "bf16",
-        importance_weights(tmp_path / "imp"),
+        float32_masters(tmp_path / "imp"),
         tmp_path / "mask.safetensors",
         k1=0.05,
         lr=lr,

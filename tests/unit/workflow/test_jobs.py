@@ -66,3 +66,14 @@ def test_a_job_on_several_nodes_asks_for_one_task_per_node():
         mpi="srun",
     )
     assert "nodes" not in jobs.job_resources(PAPER, "stream")
+
+
+def test_float32_deltas_have_their_runs_save_masters_and_say_so_only_then():
+    assert jobs.precision_params(PAPER) == {}
+    assert "fp32_masters" not in jobs.masked_params(PAPER, "")
+    config = copy.deepcopy(PAPER)
+    config["deltas"]["precision"] = "float32"
+    assert jobs.precision_params(config) == {"precision": "float32"}
+    assert jobs.masked_params(config, "")["fp32_masters"] is True
+    assert jobs.unmasked_params(config, "")["fp32_masters"] is True
+    assert "fp32_masters" not in jobs.baseline_params(config, "full", 1000, "")
