@@ -15,7 +15,10 @@ Every training run is the project's `train` (plain loop, float32 masters, bf16 a
    masks; R(A) and R(es) by Eq. 2 (α 0.8, β 0.2), R_Lang = 1.5 R(es) (Eq. 3), T by Eq. 4
    (k2 0.8);
 4. the merge (γ 0.2, η 1.0) written in bf16 with its rounding report
-   (`maec.combination.rounding`), and for comparison without R_Lang and in float32.
+   (`maec.combination.rounding`), and for comparison without R_Lang and in float32;
+5. R(A) and R(es) once more from the masked runs' float32 masters (`deltas.precision:
+   float32`): how far the deltas of the bf16 checkpoints are from them (relative L1 per
+   tensor, Σ|R_bf16 − R_fp32| / Σ|R_fp32|), and whether T and the bf16 merge change.
 
     .venv/bin/python benchmarks/bench_numerics.py --out bench-out/numerics        # 287 MB
     .venv/bin/python benchmarks/bench_numerics.py --out bench-out/numerics-tiny --size tiny
@@ -158,25 +161,27 @@ def run_pipeline(root: Path, args) -> dict:
         ("es", ["general_es", "general_en"]),
     ]:
         union_masks([masks[c] for c in members], root / "masks" / f"{name}+en.safetensors")
-    ability = cpt(
-        "math_en+general_en", ["math_en", "general_en"], root / "masks/math+en.safetensors"
-    )
-    reference = cpt("general_en", ["general_en"], masks["general_en"])
-    language = cpt(
-        "general_es+general_en", ["general_es", "general_en"], root / "masks/es+en.safetensors"
-    )
+    runs = {
+        "ability": cpt(
+            "math_en+general_en",
+            ["math_en", "general_en"],
+            root / "masks/math+en.safetensors",
+            fp32_masters=True,
+        ),
+        "reference": cpt("general_en", ["general_en"], masks["general_en"], fp32_masters=True),
+        "language": cpt(
+            "general_es+general_en",
+            ["general_es", "general_en"],
+            root / "masks/es+en.safetensors",
+            fp32_masters=True,
+        ),
+    }
     deltas = root / "deltas"
-    write_ability_weights(
-        backbone, ability, reference, deltas / "ra.safetensors", alpha=ALPHA, beta=BETA
+    selected = write_deltas(backbone, runs, deltas)
+    precise = root / "deltas-fp32"
+    selected_fp32 = write_deltas(
+        backbone, {role: float32_masters(run) for role, run in runs.items()}, precise
     )
-    write_language_weights(
-        backbone, language, reference, deltas / "es.safetensors", alpha=ALPHA, beta=BETA
-    )
-    write_r_lang({"es": deltas / "es.safetensors"}, {"es": MU_ES}, deltas / "r_lang.safetensors")
-    write_similarity_table(
-        deltas / "ra.safetensors", deltas / "r_lang.safetensors", root / "s.tsv", k2=K2
-    )
-    selected = read_selected(root / "s.tsv")
     merges = {}
     for label, r_lang, dtype in [
         ("bf16", deltas / "r_lang.safetensors", None),
@@ -195,6 +200,23 @@ def run_pipeline(root: Path, args) -> dict:
             rounding_report=root / "merged" / f"{label}.rounding.json",
         )
         merges[label] = {k: v for k, v in report.items() if k != "tensors"}
+    write_merge(
+        backbone,
+        precise / "ra.safetensors",
+        precise / "r_lang.safetensors",
+        selected_fp32,
+        root / "merged" / "bf16_from_fp32_deltas.safetensors",
+        gamma=GAMMA,
+        eta=ETA,
+    )
+    precision = {
+        name: relative_l1(deltas / f"{name}.safetensors", precise / f"{name}.safetensors")
+        for name in ("ra", "es", "r_lang")
+    }
+    precision["T_changed"] = sorted(selected ^ selected_fp32)
+    precision["merged_entries_changed"] = changed_entries(
+        root / "merged" / "bf16.safetensors", root / "merged" / "bf16_from_fp32_deltas.safetensors"
+    )
     return {
         "size": args.size,
         "parameters": count_parameters(backbone),
@@ -207,9 +229,64 @@ def run_pipeline(root: Path, args) -> dict:
         "tensors_in_T": len(selected),
         "ties": ties,
         "merges": merges,
+        "delta_precision": precision,
         "timings": timings,
         "torch_threads": torch.get_num_threads(),
     }
+
+
+def write_deltas(backbone, runs: dict, folder: Path) -> set[str]:
+    """R(A), R(es) and R_Lang of the runs (ability, reference, language: checkpoints or
+    their float32 masters) and T; returns T."""
+    write_ability_weights(
+        backbone,
+        runs["ability"],
+        runs["reference"],
+        folder / "ra.safetensors",
+        alpha=ALPHA,
+        beta=BETA,
+    )
+    write_language_weights(
+        backbone,
+        runs["language"],
+        runs["reference"],
+        folder / "es.safetensors",
+        alpha=ALPHA,
+        beta=BETA,
+    )
+    write_r_lang({"es": folder / "es.safetensors"}, {"es": MU_ES}, folder / "r_lang.safetensors")
+    write_similarity_table(
+        folder / "ra.safetensors", folder / "r_lang.safetensors", folder / "s.tsv", k2=K2
+    )
+    return read_selected(folder / "s.tsv")
+
+
+def relative_l1(rounded, precise) -> dict:
+    """Σ|R_rounded − R_precise| / Σ|R_precise| per tensor (where R_precise ≠ 0) and over
+    the model, read tensor by tensor: the median, the largest and the whole model's."""
+    a, b = open_checkpoint(rounded), open_checkpoint(precise)
+    per_tensor, error, total = [], 0.0, 0.0
+    for name in b.names:
+        exact = b.read(name).double()
+        diff = (a.read(name).double() - exact).abs().sum().item()
+        size = exact.abs().sum().item()
+        error, total = error + diff, total + size
+        if size > 0:
+            per_tensor.append(diff / size)
+    per_tensor.sort()
+    return {
+        "median": per_tensor[len(per_tensor) // 2],
+        "max": per_tensor[-1],
+        "model": error / total,
+        "tensors": len(per_tensor),
+    }
+
+
+def changed_entries(first, second) -> dict:
+    """How many entries of two models differ, read tensor by tensor."""
+    a, b = open_checkpoint(first), open_checkpoint(second)
+    changed = sum(int((a.read(n) != b.read(n)).sum()) for n in a.names)
+    return {"changed": changed, "entries": sum(a.numel(n) for n in a.names)}
 
 
 def print_summary(result: dict) -> None:
@@ -238,6 +315,18 @@ def print_summary(result: dict) -> None:
             f"| {label} | {m['entries']:,} | {m['rounded_away']:,} "
             f"({100 * m['rounded_away_share']:.2f} %) | {100 * m['surviving_share']:.2f} % |"
         )
+    precision = result["delta_precision"]
+    print("\ndeltas of the bf16 checkpoints against the float32 masters' (relative L1):")
+    print("| delta | median over tensors | largest | whole model |")
+    print("| --- | --- | --- | --- |")
+    for name in ("ra", "es", "r_lang"):
+        d = precision[name]
+        print(f"| {name} | {d['median']:.3g} | {d['max']:.3g} | {d['model']:.3g} |")
+    changed = precision["merged_entries_changed"]
+    print(
+        f"T changed in {len(precision['T_changed'])} tensors; the bf16 merge differs in "
+        f"{changed['changed']:,} of {changed['entries']:,} entries"
+    )
 
 
 def main(argv=None) -> dict:

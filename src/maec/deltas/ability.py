@@ -10,7 +10,7 @@ import logging
 
 import torch
 
-from maec.io.format import DEFAULT_CHUNK_BYTES
+from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
 from maec.io.provenance import provenance
 from maec.io.reader import as_checkpoint, check_compatible, content_fingerprint, fingerprint
 from maec.io.sparse import is_sparse
@@ -47,6 +47,21 @@ def eq2_weights_into(
         out.sub_(general_model, alpha=beta)
 
 
+def check_runs(base, *runs) -> None:
+    """The runs are of the backbone's architecture, each tensor in the backbone's dtype or in
+    float32 (a run's float32 masters, `deltas.precision: float32`); a model in another
+    dtype is refused, naming it and the tensor."""
+    check_compatible(base, *runs, check_dtypes=False)
+    for run in runs:
+        for name in base.names:
+            if run.dtype(name) not in (base.dtype(name), torch.float32):
+                raise CheckpointError(
+                    f"{base.path} and {run.path} differ at tensor {name}: dtype "
+                    f"{base.dtype(name)} vs {run.dtype(name)} (a run is in the backbone's "
+                    "dtypes, or float32: its masters)"
+                )
+
+
 def write_ability_weights(
     backbone,
     ability_model,
@@ -63,7 +78,7 @@ def write_ability_weights(
     """Write R(A) (Eq. 2) as a delta checkpoint with the backbone's names and shapes;
     ``delta_format="sparse"`` stores its non-zero entries (`maec.io.sparse`)."""
     base, ability, general = (as_checkpoint(p) for p in (backbone, ability_model, general_model))
-    check_compatible(base, ability, general)
+    check_runs(base, ability, general)
     metadata = provenance(
         "ability",
         settings=dict(alpha=alpha, beta=beta),

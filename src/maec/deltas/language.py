@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Mapping
 
-from maec.deltas.ability import eq2_weights_into
+from maec.deltas.ability import check_runs, eq2_weights_into
 from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
 from maec.io.provenance import provenance, recorded_backbone
 from maec.io.reader import (
@@ -58,7 +58,7 @@ def write_language_weights(
         )
     base, language = as_checkpoint(backbone), as_checkpoint(language_model)
     general = as_checkpoint(general_model) if mode == "eq2" else None
-    check_compatible(base, language, *([general] if general else []))
+    check_runs(base, language, *([general] if general else []))
     settings, inputs = dict(mode=mode), dict(language_model=language.path)
     if mode == "eq2":
         settings.update(alpha=alpha, beta=beta)
