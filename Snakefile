@@ -19,6 +19,11 @@ else:
     include: "workflow/rules/backbone.smk"
 
 
+if "translation" in config:
+
+    include: "workflow/rules/translate.smk"
+
+
 include: "workflow/rules/tokenize.smk"
 include: "workflow/rules/importance.smk"
 include: "workflow/rules/masks.smk"

@@ -73,13 +73,22 @@ def test_domain_adaptation_continues_the_cpt_l_model(run):
         assert [c for c, _ in summary["corpora"]] == ["results/tokens/math_en"]
 
 
-def test_translation_rows_train_on_the_translated_corpora(run):
-    workdir, _ = run
-    translated = ["science_es", "science_te"]
-    for corpora in (translated, [*GENERAL.split("+"), *translated]):
-        run_dir = workdir / f"results/baselines/full/{'+'.join(corpora)}"
-        trained = [c for c, _ in json.loads((run_dir / "training.json").read_text())["corpora"]]
-        assert trained == [f"results/tokens/{c}" for c in corpora]
+def test_translation_rows_train_on_the_translation_rules_output(run):
+    """The translation model's output (results/translations/), capped at its token budget,
+    is what F-CPT_{L&T} and F-CPT_T train on, for every ability."""
+    workdir, config = run
+    for ability in config["abilities"]:
+        translated = [f"{ability}_{lang}" for lang in config["translation"]["languages"]]
+        for corpus in translated:
+            summary = json.loads((workdir / f"results/translations/{corpus}.json").read_text())
+            assert 0 < summary["source_tokens"] <= config["translation"]["max_tokens"]
+            assert summary["target_code"] == "spa_Latn" and summary["documents"] > 0
+            tokens = json.loads((workdir / f"results/tokens/{corpus}.json").read_text())
+            assert tokens["source"] == f"results/translations/{corpus}.jsonl"
+        for corpora in (translated, [*GENERAL.split("+"), *translated]):
+            run_dir = workdir / f"results/baselines/full/{'+'.join(corpora)}"
+            summary = json.loads((run_dir / "training.json").read_text())
+            assert [c for c, _ in summary["corpora"]] == [f"results/tokens/{c}" for c in corpora]
 
 
 def _figure_is_drawn(workdir, name):
@@ -113,7 +122,7 @@ def test_every_experiment_target_is_built(run):
     for panel in ("a", "b", "c"):
         _figure_is_drawn(workdir, f"figure5{panel}")
     table6 = (workdir / "results/tables/table6.md").read_text()
-    assert "science_te" in table6 and "mgsm" in table6
+    assert "science_es" in table6 and "mgsm" in table6
     table3 = pd.read_csv(workdir / "results/tables/table3.csv", index_col=0)
     assert list(table3.index) == ["Backbone", "F-CPT_A", "MAEC"]
     assert list(table3.columns) == list(config["experiments"]["ood"]["tasks"])

@@ -30,7 +30,7 @@ TABLE2_ROWS = [
     "L-CPT_L",
     "F-CPT_L & DA",
     "L-CPT_L & DA",
-    "F-CPT_{L&T}",  # science only: the rehearsal's translated corpora
+    "F-CPT_{L&T}",  # on the translation rule's output
     "F-CPT_T",
     "F-TV",
     "L-TV",

@@ -167,7 +167,9 @@ def test_joint_model_merges_both_abilities_and_is_scored_on_both_benchmarks(tmp_
 
 
 def test_without_translated_corpora_the_translation_rows_are_not_planned(tmp_path):
-    configfile = write_config(PAPER, tmp_path)
+    config = copy.deepcopy(PAPER)
+    del config["translation"]
+    configfile = write_config(config, tmp_path)
     plan = planned_jobs(tmp_path, configfile, "results/tables/table2.md")
     assert plan["baseline_cpt"] == 10
     assert "F-CPT_T" not in set(_planned_tokens(tmp_path, configfile).index.get_level_values(0))
@@ -206,6 +208,7 @@ def test_ability_pack_plans_the_ability_side_only(tmp_path):
     }
 
 
+@pytest.mark.reliability
 def test_an_accepted_language_code_with_digits_builds_its_language_weights(tmp_path):
     config = copy.deepcopy(PAPER)
     config["languages"].append("es419")

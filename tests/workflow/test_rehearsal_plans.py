@@ -9,7 +9,8 @@ def test_both_configs_plan_the_paper_branch(rehearsal_inputs, tmp_path):
     _, configs = rehearsal_inputs
     plan = planned_jobs(tmp_path, configs["config.yaml"], "experiments")
     assert plan["download_backbone"] == 1 and plan["download_reference_model"] == 2
-    assert plan["baseline_cpt"] == 12 and plan["domain_adaptation"] == 4  # science translated
+    assert plan["baseline_cpt"] == 14 and plan["domain_adaptation"] == 4  # translated rows too
+    assert plan["translate_corpus"] == 2 and plan["download_translation_model"] == 1
     assert not {"generate_world", "pretrain_backbone"} & set(plan)
     tied = planned_jobs(tmp_path, configs["config-tied.yaml"], "results/merged/science.safetensors")
     assert tied["importance_cpt"] == 4 and tied["masked_cpt"] == 4 and tied["merge"] == 1

@@ -30,7 +30,7 @@ from maec.workflow import (
     studies,
     variants,
 )
-from maec.workflow.config_checks import check_config, selection_abilities
+from maec.workflow.config_checks import check_config, translation_codes
 
 # The schema is the one source of defaults: validate() fills in every default it names;
 # maec.workflow.config_checks then checks what a schema cannot say.
@@ -391,3 +391,26 @@ def get_beyond_training(wildcards):
 
 def get_beyond_training_dirs(wildcards):
     return scores.training_run_dirs(get_beyond_training(wildcards))
+
+
+# ---- translation --------------------------------------------------------------------------
+
+
+def get_translation_source_files(wildcards):
+    return corpora.corpus_files(
+        config, corpora.ability_corpus(config, wildcards.ability)
+    )
+
+
+def get_translation_reading(wildcards):
+    return corpora.corpus_reading(
+        config, corpora.ability_corpus(config, wildcards.ability)
+    )
+
+
+def get_translation_source_code(wildcards):
+    return translation_codes(config)[config["reference_language"]]
+
+
+def get_translation_target_code(wildcards):
+    return translation_codes(config)[wildcards.lang]

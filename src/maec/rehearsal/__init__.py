@@ -5,6 +5,7 @@
     out_dir/inputs/models/llama-3-tiny/        LLaMA-3 style backbone, hub layout (shards, index,
                                                config, generation config, byte-level BPE)
     out_dir/inputs/models/qwen2.5-tiny/        the same with tied input/output embeddings
+    out_dir/inputs/models/nllb-tiny/           a translation model in NLLB-200's layout
     out_dir/inputs/datasets/{hub id}/          corpora and benchmarks in their hub layouts
                                                (maec.rehearsal.corpora, .benchmarks)
     out_dir/config.yaml                        config/config.yaml + config/rehearsal.yaml
@@ -33,20 +34,20 @@ from maec.rehearsal.corpora import (
     ARXIV,
     CULTURAX,
     OPEN_WEB_MATH,
-    TRANSLATED,
     documents,
     flores_sentences,
     write_arxiv,
     write_culturax,
     write_open_web_math,
-    write_science_translations,
 )
 from maec.rehearsal.tokenizer import LLAMA3, QWEN2, train_byte_level_bpe
+from maec.rehearsal.translator import write_hub_translator
 
 __all__ = ["write_rehearsal", "rehearsal_config", "BACKBONES", "DATA_FOLDERS"]
 
 # Backbone directory -> (architecture, special tokens of its family).
 BACKBONES = {"llama-3-tiny": ("llama", LLAMA3), "qwen2.5-tiny": ("qwen2", QWEN2)}
+TRANSLATOR = "nllb-tiny"  # NLLB-200's layout, for the translation rule
 DATA_FOLDERS = ("flores_sib200", "gsm8k", "mgsm", "okapi_m_mmlu")
 VOCAB_SIZE = 4096
 # config/ holds the paper's configuration and the overlays; each overlay updates the last,
@@ -93,11 +94,11 @@ def write_rehearsal(out_dir, data_dir="../shared/data", config_dir="config", see
         for name, (architecture, special) in BACKBONES.items():
             tokenizer = train_byte_level_bpe(texts, VOCAB_SIZE, special)
             write_hub_backbone(tmp / "models" / name, architecture, tokenizer, seed=seed)
+        write_hub_translator(tmp / "models" / TRANSLATOR, texts, seed=seed)
         datasets = tmp / "datasets"
         write_culturax(datasets / CULTURAX, data_dir, languages)
         write_open_web_math(datasets / OPEN_WEB_MATH, data_dir)
         write_arxiv(datasets / ARXIV, data_dir)
-        write_science_translations(datasets / TRANSLATED, data_dir, paper["languages"])
         write_mgsm(datasets / MGSM, data_dir, paper["evaluation"]["mgsm"]["languages"])
         write_okapi_mmlu(datasets / OKAPI_MMLU, data_dir, paper["evaluation"]["mmlu"]["languages"])
     paths = {}

@@ -9,13 +9,9 @@ Each is a directory that `datasets.load_dataset` reads as it reads the hub repos
                                                        Dolma documents: id, text, source,
                                                        added, created, metadata
 
-and, as a user brings them for the translated-data rows of Table 2 (F-CPT_{L&T}, F-CPT_T),
-the science corpus in target languages as JSON lines (`translated/science_{lang}.jsonl`).
-
 The text is real: FLORES-200 sentences (general text, every language; its English
-science/technology and health sentences stand in for arXiv papers, and the same sentences
-in a target language, FLORES's human translations of them, for its translation) and GSM8K
-training problems with their worked answers (OpenWebMath).
+science/technology and health sentences stand in for arXiv papers) and GSM8K training
+problems with their worked answers (OpenWebMath).
 """
 
 from __future__ import annotations
@@ -38,7 +34,6 @@ SENTENCES_PER_DOCUMENT = 4
 CULTURAX = "uonlp/CulturaX"
 OPEN_WEB_MATH = "open-web-math/open-web-math"
 ARXIV = "common-pile/arxiv_papers_filtered"
-TRANSLATED = "translated"
 # One date for every generated record: the files depend on the data alone.
 DATE = "2024-01-01T00:00:00Z"
 
@@ -136,13 +131,3 @@ def write_arxiv(repo: Path, data_dir) -> None:
                 "metadata": {"license": "CC BY-SA 4.0"},
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def write_science_translations(folder: Path, data_dir, languages: list[str]) -> None:
-    """The arXiv stand-in in each target language: the same FLORES-200 sentences, grouped
-    into the same documents, in FLORES's translation; JSON lines with `text`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for lang in languages:
-        docs = documents(flores_sentences(data_dir, lang, SCIENCE_CATEGORIES), lang)
-        lines = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
-        (folder / f"science_{lang}.jsonl").write_text(lines, encoding="utf-8")

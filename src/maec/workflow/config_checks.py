@@ -6,6 +6,7 @@ The workflow calls `check_config` on the validated config (the schema's defaults
 """
 
 from maec.data.sources import CorpusError, source_form
+from maec.data.translation import NLLB_CODES
 from maec.workflow import corpora
 from maec.workflow.models import MODEL_KINDS, TrainingRun
 from maec.workflow.naming import (
@@ -139,6 +140,7 @@ def check_config_consistency(config):
             raise ValueError(f"config: {key}.source: {err}") from None
     check_averages(config)
     check_model_kinds(config)
+    check_translation(config)
     check_figure5(config)
     check_experiments(config)
 
@@ -210,6 +212,29 @@ def check_model_kinds(config):
             f"config: experiments.baselines.tokens.{kind} is missing: experiments.rows trains "
             f"{MODEL_KINDS[kind].label}"
         )
+
+
+def translation_codes(config) -> dict[str, str]:
+    """The translation model's language codes: the config's over NLLB-200's."""
+    return NLLB_CODES | config["translation"]["codes"]
+
+
+def check_translation(config):
+    """The translation model translates from the reference language into languages the
+    config builds, each with a code it knows."""
+    if "translation" not in config:
+        return
+    codes = translation_codes(config)
+    languages = config["translation"]["languages"]
+    for i, lang in enumerate(languages):
+        if lang not in config["languages"]:
+            raise ValueError(f"config: translation.languages[{i}]: {lang!r} is not in languages")
+    for lang in [config["reference_language"], *languages]:
+        if lang not in codes:
+            raise ValueError(
+                f"config: translation.codes.{lang} is missing: the translation model's code "
+                f"for {lang!r} (NLLB-200's are known: {', '.join(NLLB_CODES)})"
+            )
 
 
 def check_figure5(config):

@@ -12,6 +12,8 @@ language. Pure Python, functions of the validated config.
 import os
 from pathlib import Path
 
+from maec.workflow.paths import translation_file
+
 GENERAL = "general"  # the first part of a general corpus's name
 
 
@@ -58,11 +60,27 @@ def translated_corpus(ability: str, lang: str) -> str:
     return corpus_name(ability, lang)
 
 
+def translation_languages(config, ability: str) -> list[str]:
+    """The languages of the ability's translated corpora: those the config names, else
+    those the `translation` model translates it into."""
+    given = config["abilities"][ability]["translated_corpora"]
+    if given or "translation" not in config:
+        return list(given)
+    return config["translation"]["languages"]
+
+
+def is_machine_translated(config, corpus: str) -> bool:
+    """Whether the workflow's `translation` rule makes this corpus."""
+    kind, lang = parse_corpus(corpus)
+    return (
+        kind != GENERAL
+        and lang != reference_language(config)
+        and lang not in config["abilities"][kind]["translated_corpora"]
+    )
+
+
 def translated_corpora(config, ability: str) -> list[str]:
-    return [
-        translated_corpus(ability, lang)
-        for lang in config["abilities"][ability]["translated_corpora"]
-    ]
+    return [translated_corpus(ability, lang) for lang in translation_languages(config, ability)]
 
 
 def general_corpora(config) -> list[str]:
@@ -90,6 +108,14 @@ def corpus_config(config, corpus: str) -> dict:
         return config["general_corpora"][lang]
     if lang == reference_language(config):
         return config["abilities"][kind]["corpus"]
+    if is_machine_translated(config, corpus):
+        return dict(
+            source=translation_file(corpus),
+            name=None,
+            data_files=None,
+            split="train",
+            text_field="text",
+        )
     return config["abilities"][kind]["translated_corpora"][lang]
 
 

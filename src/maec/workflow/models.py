@@ -190,7 +190,10 @@ class BaselineCPT(TrainingRun):
 
     def model_dir(self, config, name, seed_part):
         if not self.available(config, name.ability):
-            raise ValueError(f"model {name}: abilities.{name.ability}.translated_corpora is empty")
+            raise ValueError(
+                f"model {name}: abilities.{name.ability}.translated_corpora is empty, and no "
+                "`translation` model translates its corpus"
+            )
         return self.run_dir(config, name.ability, seed_part)
 
 

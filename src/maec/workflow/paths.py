@@ -111,6 +111,8 @@ TEMPLATES: dict[str, PathTemplate] = {
         "ood_scores": "results/eval-ood/{model}/scores.json",
         "ood_results": "results/eval-ood/{model}/lm_eval.json",
         "selection": "results/selection/{ability}.json",
+        "translation": "results/translations/{corpus}.jsonl",
+        "translation_summary": "results/translations/{corpus}.json",
         "table": "results/tables/{name}.{ext}",
         "figure": "results/figures/{name}.{ext}",
     }.items()
@@ -132,6 +134,7 @@ WORLD = "results/world"  # the demo world's corpora and benchmarks
 TOKENIZER = "results/tokenizer"  # the demo world's tokenizer
 BACKBONE_INIT = "results/backbone_init"  # the demo world's backbone before pretraining
 BACKBONE = "results/backbone"  # the backbone Θ_o (downloaded, or the demo world's)
+TRANSLATION_MODEL = "results/translation_model"  # `translation.model`, downloaded
 
 
 # ---- training seeds ------------------------------------------------------------------------
@@ -196,6 +199,15 @@ def baseline_dir(tuning, run, seed_dir=""):
 def adaptation_dir(tuning, corpus, seed_dir=""):
     """Domain adaptation (DA) on `corpus` after the tuning's CPT on the general corpora."""
     return TEMPLATES["adaptation"].format(tuning=tuning, corpus=corpus, seed_dir=seed_dir)
+
+
+def translation_file(corpus):
+    """An ability corpus translated by the workflow's `translation` model (JSON lines)."""
+    return TEMPLATES["translation"].format(corpus=corpus)
+
+
+def translation_summary(corpus):
+    return TEMPLATES["translation_summary"].format(corpus=corpus)
 
 
 def reference_download_dir(name):

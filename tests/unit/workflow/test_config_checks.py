@@ -82,6 +82,18 @@ BROKEN = {
         lambda c: c["experiments"]["figure5"].update(runs=["general_zh"]),
         r"experiments\.figure5\.runs names 'general_zh', which is not a masked CPT run",
     ),
+    "a translation into a language the config does not build": (
+        lambda c: c["translation"].update(languages=["es", "fr"]),
+        r"translation\.languages\[1\]: 'fr' is not in languages",
+    ),
+    "a translation model without a code of a language": (
+        lambda c: (
+            c["languages"].append("yue"),
+            c["general_corpora"].update(yue=c["general_corpora"]["zh"]),
+            c["translation"].update(languages=["yue"]),
+        ),
+        r"translation\.codes\.yue is missing",
+    ),
     "a selection for an unknown ability": (
         lambda c: c["experiments"]["selection"].update(abilities=["chemistry"]),
         r"experiments\.selection\.abilities names 'chemistry', which is not in abilities",

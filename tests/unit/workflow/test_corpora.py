@@ -1,5 +1,7 @@
 """Corpus and run names and what the config says of each, on the paper's configuration."""
 
+import copy
+
 import pytest
 from helpers.configs import shipped_config, with_translations
 
@@ -92,3 +94,17 @@ def test_the_ability_run_on_its_own_corpus_trains_n_l0_too():
 def test_the_baselines_mix_with_their_own_weights():
     weights = {"ability": 2.0, "reference": 0.5, "language": 1.0}
     assert corpora.run_mixture(PAPER, "math_en+general_en+general_es", weights) == [2.0, 0.5, 1.0]
+
+
+def test_the_translation_model_makes_the_translated_corpora_an_ability_lacks():
+    config = copy.deepcopy(PAPER)
+    config["translation"] |= {"languages": ["es", "te"]}
+    config["abilities"]["science"]["translated_corpora"] = {"bn": {"source": "mine.jsonl"}}
+    assert corpora.translated_corpora(config, "math") == ["math_es", "math_te"]
+    assert corpora.translated_corpora(config, "science") == ["science_bn"]  # its own instead
+    assert (
+        corpora.corpus_config(config, "math_te")["source"] == "results/translations/math_te.jsonl"
+    )
+    assert corpora.corpus_config(config, "science_bn")["source"] == "mine.jsonl"
+    del config["translation"]
+    assert corpora.translated_corpora(config, "math") == []
