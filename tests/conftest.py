@@ -2,9 +2,10 @@
 needs one, and one rehearsal of the paper's configuration (with its tied-embedding
 variant), started in the background with the session.
 
-The tiers are folders: `unit/` (in-process, per package), `processes/` (tests that start
-processes: torchrun, a killed run, a fresh interpreter, a CLI), `workflow/` (Snakemake
-plans, lint), `e2e/` (whole runs: the demo world, the rehearsal, Slurm). Every test under
+The tiers are folders: `unit/` (in-process, per package), `distributed/` (tests that start
+training processes: torchrun on 2 CPU processes, a killed and resumed run, the launching
+process, a full disk), `workflow/` (`snakemake` on small things: plans, two refusals, lint,
+a job's log), `e2e/` (whole runs: the demo world, the rehearsal, Slurm). Every test under
 `e2e/` is marked `e2e`, which the default run (`make test`) leaves out.
 """
 

@@ -11,7 +11,6 @@ from helpers.deltas import R_A, R_LANG
 from maec.combination.merge import merge_tensor, write_merge
 from maec.combination.similarity import read_selected, tensor_similarity, write_similarity_table
 from maec.io.format import CheckpointError
-from maec.tensors import tensor_type
 
 
 def test_cosine_by_hand():
@@ -27,22 +26,6 @@ def test_cosine_by_hand():
     # float64 accumulation: a float32 sum of these squares would lose the small entries.
     big = torch.tensor([1e20, 1.0, 1.0], dtype=torch.float32)
     assert tensor_similarity(big, big) == 1.0
-
-
-def test_tensor_types():
-    assert tensor_type("model.embed_tokens.weight") == "embeddings"
-    assert tensor_type("lm_head.weight") == "lm_head"
-    assert tensor_type("model.layers.3.self_attn.q_proj.weight") == "attention_q"
-    assert tensor_type("model.layers.3.self_attn.k_proj.bias") == "attention_k"
-    assert tensor_type("model.layers.3.self_attn.v_proj.weight") == "attention_v"
-    assert tensor_type("model.layers.3.self_attn.o_proj.weight") == "attention_o"
-    assert tensor_type("model.layers.3.mlp.gate_proj.weight") == "mlp_gate"
-    assert tensor_type("model.layers.3.mlp.up_proj.weight") == "mlp_up"
-    assert tensor_type("model.layers.3.mlp.down_proj.weight") == "mlp_down"
-    assert tensor_type("model.layers.3.self_attn.q_norm.weight") == "norm"
-    assert tensor_type("model.layers.3.post_attention_layernorm.weight") == "norm"
-    assert tensor_type("model.norm.weight") == "norm"
-    assert tensor_type("model.rotary_emb.inv_freq") == "other"
 
 
 def _table(tmp_path, k2, shards=1):

@@ -192,7 +192,7 @@ def _tiny_models(tmp_path):
 
 
 @needs_mergekit
-def test_ties_matchesmergekit_merge(tmp_path):
+def test_ties_matches_mergekit(tmp_path):
     """mergekit's `ties` trims per tensor (k = int(d n); every tiny tensor has an even size,
     so d = 0.5 gives the same k as ours), elects by the sum and divides by the weights of
     the agreeing vectors: with weight 1 our disjoint mean. λ is mergekit's `lambda`."""
@@ -212,7 +212,7 @@ def test_ties_matchesmergekit_merge(tmp_path):
 
 
 @needs_mergekit
-def test_dare_matchesmergekit_merge(tmp_path):
+def test_dare_matches_mergekit(tmp_path):
     """The draws differ (mergekit: torch.bernoulli, unseeded), so the randomness is taken out
     in two ways: at p = 0 both are task arithmetic, entry for entry; at p = 0.5 both keep
     about half of each vector and scale the survivors by about 2 (ours 1/(1 − p) exactly,

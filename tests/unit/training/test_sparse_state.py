@@ -1,6 +1,6 @@
 """Masked CPT with the sparse optimizer state: by hand, against the dense masked path (bit for
 bit, fp32 and bf16), and the invariant (kill + resume and two processes against one:
-tests/processes/test_training_processes.py)."""
+tests/distributed/test_training_processes.py)."""
 
 import pytest
 import torch

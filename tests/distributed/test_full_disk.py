@@ -1,5 +1,9 @@
 """A full disk, in a process of its own: a write that does not fit names the output and
-leaves nothing behind."""
+leaves nothing behind.
+
+Writes past 4 KiB fail with EFBIG, as they do on a full disk (ENOSPC). The limit
+(RLIMIT_FSIZE) is set in a child process only: it applies to every file a process writes,
+and the test runner's own output may be a file."""
 
 import os
 import re
