@@ -30,9 +30,9 @@ rule translate_corpus:
         "logs/translations/{ability}_{lang}.log",
     conda:
         "../../envs/evaluate.yaml"
-    threads: get_threads("evaluate")
+    threads: get_threads("translate")
     resources:
-        **get_resources("evaluate"),
+        **get_resources("translate"),
     params:
         reading=get_translation_reading,
         source_code=get_translation_source_code,

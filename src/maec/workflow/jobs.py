@@ -125,13 +125,22 @@ def training_cadence(config, micro_batch_size: int | None = None) -> dict:
 # ---- resources ------------------------------------------------------------------------------
 
 
+# a kind of job that may go without its own resources, and whose it then takes
+RESOURCES_FALLBACK = {"translate": "evaluate"}
+
+
+def _resource_spec(config, kind: str) -> dict:
+    resources = config["resources"]
+    return resources[kind] if kind in resources else resources[RESOURCES_FALLBACK[kind]]
+
+
 def job_resources(config, kind: str) -> dict:
-    """Resources of a kind of job (train, evaluate, stream, light) for the `resources:`
+    """Resources of a kind of job (train, evaluate, translate, stream, light) for the `resources:`
     directive: gpu (of all nodes), gpu_model (when set), mem_mb (per node) and runtime in
     minutes. On several nodes, one task per node, and `mpi` so that the Slurm plugin runs
     the job's script once, in the batch step, where maec.training.launch starts torchrun on
     every node with srun; tasks_per_gpu 0 keeps the plugin from asking for a task per GPU."""
-    spec = config["resources"][kind]
+    spec = _resource_spec(config, kind)
     resources = dict(
         gpu=spec["gpu"] * spec["nodes"], mem_mb=spec["mem_mb"], runtime=spec["runtime"]
     )
@@ -143,4 +152,4 @@ def job_resources(config, kind: str) -> dict:
 
 
 def job_threads(config, kind: str) -> int:
-    return config["resources"][kind]["threads"]
+    return _resource_spec(config, kind)["threads"]

@@ -77,3 +77,12 @@ def test_float32_deltas_have_their_runs_save_masters_and_say_so_only_then():
     assert jobs.masked_params(config, "")["fp32_masters"] is True
     assert jobs.unmasked_params(config, "")["fp32_masters"] is True
     assert "fp32_masters" not in jobs.baseline_params(config, "full", 1000, "")
+
+
+def test_the_translation_takes_its_own_resources_or_else_the_evaluations():
+    configured = PAPER["resources"]["translate"]["runtime"]
+    assert jobs.job_resources(PAPER, "translate")["runtime"] == configured
+    config = copy.deepcopy(PAPER)
+    del config["resources"]["translate"]
+    assert jobs.job_resources(config, "translate") == jobs.job_resources(config, "evaluate")
+    assert jobs.job_threads(config, "translate") == jobs.job_threads(config, "evaluate")
