@@ -80,3 +80,26 @@ def test_a_stale_r_lang_is_never_merged(demo_run, tmp_path):
     ) in proc.stdout + proc.stderr
     assert not (workdir / target).exists()
     assert not [p.name for p in (workdir / "results" / "merged").iterdir() if ".tmp" in p.name]
+
+
+def test_languages_changed_and_back_leave_the_first_configuration_whole(demo_run):
+    """A target language dropped while its benchmarks stay is refused while the workflow
+    plans (it used to rerun the world generator, which failed and took the world with it);
+    back on the first configuration, no file has changed and the plan is what it was."""
+    workdir, configfile = demo_run
+    plan = planned_jobs(workdir, configfile)
+    files = {
+        path: path.stat().st_mtime_ns for path in (workdir / "results").rglob("*") if path.is_file()
+    }
+    config = copy.deepcopy(DEMO)
+    config["languages"].remove("te")
+    config["language_weights"]["mu"].pop("te", None)
+    changed = write_config(config, workdir, "without_te.yaml")
+    proc = snakemake(workdir, changed, "--cores", "1", check=False)
+    assert proc.returncode != 0
+    assert "'te' is not a language the config builds" in proc.stdout + proc.stderr
+    assert planned_jobs(workdir, configfile) == plan
+    after = {
+        path: path.stat().st_mtime_ns for path in (workdir / "results").rglob("*") if path.is_file()
+    }
+    assert after == files

@@ -1,11 +1,13 @@
-"""A broken config stops `snakemake` before any job is planned, naming the key: one case of
-the schema, one of maec.workflow.config_checks (every other case is checked in this process:
-tests/unit/workflow/test_config_checks.py)."""
+"""A broken config stops `snakemake` before any job is planned, naming the key: the schema,
+maec.workflow.config_checks (non-finite numbers, bounds, languages, budgets) and a value that
+does not fit the backbone on disk (every other case is checked in this process:
+tests/unit/workflow/test_config_checks.py and test_backbone_fit.py)."""
 
 import copy
 import re
 
 import pytest
+from helpers.tiny import save_tiny_model
 from helpers.workflow import load_config, snakemake, write_config
 
 pytestmark = pytest.mark.reliability
@@ -21,9 +23,34 @@ def _language_without_corpus(config):
     config["general_corpora"].pop("bn")
 
 
+def _set(section: str, key: str, value):
+    def mutate(config):
+        holder = config
+        for part in section.split("."):
+            holder = holder[part]
+        holder[key] = value
+
+    return mutate
+
+
+def _benchmark_language_not_built(config):
+    config["languages"].remove("zh")
+    config["general_corpora"].pop("zh")
+
+
 @pytest.mark.parametrize(
     "mutate, key",
-    [(_unknown_key, r"gama"), (_language_without_corpus, r"general_corpora\.bn")],
+    [
+        (_unknown_key, r"gama"),
+        (_language_without_corpus, r"general_corpora\.bn"),
+        (_set("key_neurons", "k1", float("nan")), r"key_neurons\.k1 is nan"),
+        (_set("abilities.math", "k2", float("nan")), r"abilities\.math\.k2 is nan"),
+        (_set("merge", "gamma", float("nan")), r"merge\.gamma is nan"),
+        (_set("merge", "eta", float("inf")), r"merge\.eta is inf"),
+        (_set("merge", "gamma", -0.5), r"-0\.5 is less than the minimum of 0"),
+        (_benchmark_language_not_built, r"evaluation\.mgsm\.languages\[2\]: 'zh' is not a"),
+        (_set("masked_cpt", "tokens", 1000), r"masked_cpt\.tokens: total_tokens \(1000\)"),
+    ],
 )
 def test_a_broken_config_fails_before_any_job_naming_the_key(tmp_path, mutate, key):
     config = copy.deepcopy(PAPER)
@@ -32,4 +59,16 @@ def test_a_broken_config_fails_before_any_job_naming_the_key(tmp_path, mutate, k
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert re.search(key, out), out[-3000:]
+    assert "Job stats" not in out
+
+
+def test_patterns_that_select_no_tensor_of_the_backbone_on_disk_fail_the_plan(tmp_path):
+    save_tiny_model(tmp_path / "results" / "backbone")
+    config = copy.deepcopy(PAPER)
+    config["tokenize"]["block_size"] = 64
+    config["key_neurons"]["include"] = ["experts"]
+    proc = snakemake(tmp_path, write_config(config, tmp_path), "--dry-run", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "key_neurons.include ['experts'] and exclude [] select no tensor" in out, out[-3000:]
     assert "Job stats" not in out

@@ -30,12 +30,15 @@ from maec.workflow import (
     studies,
     variants,
 )
+from maec.workflow.backbone_fit import check_fit_at_plan
 from maec.workflow.config_checks import check_config, translation_codes
 
 # The schema is the one source of defaults: validate() fills in every default it names;
-# maec.workflow.config_checks then checks what a schema cannot say.
+# maec.workflow.config_checks then checks what a schema cannot say, and
+# maec.workflow.backbone_fit what must fit a backbone already on disk.
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
+check_fit_at_plan(config)
 
 
 IS_DEMO = "world" in config

@@ -2,9 +2,14 @@
 pretraining, in the processes (and nodes) this job was given (torchrun over several)."""
 
 from maec.training.launch import launch_training
+from maec.workflow.backbone_fit import backbone_facts, check_backbone_fit
 from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
+if snakemake.rule == "importance_cpt":
+    # The first training step of the method: a backbone downloaded in this run was not on
+    # disk while the workflow planned, so its fit with the config is checked here.
+    check_backbone_fit(snakemake.config, backbone_facts(snakemake.input.backbone))
 tokens = snakemake.input.tokens
 tokens = [tokens] if isinstance(tokens, str) else list(tokens)
 nodes = snakemake.resources.get("nodes", 1)

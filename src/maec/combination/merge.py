@@ -7,6 +7,7 @@ merge pass also tallies how much of γR(A) survives that rounding (`maec.combina
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping
 
 import torch
@@ -45,6 +46,14 @@ def merge_into(
             acc.add_(r_lang, alpha=eta)
     elif r_lang is not None:
         acc.add_(r_lang)
+
+
+def check_coefficients(**coefficients: float) -> None:
+    """Refuse a coefficient that is not a finite number, naming it: a NaN would otherwise
+    surface only as NaN weights in the result, and be blamed on the inputs."""
+    for name, value in coefficients.items():
+        if not math.isfinite(value):
+            raise ValueError(f"merge coefficient {name} is {value}: it must be a finite number")
 
 
 def check_merge_inputs(base, abilities, r_lang, selections, r_lang_mu) -> str:
@@ -114,6 +123,7 @@ def write_merge(
     the tensors of T, how much of γR(A) survives the rounding to the output dtype, writes the
     report there after the weights and returns it.
     """
+    check_coefficients(gamma=gamma, eta=eta)
     base = as_checkpoint(backbone)
     ability = as_checkpoint(r_a)
     language = as_checkpoint(r_lang) if r_lang is not None else None

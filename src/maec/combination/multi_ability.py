@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from maec.combination.merge import check_merge_inputs
+from maec.combination.merge import check_coefficients, check_merge_inputs
 from maec.io.format import DEFAULT_CHUNK_BYTES, torch_dtype
 from maec.io.provenance import provenance
 from maec.io.reader import as_checkpoint
@@ -71,6 +71,7 @@ def write_multi_ability_merge(
         raise ValueError("a joint merge needs at least one ability")
     names = sorted(abilities)
     parts = [abilities[a] for a in names]
+    check_coefficients(eta=eta, **{f"gamma of {a}": abilities[a].gamma for a in names})
     base = as_checkpoint(backbone)
     deltas = [as_checkpoint(p.r_a) for p in parts]
     language = as_checkpoint(r_lang) if r_lang is not None else None

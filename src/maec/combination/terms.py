@@ -8,6 +8,7 @@ read from a delta (R(A), R(Li)) or from a fine-tuned model (its difference from 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -92,6 +93,12 @@ def check_terms(backbone: Checkpoint, terms: Sequence[Term]) -> str:
         missing = sorted(set(backbone.names) - set(term.weights))
         if missing:
             raise ValueError(f"task vector {term.label}: no weight for tensor {missing[0]}")
+        infinite = sorted(n for n, w in term.weights.items() if not math.isfinite(w))
+        if infinite:
+            raise ValueError(
+                f"task vector {term.label}: weight {term.weights[infinite[0]]} at tensor "
+                f"{infinite[0]} (its coefficients must be finite numbers)"
+            )
     return model
 
 

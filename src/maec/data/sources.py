@@ -13,10 +13,11 @@ This module imports nothing heavy at load time: the workflow imports it while pl
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+
+from maec.data.jsonl import JsonlError, jsonl_records
 
 LOCAL_SUFFIXES = (".jsonl", ".txt", ".parquet")
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -65,7 +66,8 @@ def _load_dataset(corpus: dict):
 
 
 def _file_fields(path: Path, key: str) -> list[str] | None:
-    """The fields of a local corpus file's first record (None for .txt: no fields)."""
+    """The fields of a local corpus file's first record (None for .txt: no fields; a JSONL
+    file is read by the rule of `maec.data.jsonl`, blank lines skipped)."""
     if not path.is_file():
         raise CorpusError(f"{key}.source: corpus file {path} does not exist")
     try:
@@ -75,11 +77,14 @@ def _file_fields(path: Path, key: str) -> list[str] | None:
             import pyarrow.parquet as pq
 
             return list(pq.ParquetFile(path).schema_arrow.names)
-        with open(path, encoding="utf-8") as handle:
-            line = next((line for line in handle if line.strip()), "{}")
-        return list(json.loads(line))
+        number, record = next(jsonl_records(path), (0, {}))
+    except JsonlError as err:
+        raise CorpusError(f"{key}.source: {err}") from err
     except (OSError, ValueError) as err:
         raise CorpusError(f"{key}.source: {path}: {err}") from err
+    if not isinstance(record, dict):
+        raise CorpusError(f"{key}.source: {path}:{number}: a record is not a JSON object")
+    return list(record)
 
 
 def _dataset_fields(corpus: dict, key: str) -> list[str]:

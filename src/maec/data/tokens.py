@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
+from maec.data.jsonl import jsonl_texts
 from maec.data.sources import LOCAL_SUFFIXES, dataset_documents
 from maec.io.atomic import atomic_file, write_text
 
@@ -49,7 +50,9 @@ def iter_documents(
 ) -> Iterator[str]:
     """Yield the documents of a corpus.
 
-    ``.jsonl``: one JSON object per line, the document in ``text_field``.
+    ``.jsonl``: one JSON object per line, the document in ``text_field``; blank lines
+    hold none and are skipped, any other line that is not such an object is an error
+    naming the file and the line (``maec.data.jsonl``).
     ``.txt``: documents separated by one or more blank lines (a paragraph is a document).
     ``.parquet``: the column ``text_field`` (needs ``pyarrow``).
     A directory, or anything else that is not an existing path: a data set read with
@@ -67,7 +70,7 @@ def iter_documents(
         if not path.is_file():
             raise FileNotFoundError(f"corpus file not found: {path}")
         if suffix == ".jsonl":
-            return _iter_jsonl(path, text_field)
+            return (text for _, text in jsonl_texts(path, text_field))
         if suffix == ".txt":
             return _iter_txt(path)
         if suffix == ".parquet":
@@ -79,23 +82,6 @@ def iter_documents(
     return dataset_documents(
         str(source), text_field=text_field, split=split, name=name, data_files=data_files
     )
-
-
-def _iter_jsonl(path: Path, text_field: str) -> Iterator[str]:
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({e})") from None
-            if not isinstance(record, dict) or text_field not in record:
-                raise KeyError(f"{path}:{lineno}: no text field {text_field!r}")
-            text = record[text_field]
-            if not isinstance(text, str):
-                raise TypeError(f"{path}:{lineno}: field {text_field!r} is not a string")
-            yield text
 
 
 def _iter_txt(path: Path) -> Iterator[str]:

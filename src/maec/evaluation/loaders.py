@@ -1,7 +1,11 @@
 """Loaders for the benchmark files: MGSM TSV and exemplars, Okapi JSON and MMLU CSV.
 
 Every loader checks the whole file before returning, and a malformed row raises a
-`BenchmarkFormatError` naming the file and the row, so nothing is scored silently as wrong.
+`BenchmarkFormatError` naming the file and the row, so nothing is scored silently as wrong
+and no item is dropped unnoticed. A blank line (nothing but white space, and in a TSV or
+CSV file no field separator either) holds no item and is skipped, the rule of every
+line-based reader in the package (`maec.data.jsonl.is_blank`); a line with a separator
+is a row and is checked like any other.
 """
 
 import csv
@@ -11,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+
+from maec.data.jsonl import is_blank
 
 from .extraction import parse_gold
 from .languages import labels_for
@@ -45,6 +51,7 @@ class MgsmQuestion:
 class Exemplar:
     question: str  # begins with the language's question label
     answer: str  # begins with the language's step-by-step answer label
+    source: str = "exemplar"  # "file: lang[index]" when read from a file
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,15 @@ class MultipleChoiceQuestion:
     answer: int  # index into CHOICE_LETTERS
     subject: str
     source: str  # "file:row" or "file:item (id)"
+
+
+@dataclass(frozen=True)
+class MultipleChoiceFiles:
+    """What a multiple-choice source holds: how many items its files have, of every subject,
+    and those of the requested subjects, the ones that can be scored."""
+
+    items: int
+    questions: list[MultipleChoiceQuestion]
 
 
 def read_text(path: Path) -> str:
@@ -74,7 +90,7 @@ def load_mgsm_questions(path: str | Path) -> list[MgsmQuestion]:
     questions = []
     for number, line in enumerate(read_text(path).split("\n"), start=1):
         line = line.rstrip("\r")
-        if not line.strip():
+        if "\t" not in line and is_blank(line):
             continue
         fields = line.split("\t")
         where = f"{path}:{number}"
@@ -132,7 +148,7 @@ def load_mgsm_exemplars(path: str | Path, lang: str) -> list[Exemplar]:
             raise BenchmarkFormatError(
                 f"{where}: 'a' does not begin with the answer label {labels.answer!r}"
             )
-        exemplars.append(Exemplar(item["q"].strip(), item["a"].strip()))
+        exemplars.append(Exemplar(item["q"].strip(), item["a"].strip(), where))
     return exemplars
 
 
@@ -141,24 +157,33 @@ def load_multiple_choice(
     split: str,
     subjects: Iterable[str] = SCIENCE_SUBJECTS,
 ) -> list[MultipleChoiceQuestion]:
-    """MMLU questions of `subjects`, in file order.
+    """MMLU questions of `subjects`, in file order (`read_multiple_choice`'s questions)."""
+    return read_multiple_choice(source, split, subjects).questions
+
+
+def read_multiple_choice(
+    source: str | Path | Sequence[str | Path],
+    split: str,
+    subjects: Iterable[str] = SCIENCE_SUBJECTS,
+) -> MultipleChoiceFiles:
+    """Every item of an MMLU source, checked, and its questions of `subjects` in file order.
 
     `source` is an Okapi JSON file, an English MMLU CSV file `{subject}_{dev,val,test}.csv`
     (the subject comes from the name), a list of such files, or a directory of English
     MMLU CSV files, of which the files `{subject}_{split}.csv` of the requested subjects
-    are read (each must exist). `split` is used only for a directory.
+    are read (each must exist). `split` is used only for a directory. The items of other
+    subjects are counted, so that a score can say how many it left out.
     """
     subjects = tuple(subjects)
-    files = _benchmark_files(source, split, subjects)
-    questions = []
-    for file in files:
+    items = []
+    for file in _benchmark_files(source, split, subjects):
         if file.suffix == ".json":
-            questions += _read_okapi(file)
+            items += _read_okapi(file)
         elif file.suffix == ".csv":
-            questions += _read_mmlu_csv(file)
+            items += _read_mmlu_csv(file)
         else:
             raise BenchmarkFormatError(f"{file}: expected an Okapi .json or an MMLU .csv file")
-    return [q for q in questions if q.subject in subjects]
+    return MultipleChoiceFiles(len(items), [q for q in items if q.subject in subjects])
 
 
 def _benchmark_files(source, split: str, subjects: tuple[str, ...]) -> list[Path]:
@@ -191,6 +216,9 @@ def _options(values, where: str) -> tuple[str, str, str, str]:
     return tuple(v.strip() for v in values)
 
 
+OKAPI_KEYS = ("instruction", "option_a", "option_b", "option_c", "option_d", "answer", "id")
+
+
 def _read_okapi(path: Path) -> list[MultipleChoiceQuestion]:
     try:
         items = json.loads(read_text(path))
@@ -198,37 +226,48 @@ def _read_okapi(path: Path) -> list[MultipleChoiceQuestion]:
         raise BenchmarkFormatError(f"{path}: not JSON ({error})") from None
     if not isinstance(items, list):
         raise BenchmarkFormatError(f"{path}: expected a list of Okapi items")
-    keys = ("instruction", "option_a", "option_b", "option_c", "option_d", "answer", "id")
+    first_index = {}  # id -> the index of the item that has it
     questions = []
     for index, item in enumerate(items):
-        where = f"{path}: item {index}"
-        if not isinstance(item, dict):
-            raise BenchmarkFormatError(
-                f"{where}: expected an object with the keys {', '.join(keys)}"
-            )
-        missing = [k for k in keys if k not in item]
-        if missing:
-            raise BenchmarkFormatError(
-                f"{where}: no {', '.join(repr(k) for k in missing)} "
-                f"(an Okapi item has the keys {', '.join(keys)})"
-            )
+        _check_okapi_keys(item, f"{path}: item {index}")
         where = f"{path}: item {index} (id {item['id']!r})"
-        parts = str(item["id"]).split("/")
-        if len(parts) != 3:
-            raise BenchmarkFormatError(f"{where}: id is not 'subject/split/idx'")
-        if not isinstance(item["instruction"], str) or not item["instruction"].strip():
-            raise BenchmarkFormatError(f"{where}: empty instruction")
-        options = _options([item[k] for k in keys[1:5]], where)
-        questions.append(
-            MultipleChoiceQuestion(
-                item["instruction"].strip(),
-                options,
-                _answer_index(item["answer"], where),
-                parts[0],
-                where,
+        questions.append(_okapi_question(item, where))
+        if item["id"] in first_index:
+            raise BenchmarkFormatError(
+                f"{where}: the id of item {first_index[item['id']]} again (each item once)"
             )
-        )
+        first_index[item["id"]] = index
+    if not questions:
+        raise BenchmarkFormatError(f"{path}: no questions")
     return questions
+
+
+def _check_okapi_keys(item, where: str) -> None:
+    if not isinstance(item, dict):
+        raise BenchmarkFormatError(
+            f"{where}: expected an object with the keys {', '.join(OKAPI_KEYS)}"
+        )
+    missing = [k for k in OKAPI_KEYS if k not in item]
+    if missing:
+        raise BenchmarkFormatError(
+            f"{where}: no {', '.join(repr(k) for k in missing)} "
+            f"(an Okapi item has the keys {', '.join(OKAPI_KEYS)})"
+        )
+
+
+def _okapi_question(item: dict, where: str) -> MultipleChoiceQuestion:
+    parts = item["id"].split("/") if isinstance(item["id"], str) else []
+    if len(parts) != 3 or not parts[0]:
+        raise BenchmarkFormatError(f"{where}: id is not 'subject/split/idx'")
+    if not isinstance(item["instruction"], str) or not item["instruction"].strip():
+        raise BenchmarkFormatError(f"{where}: empty instruction")
+    return MultipleChoiceQuestion(
+        item["instruction"].strip(),
+        _options([item[k] for k in OKAPI_KEYS[1:5]], where),
+        _answer_index(item["answer"], where),
+        parts[0],
+        where,
+    )
 
 
 MMLU_SPLITS = ("dev", "val", "test")
@@ -242,6 +281,8 @@ def _read_mmlu_csv(path: Path) -> list[MultipleChoiceQuestion]:
         )
     questions = []
     for number, row in enumerate(csv.reader(io.StringIO(read_text(path), newline="")), start=1):
+        if len(row) <= 1 and is_blank("".join(row)):
+            continue
         where = f"{path}: row {number}"
         if len(row) != 6:
             raise BenchmarkFormatError(
@@ -258,4 +299,6 @@ def _read_mmlu_csv(path: Path) -> list[MultipleChoiceQuestion]:
                 where,
             )
         )
+    if not questions:
+        raise BenchmarkFormatError(f"{path}: no questions")
     return questions

@@ -22,7 +22,7 @@ from .loaders import (
     load_mgsm_exemplars,
     load_mgsm_questions,
 )
-from .records import write_json, write_jsonl
+from .records import first_items, item_account, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ def exemplar_block(exemplar: Exemplar, labels: LanguageLabels, chain_of_thought:
     final = extract_strict(exemplar.answer, labels)
     if final is None:
         raise BenchmarkFormatError(
-            f"exemplar {exemplar.question[:40]!r}: no final answer after {labels.answer_phrase!r}"
+            f"{exemplar.source}: {exemplar.question[:40]!r}: no final answer after "
+            f"{labels.answer_phrase!r}"
         )
     return f"{exemplar.question}\n{labels.direct_answer} {format_number(final)}"
 
@@ -61,6 +62,7 @@ class MgsmTask:
     questions: list[MgsmQuestion]
     prompts: list[str]
     settings: dict  # what the score summary records of the files and prompts
+    account: dict  # the items of the file, those scored and those left out (records.py)
 
 
 def prepare_mgsm(
@@ -82,11 +84,11 @@ def prepare_mgsm(
         raise ValueError(
             f"n_shots={n_shots}, but {exemplars_path} has {len(exemplars)} exemplars for {lang!r}"
         )
-    if limit is not None:
-        questions = questions[:limit]
+    scored = first_items(questions, limit)
+    account = item_account(len(questions), {"limit": len(scored)})
     prompts = [
         mgsm_prompt(q.question, exemplars[:n_shots], labels, chain_of_thought=chain_of_thought)
-        for q in questions
+        for q in scored
     ]
     settings = {
         "questions_path": str(questions_path),
@@ -95,7 +97,7 @@ def prepare_mgsm(
         "chain_of_thought": chain_of_thought,
         "limit": limit,
     }
-    return MgsmTask(lang, labels, questions, prompts, settings)
+    return MgsmTask(lang, labels, scored, prompts, settings, account)
 
 
 def score_mgsm(
@@ -132,7 +134,7 @@ def score_mgsm(
     )
 
     records = []
-    for question, prompt, generation in zip(task.questions, task.prompts, generations):
+    for question, prompt, generation in zip(task.questions, task.prompts, generations, strict=True):
         strict = (
             extract_strict(generation, task.labels)
             if chain_of_thought
@@ -156,6 +158,7 @@ def score_mgsm(
         "bench": "mgsm",
         "lang": task.lang,
         "n": n,
+        **task.account,
         "strict_acc": sum(r["strict_correct"] for r in records) / n,
         "flexible_acc": sum(r["flexible_correct"] for r in records) / n,
         "strict_missing": sum(r["strict_answer"] is None for r in records),
@@ -232,10 +235,11 @@ def evaluate_mgsm(
 ) -> dict:
     """Score a model on MGSM in `lang`; write per-example records and the score summary.
 
-    Returns {bench, lang, n, strict_acc, flexible_acc, strict_missing, flexible_missing,
-    model_dir, settings}; accuracies are fractions. For the direct variant, strict is the
-    first line being exactly one number and flexible the last number. `options`: those of
-    `evaluate_mgsm_languages`.
+    Returns {bench, lang, n, items, scored, not_scored, strict_acc, flexible_acc,
+    strict_missing, flexible_missing, model_dir, settings}; accuracies are fractions, `items`
+    counts the questions of the file, `scored` (= n) those scored and `not_scored` those a
+    `limit` left out. For the direct variant, strict is the first line being exactly one
+    number and flexible the last number. `options`: those of `evaluate_mgsm_languages`.
     """
     return evaluate_mgsm_languages(
         model_dir, [lang], [questions_path], exemplars_path, [out_jsonl], [out_json], **options

@@ -20,8 +20,14 @@ from dataclasses import dataclass
 from maec.training.device import resolve_device
 
 from .generation import load_model, loglikelihoods
-from .loaders import CHOICE_LETTERS, SCIENCE_SUBJECTS, MultipleChoiceQuestion, load_multiple_choice
-from .records import write_json, write_jsonl
+from .loaders import (
+    CHOICE_LETTERS,
+    SCIENCE_SUBJECTS,
+    MultipleChoiceQuestion,
+    load_multiple_choice,
+    read_multiple_choice,
+)
+from .records import first_items, item_account, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +105,7 @@ class MmluTask:
     prompts: list[str]
     requests: list[tuple[str, str]]
     settings: dict  # what the score summary records of the files and prompts
+    account: dict  # the items of the test files, those scored and those left out (records.py)
 
 
 def prepare_mmlu(
@@ -114,11 +121,13 @@ def prepare_mmlu(
     if n_shots < 0:
         raise ValueError(f"n_shots must not be negative, got {n_shots}")
     subjects = tuple(subjects)
-    questions = load_multiple_choice(test_path, "test", subjects)
-    if not questions:
+    test = read_multiple_choice(test_path, "test", subjects)
+    if not test.questions:
         raise ValueError(f"{test_path}: no questions of the subjects {', '.join(subjects)}")
-    if limit is not None:
-        questions = questions[:limit]
+    questions = first_items(test.questions, limit)
+    account = item_account(
+        test.items, {"other_subjects": len(test.questions), "limit": len(questions)}
+    )
     present = sorted({q.subject for q in questions})
     pools = few_shot_pools(
         load_multiple_choice(dev_path, "dev", subjects) if n_shots else [],
@@ -144,7 +153,7 @@ def prepare_mmlu(
         "subjects": list(subjects),
         "limit": limit,
     }
-    return MmluTask(lang, questions, prompts, requests, settings)
+    return MmluTask(lang, questions, prompts, requests, settings, account)
 
 
 def score_mmlu(
@@ -201,6 +210,7 @@ def score_mmlu(
         "bench": "mmlu",
         "lang": task.lang,
         "n": len(records),
+        **task.account,
         **{m: sum(r[f"{m}_correct"] for r in records) / len(records) for m in metrics},
         "subjects": by_subject,
         "model_dir": str(model_dir),
@@ -253,9 +263,11 @@ def evaluate_mmlu(
 
     `test_path` / `dev_path`: an Okapi JSON file, an English MMLU CSV file, a list of such
     files, or a directory holding `{subject}_test.csv` / `{subject}_dev.csv` per subject.
-    Returns {bench, lang, n, acc, acc_norm, acc_bytes, subjects: {subject: {n, acc,
-    acc_norm, acc_bytes}}, model_dir, settings}; accuracies are fractions. `options`: those
-    of `evaluate_mmlu_languages`.
+    Returns {bench, lang, n, items, scored, not_scored, acc, acc_norm, acc_bytes, subjects:
+    {subject: {n, acc, acc_norm, acc_bytes}}, model_dir, settings}; accuracies are
+    fractions, `items` counts the test items of every subject in the files, `scored` (= n)
+    those scored and `not_scored` those of other subjects and those a `limit` left out.
+    `options`: those of `evaluate_mmlu_languages`.
     """
     return evaluate_mmlu_languages(
         model_dir, [lang], [test_path], [dev_path], [out_jsonl], [out_json], **options

@@ -14,7 +14,9 @@ that names no file (a full disk's) is raised again naming the output being writt
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -33,7 +35,32 @@ def temporary_sibling(path: str | os.PathLike, tag: str | None = None) -> Path:
     path = Path(path)
     if tag is None:
         tag = f"{os.getpid()}-{secrets.token_hex(4)}"
+    if path.parent.is_dir():
+        remove_leftovers(path)
     return path.parent / f".{path.name}.{tag}.tmp"
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def remove_leftovers(path: str | os.PathLike) -> None:
+    """Remove the temporaries of `path` whose process has ended: a SIGKILL, or a SIGINT
+    while a temporary was being created, runs no cleanup, and one job at a time writes an
+    output, so the next writer of `path` clears them. Temporaries without a process id (the
+    fixed tags that a training job's ranks share) are their owners' to remove."""
+    path = Path(path)
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(?:old-)?(\d+)(?:-[^.]*)?\.tmp")
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        match = pattern.fullmatch(leftover.name)
+        if match and not _is_running(int(match.group(1))):
+            remove(leftover)
 
 
 def remove(path: str | os.PathLike) -> None:

@@ -77,7 +77,9 @@ def check_backbone(backbone: Checkpoint, deltas: Sequence[Checkpoint]) -> None:
     if recorded != actual:
         delta = next(d for d in deltas if d.metadata.get(BACKBONE_KEY) == recorded)
         raise CheckpointError(
-            f"{delta.path} was made from another backbone than {backbone.path} (backbone "
-            f"fingerprint {recorded}, {backbone.path} has {actual}); an ability pack merges "
-            "only with the backbone it was extracted from and language weights built on it"
+            f"{delta.path} was made from a backbone with other weights than {backbone.path} "
+            f"(backbone fingerprint {recorded}, {backbone.path} has {actual}): either another "
+            f"backbone, or {backbone.path} changed or was corrupted after the deltas were made; "
+            "an ability pack merges only with the backbone it was extracted from and language "
+            "weights built on it"
         )

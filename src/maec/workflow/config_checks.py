@@ -5,9 +5,13 @@ over scored languages. Each check raises ValueError naming the config key.
 The workflow calls `check_config` on the validated config (the schema's defaults filled in).
 """
 
+import math
+import re
+
 from maec.data.sources import CorpusError, source_form
 from maec.data.translation import NLLB_CODES
-from maec.workflow import corpora
+from maec.training.plan import plan_steps
+from maec.workflow import corpora, jobs
 from maec.workflow.models import MODEL_KINDS, TrainingRun
 from maec.workflow.naming import (
     ABILITY_NAME_RULE,
@@ -19,9 +23,31 @@ from maec.workflow.naming import (
 
 
 def check_config(config: dict) -> None:
-    """Every check below, names first (a bad name would break the others' messages)."""
+    """Every check below, numbers and names first (a NaN or a bad name would break the
+    others' messages). What must fit the backbone: maec.workflow.backbone_fit."""
+    check_finite(config)
     check_names(config)
     check_config_consistency(config)
+    check_training_budgets(config)
+    check_patterns(config)
+
+
+def non_finite_numbers(value, key: str = ""):
+    """(key, number) of every NaN or infinite number in a config (YAML's .nan and .inf pass
+    the schema's bounds: every comparison with NaN is false)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield key, value
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield from non_finite_numbers(item, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from non_finite_numbers(item, f"{key}[{i}]")
+
+
+def check_finite(config):
+    for key, number in non_finite_numbers(config):
+        raise ValueError(f"config: {key} is {number}: every number must be finite")
 
 
 def selection_abilities(config):
@@ -138,11 +164,74 @@ def check_config_consistency(config):
             source_form(corpus["source"], corpus["name"], corpus["data_files"])
         except CorpusError as err:
             raise ValueError(f"config: {key}.source: {err}") from None
+    check_evaluated_languages(config)
     check_averages(config)
     check_model_kinds(config)
     check_translation(config)
     check_figure5(config)
     check_experiments(config)
+
+
+def check_evaluated_languages(config):
+    """A benchmark scores only languages the config builds: the reference language and
+    languages (a model of another language has no language weights, and the demo world
+    generates no benchmark for it)."""
+    built = corpora.all_languages(config)
+    for bench in ("mgsm", "mmlu"):
+        for i, lang in enumerate(config["evaluation"][bench]["languages"]):
+            if lang not in built:
+                raise ValueError(
+                    f"config: evaluation.{bench}.languages[{i}]: {lang!r} is not a language "
+                    f"the config builds (reference_language and languages: {', '.join(built)})"
+                )
+
+
+def training_budgets(config):
+    """(config key, tokens, batch_tokens, micro_batch_size) of every kind of training run."""
+    t = config["training"]
+    yield "importance_cpt.tokens", config["importance_cpt"]["tokens"], t
+    yield "masked_cpt.tokens", config["masked_cpt"]["tokens"], t
+    for kind, tokens in config["experiments"]["baselines"]["tokens"].items():
+        yield f"experiments.baselines.tokens.{kind}", tokens, t
+    if "world" in config:
+        yield (
+            "world.pretrain.tokens",
+            config["world"]["pretrain"]["tokens"],
+            config["world"]["pretrain"],
+        )
+
+
+def check_training_budgets(config):
+    """Every run's tokens make at least one batch of whole micro-batches on every process of
+    a training job (maec.training.plan, which the job checks again with its own resources)."""
+    processes = max(1, jobs.job_resources(config, "train")["gpu"])
+    block_size = config["tokenize"]["block_size"]
+    for key, tokens, batch in training_budgets(config):
+        try:
+            plan_steps(
+                tokens, batch["batch_tokens"], batch["micro_batch_size"], block_size, processes
+            )
+        except ValueError as err:
+            raise ValueError(f"config: {key}: {err}") from None
+    if "world" in config and block_size > config["world"]["model"]["max_positions"]:
+        raise ValueError(
+            f"config: tokenize.block_size {block_size} exceeds world.model.max_positions "
+            f"{config['world']['model']['max_positions']}"
+        )
+
+
+def check_patterns(config):
+    """The key-neuron patterns compile (whether they select a tensor is checked against the
+    backbone: maec.workflow.backbone_fit)."""
+    for key in ("include", "exclude"):
+        for i, pattern in enumerate(config["key_neurons"][key]):
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(
+                    f"config: key_neurons.{key}[{i}]: {pattern!r} is not a regular expression "
+                    f"({err})"
+                ) from None
 
 
 def check_averages(config):

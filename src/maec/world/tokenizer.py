@@ -5,30 +5,27 @@ spaces (Metaspace), and the result is a `PreTrainedTokenizerFast` directory that
 `transformers.AutoTokenizer` loads, with <s>, </s>, <pad> and <unk>.
 """
 
-import json
 import random
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
+from maec.data.jsonl import jsonl_texts
 from maec.io.atomic import atomic_directory
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 
 
 def _texts(corpus_paths, max_docs_per_corpus: int | None, seed: int):
-    """The `text` of every JSONL line; a seeded sample when a corpus is larger than the cap."""
+    """The `text` of every record of the JSONL corpora, read by the rule every corpus reader
+    shares (`maec.data.jsonl`: blank lines skipped, any other bad line an error naming the
+    file and line); a seeded sample of a corpus with more records than the cap."""
     for path in corpus_paths:
-        with open(path, encoding="utf-8") as f:
-            lines = f.readlines()
-        if max_docs_per_corpus is not None and len(lines) > max_docs_per_corpus:
-            lines = random.Random(f"{seed}/{Path(path).name}").sample(lines, max_docs_per_corpus)
-        for number, line in enumerate(lines, 1):
-            try:
-                yield json.loads(line)["text"]
-            except (json.JSONDecodeError, KeyError) as err:
-                raise ValueError(f"{path}:{number}: not a JSON object with a 'text' field") from err
+        texts = [text for _, text in jsonl_texts(path)]
+        if max_docs_per_corpus is not None and len(texts) > max_docs_per_corpus:
+            texts = random.Random(f"{seed}/{Path(path).name}").sample(texts, max_docs_per_corpus)
+        yield from texts
 
 
 def build_tokenizer(texts, vocab_size: int) -> PreTrainedTokenizerFast:

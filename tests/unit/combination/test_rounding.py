@@ -127,3 +127,29 @@ def test_float32_merge_of_a_bf16_backbone_loads_as_float32(tmp_path):
     assert (tmp_path / "b.hf" / "config.json").read_bytes() == (
         tmp_path / "backbone" / "config.json"
     ).read_bytes()
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    "gamma, eta, named", [(float("nan"), 1.0, "gamma"), (0.2, float("inf"), "eta")]
+)
+def test_a_non_finite_coefficient_is_named_and_the_deltas_are_not_blamed(
+    tmp_path, gamma, eta, named
+):
+    tensors = {"w": torch.ones(4, 4)}
+    for name in ("base", "r_a", "r_lang"):
+        write_checkpoint(tmp_path / f"{name}.safetensors", tensors)
+    before = (tmp_path / "r_a.safetensors").read_bytes()
+    out = tmp_path / "merged.safetensors"
+    with pytest.raises(ValueError, match=rf"^merge coefficient {named} is (nan|inf)"):
+        write_merge(
+            tmp_path / "base.safetensors",
+            tmp_path / "r_a.safetensors",
+            tmp_path / "r_lang.safetensors",
+            ["w"],
+            out,
+            gamma=gamma,
+            eta=eta,
+            rounding_report=tmp_path / "rounding.json",
+        )
+    assert not out.exists() and (tmp_path / "r_a.safetensors").read_bytes() == before

@@ -8,6 +8,7 @@ import pytest
 import torch
 from helpers.tiny import EOS, VOCAB, save_word_tokenizer
 
+from maec.data.jsonl import JsonlError
 from maec.data.tokens import (
     TokenBlocks,
     mixture_batches,
@@ -93,7 +94,7 @@ def test_pack_errors_name_the_file(tmp_path, tokenizer_dir):
     with pytest.raises(ValueError, match="short.jsonl.*fewer than one block"):
         pack_corpus(short, tokenizer_dir, tmp_path / "s", block_size=4)
     wrong = write_jsonl(tmp_path / "wrong.jsonl", DOCS, field="content")
-    with pytest.raises(KeyError, match="wrong.jsonl:1.*'text'"):
+    with pytest.raises(JsonlError, match="wrong.jsonl:1: no text field 'text'"):
         pack_corpus(wrong, tokenizer_dir, tmp_path / "w", block_size=4)
     with pytest.raises(FileNotFoundError, match="missing.jsonl"):
         pack_corpus(tmp_path / "missing.jsonl", tokenizer_dir, tmp_path / "m", block_size=4)

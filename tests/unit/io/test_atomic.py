@@ -159,3 +159,29 @@ def test_only_the_atomic_module_renames_outputs():
         for line in renames(ast.parse(path.read_text()))
     ]
     assert found and all(f.startswith("io/atomic.py:") for f in found), found
+
+
+@pytest.mark.reliability
+def test_the_next_writer_removes_what_a_killed_one_left_and_only_that(tmp_path):
+    """A writer killed while it created its temporary leaves `.name.{pid}-{hex}.tmp`; the
+    next write of that output removes it, but not a live process's temporary or a
+    temporary the ranks of a training job share (no process id)."""
+    target = tmp_path / "merged.safetensors"
+    dead = os.fork()
+    if dead == 0:
+        os._exit(0)
+    os.waitpid(dead, 0)
+    leftover = tmp_path / f".merged.safetensors.{dead}-0badc0de.tmp"
+    leftover.touch()
+    old_dir = tmp_path / f".merged.safetensors.old-{dead}.tmp"
+    old_dir.mkdir()
+    live = tmp_path / f".merged.safetensors.{os.getppid()}-spill.tmp"
+    live.mkdir()
+    shared = tmp_path / ".merged.safetensors.ranks.tmp"
+    shared.mkdir()
+    other = tmp_path / f".other.safetensors.{dead}-0badc0de.tmp"
+    other.touch()
+    write_text(target, "weights")
+    assert not leftover.exists() and not old_dir.exists()
+    assert live.exists() and shared.exists() and other.exists()
+    assert target.read_text() == "weights"

@@ -98,6 +98,26 @@ BROKEN = {
         lambda c: c["experiments"]["selection"].update(abilities=["chemistry"]),
         r"experiments\.selection\.abilities names 'chemistry', which is not in abilities",
     ),
+    "a benchmark language the config does not build": (
+        lambda c: (c["languages"].remove("zh"), c["general_corpora"].pop("zh")),
+        r"evaluation\.mgsm\.languages\[2\]: 'zh' is not a language the config builds",
+    ),
+    "a token budget under one batch": (
+        lambda c: c["importance_cpt"].update(tokens=c["training"]["batch_tokens"] - 1),
+        r"importance_cpt\.tokens: total_tokens \(\d+\) is less than one batch",
+    ),
+    "a baseline's budget under one batch": (
+        lambda c: c["experiments"]["baselines"]["tokens"].update(fcpt_l=1000),
+        r"experiments\.baselines\.tokens\.fcpt_l: total_tokens \(1000\) is less than one",
+    ),
+    "a batch that no micro-batches make": (
+        lambda c: c["training"].update(batch_tokens=c["training"]["batch_tokens"] + 1),
+        r"importance_cpt\.tokens: batch_tokens \(\d+\) is not a multiple",
+    ),
+    "a key-neuron pattern that does not compile": (
+        lambda c: c["key_neurons"].update(exclude=["embed_tokens", "lm_head("]),
+        r"key_neurons\.exclude\[1\]: 'lm_head\(' is not a regular expression",
+    ),
 }
 
 
@@ -188,6 +208,29 @@ INVALID = {
         _broken(lambda c: c["abilities"]["science"]["corpus"].update(source="arxiv papers")),
         r"abilities\.science\.corpus\.source: 'arxiv papers' is neither",
     ),
+    "k1 NaN": (
+        _broken(lambda c: c["key_neurons"].update(k1=float("nan"))),
+        r"key_neurons\.k1 is nan",
+    ),
+    "k2 NaN": (
+        _broken(lambda c: c["abilities"]["math"].update(k2=float("nan"))),
+        r"abilities\.math\.k2 is nan",
+    ),
+    "gamma NaN": (_broken(lambda c: c["merge"].update(gamma=float("nan"))), r"merge\.gamma is nan"),
+    "eta infinite": (_broken(lambda c: c["merge"].update(eta=float("inf"))), r"merge\.eta is inf"),
+    "a NaN in a selection grid": (
+        _broken(lambda c: c["experiments"]["selection"]["eta"].append(float("nan"))),
+        r"experiments\.selection\.eta\[2\] is nan",
+    ),
+    "negative gamma": (_broken(lambda c: c["merge"].update(gamma=-0.5)), r"-0\.5 is less than"),
+    "negative mu": (
+        _broken(lambda c: c["language_weights"]["mu"].update(es=-1.0)),
+        r"-1\.0 is less than",
+    ),
+    "negative beta": (
+        _broken(lambda c: c["ability_weights"].update(beta=-0.2)),
+        r"-0\.2 is less than",
+    ),
     "local corpus file with a configuration name": (
         _broken(lambda c: c["general_corpora"]["es"].update(source="corpora/es.jsonl")),
         r"general_corpora\.es\.source: corpora/es\.jsonl: a local file is read whole",
@@ -268,3 +311,12 @@ def test_an_ability_name_that_would_share_the_general_corpora_is_refused():
     config = copy.deepcopy(PAPER)
     config["abilities"]["general"] = config["abilities"].pop("math")
     assert "config: abilities.general: 'general' is not an ability name" in refused(config)
+
+
+def test_demo_blocks_fit_the_world_backbone_positions():
+    config = copy.deepcopy(DEMO)
+    config["tokenize"]["block_size"] = config["world"]["model"]["max_positions"] * 2
+    config["training"]["batch_tokens"] = config["tokenize"]["block_size"] * 16
+    config["world"]["pretrain"]["batch_tokens"] = config["training"]["batch_tokens"]
+    message = refused(config)
+    assert "tokenize.block_size 512 exceeds world.model.max_positions 256" in message

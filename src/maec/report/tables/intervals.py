@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from maec.data.jsonl import jsonl_records
 from maec.report.stats import (
     LEVEL,
     RESAMPLES,
@@ -65,8 +66,7 @@ def _read_correctness(path: Path, key: str) -> dict[str, bool]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: the per-example records of a score are missing")
     correct: dict[str, bool] = {}
-    for row, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        record = json.loads(line)
+    for row, record in jsonl_records(path):
         for field in ("source", key):
             if field not in record:
                 raise ValueError(f"{path}, line {row}: no {field!r}")

@@ -1,0 +1,96 @@
+"""Config values that must fit the backbone, checked before the first training step: the
+key-neuron patterns select tensors, k1 keeps an entry of them, a token block fits the
+backbone's positions.
+
+The workflow checks them while it plans when the backbone is on disk (a local `backbone`, or
+`results/backbone` from an earlier run: headers and config.json only, milliseconds), and the
+importance CPT checks them again before it trains, for a backbone downloaded in the same run.
+Each check raises ValueError naming the config key and the backbone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from maec.workflow import paths
+
+# maec.io and maec.keyneurons import torch (a second per plan): they are imported in the
+# functions that read a backbone, so a plan without one on disk never pays for it.
+
+
+@dataclass(frozen=True)
+class BackboneFacts:
+    """What the checks read of a backbone: its tensors' entry counts and its positions."""
+
+    where: str
+    sizes: dict[str, int]
+    max_positions: int | None
+
+
+def backbone_facts(directory: str | Path) -> BackboneFacts:
+    """The facts of a Hugging Face model directory (its headers and config.json)."""
+    from maec.io.reader import open_checkpoint
+
+    directory = Path(directory)
+    ckpt = open_checkpoint(directory)
+    try:
+        sizes = {name: math.prod(ckpt.shape(name)) for name in ckpt.names}
+    finally:
+        ckpt.close()
+    config_file = directory / "config.json"
+    model_config = json.loads(config_file.read_text()) if config_file.exists() else {}
+    return BackboneFacts(str(directory), sizes, model_config.get("max_position_embeddings"))
+
+
+def facts_at_plan(config, workdir: str | Path) -> BackboneFacts | None:
+    """The backbone's facts if it is on disk while the workflow plans in `workdir`, else
+    None: the workflow's copy (results/backbone), else a local `backbone`."""
+    from maec.io.format import CheckpointError
+
+    for candidate in (Path(workdir, paths.BACKBONE), config.get("backbone")):
+        if candidate and Path(workdir, candidate, "config.json").is_file():
+            try:
+                return backbone_facts(Path(workdir, candidate))
+            except CheckpointError:
+                return None  # not complete yet, or corrupt: the jobs that read it will say
+    return None
+
+
+def check_fit_at_plan(config, workdir: str | Path = ".") -> None:
+    """The checks below, while the workflow plans, when the backbone is on disk."""
+    facts = facts_at_plan(config, workdir)
+    if facts is not None:
+        check_backbone_fit(config, facts)
+
+
+def check_backbone_fit(config, facts: BackboneFacts) -> None:
+    """Every check of this module against one backbone."""
+    from maec.keyneurons.masks import check_keeps_entries, eligible_names
+
+    block_size = config["tokenize"]["block_size"]
+    if facts.max_positions is not None and block_size > facts.max_positions:
+        raise ValueError(
+            f"config: tokenize.block_size {block_size} exceeds the backbone's "
+            f"max_position_embeddings {facts.max_positions} ({facts.where})"
+        )
+    keys = config["key_neurons"]
+    try:
+        names = eligible_names(facts.sizes, keys["include"], keys["exclude"])
+    except ValueError as err:
+        raise ValueError(f"config: key_neurons.include/exclude: {err}") from None
+    if not names:
+        raise ValueError(
+            f"config: key_neurons.include {keys['include']} and exclude {keys['exclude']} "
+            f"select no tensor of the backbone {facts.where} (e.g. {min(facts.sizes)})"
+        )
+    sizes = [facts.sizes[name] for name in names]
+    revert_k1 = config["experiments"].get("beyond", {}).get("revert", {}).get("k1")
+    for key, k1 in (("key_neurons.k1", keys["k1"]), ("experiments.beyond.revert.k1", revert_k1)):
+        if k1 is not None:
+            try:
+                check_keeps_entries(k1, keys["scope"], sizes, facts.where)
+            except ValueError as err:
+                raise ValueError(f"config: {key}: {err}") from None
