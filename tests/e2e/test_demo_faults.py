@@ -97,7 +97,7 @@ def test_languages_changed_and_back_leave_the_first_configuration_whole(demo_run
     changed = write_config(config, workdir, "without_te.yaml")
     proc = snakemake(workdir, changed, "--cores", "1", check=False)
     assert proc.returncode != 0
-    assert "'te' is not a language the config builds" in proc.stdout + proc.stderr
+    assert "'te' is not a language the demo world builds" in proc.stdout + proc.stderr
     assert planned_jobs(workdir, configfile) == plan
     after = {
         path: path.stat().st_mtime_ns for path in (workdir / "results").rglob("*") if path.is_file()

@@ -25,6 +25,7 @@ MERGE_AND_LATER = {
     "evaluate_mgsm",
     "evaluate_mmlu",
     "results_table",
+    "results_figure",
     "all",
 }
 
@@ -162,6 +163,7 @@ def test_adding_a_seed_plans_only_that_seeds_jobs_and_the_table(demo_run):
         "evaluate_mgsm": 1,  # the second seed's math model; the backbone is scored once
         "evaluate_mmlu": 1,
         "results_table": 1,
+        "results_figure": abilities,
         "all": 1,
     }
 
@@ -186,6 +188,8 @@ def two_seed_run(demo_run, tmp_path_factory):
     math_corpora = config["abilities"]["math"]["translated_corpora"]
     config["abilities"]["math"]["translated_corpora"] = {"es": math_corpora["es"]}
     config["language_weights"]["mu"] = {"es": DEMO["language_weights"]["mu"]["es"]}
+    for bench in ("mgsm", "mmlu"):  # the world scores only the languages it builds
+        config["evaluation"][bench]["languages"] = ["en", "es"]
     configfile = write_config(config, workdir)
     targets = ["results/tables/results.md", "results/figures/layer_cosine_ra_rlang_math.png"]
     plan = planned_jobs(workdir, configfile, *targets, *KEEP_THE_DEMO_RUN)
@@ -269,3 +273,10 @@ def test_the_worlds_translated_corpora_are_a_rule_of_their_own(demo_run):
             lines = (workdir / corpus["source"]).read_text(encoding="utf-8").splitlines()
             assert lines and all(json.loads(line)["text"] for line in lines), (ability, lang)
     assert {path: path.stat().st_mtime_ns for path in world} == before
+
+
+def test_the_default_target_draws_each_abilitys_accuracy_per_language(demo_run):
+    workdir, _ = demo_run
+    for ability in DEMO["abilities"]:
+        for ext in ("png", "pdf"):
+            assert (workdir / f"results/figures/results_{ability}.{ext}").stat().st_size > 0

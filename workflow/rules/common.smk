@@ -12,7 +12,10 @@ min_version("9.0")
 # (local, Slurm, or a conda environment from envs/) even without `pip install -e .`.
 # Jobs inherit this process's environment; nothing is asked of the user. The workflow's
 # logic is the package's too (maec.workflow: paths, models, variants, studies, ...).
-SRC = str(Path(workflow.basedir) / "src")
+# src/ is found from this file, not from the main Snakefile: used as a module of another
+# workflow, workflow.basedir is that workflow's (a module read from a remote repository
+# needs the package installed).
+SRC = str(Path(str(workflow.current_basedir)).parents[1] / "src")
 os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.getenv("PYTHONPATH")]))
 )

@@ -48,3 +48,27 @@ rule diagnostics:
         **get_resources("light"),
     script:
         "../scripts/diagnostics.py"
+
+
+rule results_figure:
+    input:
+        intervals=paths.table("results_intervals", "csv"),
+    output:
+        png=report(
+            paths.figure("results_{ability}"),
+            caption="../report/results_figure.rst",
+            category="Results",
+        ),
+        pdf=paths.figure("results_{ability}", "pdf"),
+    log:
+        "logs/figures/results_{ability}.log",
+    conda:
+        "../../envs/report.yaml"
+    threads: get_threads("light")
+    resources:
+        **get_resources("light"),
+    params:
+        bench=get_ability_bench,
+        level=config["tables"]["intervals"]["level"],
+    script:
+        "../scripts/results_figure.py"

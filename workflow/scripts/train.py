@@ -6,7 +6,7 @@ from maec.workflow.backbone_fit import backbone_facts, check_backbone_fit
 from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
-if snakemake.rule == "importance_cpt":
+if snakemake.rule.endswith("importance_cpt"):  # also as a module's maec_importance_cpt
     # The first training step of the method: a backbone downloaded in this run was not on
     # disk while the workflow planned, so its fit with the config is checked here.
     check_backbone_fit(snakemake.config, backbone_facts(snakemake.input.backbone))

@@ -20,7 +20,7 @@ from maec.io.format import DEFAULT_CHUNK_BYTES, CheckpointError
 from maec.io.provenance import recorded_backbone
 from maec.io.reader import as_checkpoint, check_compatible
 from maec.io.stream import aligned_row_chunks, check_finite, progress
-from maec.tensors import tensor_layer, tensor_type
+from maec.tensors import check_typed, tensor_layer, tensor_type
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,7 @@ def similarity_rows(
     ):
         raise CheckpointError(f"{r_a.path} and {r_lang.path} were made for different models")
     recorded_backbone([r_a, r_lang])  # the same backbone, where they record it
+    check_typed(r_a.names, r_a.path)
     rows = []
     for name in progress(r_a.names, "S(τ)"):
         acc = CosineAccumulator()
@@ -143,6 +144,15 @@ def similarity_rows(
             row["selected"] = int(in_t and (within is None or row["type"] in within))
         else:
             row["selected"] = int(row["type"] in types)
+    group = types if types is not None else within
+    if group is not None and not any(row["selected"] for row in rows):
+        where = "every tensor" if types is not None else f"the tensors of T (k2 = {k2})"
+        present = sorted({row["type"] for row in rows})
+        raise ValueError(
+            f"{r_a.path}: the tensor types {sorted(group)} select nothing of {where}, so R(A) "
+            f"would enter no tensor (this backbone's types: {', '.join(present)}; "
+            "experiments.tensor_types)"
+        )
     return rows
 
 

@@ -1,7 +1,7 @@
 """Where R(A) and R_Lang live in the model, and how alike they are, per family and tensor type.
 
 Tensor types are the fine kinds of `maec.tensors` (attention_q, mlp_up, ...), a family the
-coarse kind (embeddings, attention, mlp, norms, lm_head, other). Read from the similarity
+coarse kind (embeddings, attention, mlp, norms, lm_head). Read from the similarity
 table (one row per tensor, written by `maec.combination.similarity`), so no checkpoint is
 read again. The cosine of a family or type is the cosine of its concatenated tensors,
 Σ dot / sqrt(Σ|R(A)|² Σ|R_Lang|²), not an average of per-tensor cosines.

@@ -1,4 +1,5 @@
-"""The paper's figures from our tables: ablations (Figure 3), accuracy against k2 (Figure 4),
+"""The paper's figures from our tables: accuracy per language of the results table's models
+with their intervals, ablations (Figure 3), accuracy against k2 (Figure 4),
 masked against full training and how alike models trained on different corpora are
 (Figure 5 a, b, c), and, beyond the paper, the per-layer cosine between R(A) and R_Lang.
 Each is saved as PNG and PDF."""
@@ -80,6 +81,33 @@ def plot_grouped_bars(
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title)
     ax.legend(fontsize=7, ncol=2)
+    _save(fig, out_png, out_pdf)
+
+
+def plot_language_intervals(intervals: pd.DataFrame, title: str, out_png, out_pdf) -> None:
+    """Accuracy per language (and average) of each model with its interval: long
+    `intervals` of one benchmark (model, column, estimate, low, high), columns and models in
+    the order they come."""
+    columns = list(dict.fromkeys(intervals["column"]))
+    models = list(dict.fromkeys(intervals["model"]))
+    fig, ax = plt.subplots(figsize=(1.2 * len(columns) + 2, 3.6))
+    width = 0.8 / len(models)
+    for i, model in enumerate(models):
+        rows = intervals[intervals["model"] == model].set_index("column").reindex(columns)
+        positions = [x + (i - (len(models) - 1) / 2) * width for x in range(len(columns))]
+        ax.errorbar(
+            positions,
+            rows["estimate"],
+            yerr=[rows["estimate"] - rows["low"], rows["high"] - rows["estimate"]],
+            fmt="o",
+            capsize=3,
+            label=str(model),
+        )
+    prefix = f"{columns[0].split(' ', 1)[0]} "
+    ax.set_xticks(range(len(columns)), [c.removeprefix(prefix) for c in columns])
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
     _save(fig, out_png, out_pdf)
 
 

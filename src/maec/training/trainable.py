@@ -89,11 +89,21 @@ def with_lora_adapters(model: torch.nn.Module, lora: Mapping) -> torch.nn.Module
     unknown = set(lora) - {"r", "alpha", "dropout", "target_modules"}
     if unknown:
         raise ValueError(f"lora: unknown keys {sorted(unknown)}")
+    targets = list(lora.get("target_modules", ["q_proj", "v_proj"]))
+    modules = [name for name, _ in model.named_modules()]
+    for target in targets:
+        # peft's rule; it refuses a list that matches nothing, not one name of several
+        if not any(m == target or m.endswith(f".{target}") for m in modules):
+            leaves = sorted({m.rsplit(".", 1)[-1] for m in modules if m.endswith("_proj")})
+            raise ValueError(
+                f"lora: target module {target!r} is no module of the backbone (its "
+                f"projections: {', '.join(leaves) or 'none named *_proj'})"
+            )
     config = LoraConfig(
         r=int(lora.get("r", 8)),
         lora_alpha=float(lora.get("alpha", 16)),
         lora_dropout=float(lora.get("dropout", 0.0)),
-        target_modules=list(lora.get("target_modules", ["q_proj", "v_proj"])),
+        target_modules=targets,
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, config)

@@ -10,8 +10,7 @@ import re
 
 from maec.data.sources import CorpusError, source_form
 from maec.data.translation import NLLB_CODES
-from maec.training.plan import plan_steps
-from maec.workflow import corpora, jobs
+from maec.workflow import corpora
 from maec.workflow.models import MODEL_KINDS, TrainingRun
 from maec.workflow.naming import (
     ABILITY_NAME_RULE,
@@ -173,46 +172,58 @@ def check_config_consistency(config):
 
 
 def check_evaluated_languages(config):
-    """A benchmark scores only languages the config builds: the reference language and
-    languages (a model of another language has no language weights, and the demo world
-    generates no benchmark for it)."""
+    """The demo world scores only languages it builds: its generator writes the benchmarks
+    of the reference language and languages, and would fail on another (a change of
+    languages that leaves a benchmark language behind would rerun it, and lose the world).
+    A hub benchmark may score a language without language weights (zero-shot transfer)."""
+    if "world" not in config:
+        return
     built = corpora.all_languages(config)
     for bench in ("mgsm", "mmlu"):
         for i, lang in enumerate(config["evaluation"][bench]["languages"]):
             if lang not in built:
                 raise ValueError(
                     f"config: evaluation.{bench}.languages[{i}]: {lang!r} is not a language "
-                    f"the config builds (reference_language and languages: {', '.join(built)})"
+                    f"the demo world builds (reference_language and languages: "
+                    f"{', '.join(built)})"
                 )
 
 
 def training_budgets(config):
-    """(config key, tokens, batch_tokens, micro_batch_size) of every kind of training run."""
-    t = config["training"]
-    yield "importance_cpt.tokens", config["importance_cpt"]["tokens"], t
-    yield "masked_cpt.tokens", config["masked_cpt"]["tokens"], t
+    """(config key, tokens, the key of its batch_tokens, batch_tokens) of every kind of
+    training run."""
+    batch = config["training"]["batch_tokens"]
+    yield "importance_cpt.tokens", config["importance_cpt"]["tokens"], "training", batch
+    yield "masked_cpt.tokens", config["masked_cpt"]["tokens"], "training", batch
     for kind, tokens in config["experiments"]["baselines"]["tokens"].items():
-        yield f"experiments.baselines.tokens.{kind}", tokens, t
+        yield f"experiments.baselines.tokens.{kind}", tokens, "training", batch
     if "world" in config:
+        pretrain = config["world"]["pretrain"]
         yield (
             "world.pretrain.tokens",
-            config["world"]["pretrain"]["tokens"],
-            config["world"]["pretrain"],
+            pretrain["tokens"],
+            "world.pretrain",
+            pretrain["batch_tokens"],
         )
 
 
 def check_training_budgets(config):
-    """Every run's tokens make at least one batch of whole micro-batches on every process of
-    a training job (maec.training.plan, which the job checks again with its own resources)."""
-    processes = max(1, jobs.job_resources(config, "train")["gpu"])
+    """Every run's tokens make at least one batch, and a batch holds at least one block.
+    How a batch splits into micro-batches depends on the job's processes and on the
+    micro_batch_size a profile may set per rule: the training job checks that before its
+    first step (maec.training.plan)."""
     block_size = config["tokenize"]["block_size"]
-    for key, tokens, batch in training_budgets(config):
-        try:
-            plan_steps(
-                tokens, batch["batch_tokens"], batch["micro_batch_size"], block_size, processes
+    for key, tokens, section, batch_tokens in training_budgets(config):
+        if tokens < batch_tokens:
+            raise ValueError(
+                f"config: {key}: {tokens} tokens are less than one batch "
+                f"({section}.batch_tokens = {batch_tokens})"
             )
-        except ValueError as err:
-            raise ValueError(f"config: {key}: {err}") from None
+        if batch_tokens < block_size:
+            raise ValueError(
+                f"config: {section}.batch_tokens {batch_tokens} is less than one block "
+                f"(tokenize.block_size = {block_size})"
+            )
     if "world" in config and block_size > config["world"]["model"]["max_positions"]:
         raise ValueError(
             f"config: tokenize.block_size {block_size} exceeds world.model.max_positions "

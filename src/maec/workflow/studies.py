@@ -345,7 +345,8 @@ def experiment_outputs(config) -> list[str]:
 
 
 def final_outputs(config) -> list[str]:
-    """The default target: every seed's MAEC models, the diagnostics and the results table."""
+    """The default target: every seed's MAEC models, the diagnostics, the results table and
+    its picture per ability."""
     abilities = list(config["abilities"])
     return (
         [
@@ -355,4 +356,5 @@ def final_outputs(config) -> list[str]:
         ]
         + [table(f"diagnostics_{a}", "csv") for a in abilities]
         + [table("results", "csv"), table("results", "md")]
+        + [figure(f"results_{a}") for a in abilities]
     )

@@ -11,6 +11,8 @@ from helpers.deltas import R_A, R_LANG
 from maec.combination.merge import merge_tensor, write_merge
 from maec.combination.similarity import read_selected, tensor_similarity, write_similarity_table
 from maec.io.format import CheckpointError
+from maec.report.diagnostics import read_similarity_table
+from maec.report.tables.tensor_types import share_of_t
 
 
 def test_cosine_by_hand():
@@ -220,8 +222,37 @@ def test_within_keeps_only_the_tensors_of_t_of_those_types(tmp_path):
     }
     write_similarity_table(ra, rl, tmp_path / "w.tsv", k2=0.6, within=["attention_q", "mlp_up"])
     assert read_selected(tmp_path / "w.tsv") == {"model.layers.0.self_attn.q_proj.weight"}
-    write_similarity_table(ra, rl, tmp_path / "n.tsv", k2=0.6, within=["mlp_up"])
-    assert read_selected(tmp_path / "n.tsv") == set()
+    # a group that selects nothing would be a row of R_Lang alone passing for a Table 8 row
+    with pytest.raises(ValueError, match=r"\['mlp_up'\] select nothing of the tensors of T"):
+        write_similarity_table(ra, rl, tmp_path / "n.tsv", k2=0.6, within=["mlp_up"])
+    with pytest.raises(ValueError, match=r"\['mlp_down'\] select nothing of every tensor"):
+        write_similarity_table(ra, rl, tmp_path / "n.tsv", k2=0.6, types=["mlp_down"])
+    assert not (tmp_path / "n.tsv").exists()
     with pytest.raises(ValueError, match="not both"):
         write_similarity_table(ra, rl, tmp_path / "b.tsv", k2=0.6, types=["norm"], within=["norm"])
     assert not (tmp_path / "b.tsv").exists()
+
+
+def test_table8_on_a_phi3_backbone_counts_the_fused_tensors_under_their_own_types(tmp_path):
+    shapes = {
+        "model.embed_tokens.weight": (8, 4),
+        "model.layers.0.self_attn.qkv_proj.weight": (12, 4),
+        "model.layers.0.self_attn.o_proj.weight": (4, 4),
+        "model.layers.0.mlp.gate_up_proj.weight": (16, 4),
+        "model.layers.0.mlp.down_proj.weight": (4, 8),
+        "model.layers.0.input_layernorm.weight": (4,),
+        "model.norm.weight": (4,),
+        "lm_head.weight": (8, 4),
+    }
+    generator = torch.Generator().manual_seed(0)
+    r_a = {n: torch.randn(s, generator=generator) for n, s in shapes.items()}
+    r_lang = {n: torch.randn(s, generator=generator) for n, s in shapes.items()}
+    ra = write_checkpoint(tmp_path / "ra.safetensors", r_a)
+    rl = write_checkpoint(tmp_path / "rl.safetensors", r_lang)
+    write_similarity_table(ra, rl, tmp_path / "t.tsv", k2=1.0)
+    similarity = read_similarity_table(tmp_path / "t.tsv")
+    types = dict(zip(similarity["tensor"], similarity["type"]))
+    assert types["model.layers.0.self_attn.qkv_proj.weight"] == "attention_qkv"
+    assert types["model.layers.0.mlp.gate_up_proj.weight"] == "mlp_gate_up"
+    groups = {"attention": ["attention_qkv", "attention_o"], "mlp_gate_up": ["mlp_gate_up"]}
+    assert share_of_t(similarity, groups) == {"attention": 25.0, "mlp_gate_up": 12.5}

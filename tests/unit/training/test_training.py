@@ -15,6 +15,7 @@ from maec.training import train
 from maec.training.backends import ReplicatedBackend, deepspeed_settings
 from maec.training.optimizer import GradientGatedAdamW
 from maec.training.plan import lr_factor, plan_steps
+from maec.training.trainable import with_lora_adapters
 
 torch.set_num_threads(1)
 
@@ -470,3 +471,11 @@ def test_replicas_that_differ_stop_the_save(monkeypatch):
     monkeypatch.setattr(torch.distributed, "all_gather_object", gather("0" * 64))
     with pytest.raises(RuntimeError, match="2 replicas hold different weights"):
         backend.full_state_dict(dtypes)
+
+
+@pytest.mark.reliability
+def test_lora_target_modules_that_name_no_module_are_refused():
+    model = llama(16)
+    lora = {"r": 2, "target_modules": ["o_proj", "qkv_proj"]}
+    with pytest.raises(ValueError, match=r"'qkv_proj' is no module .* gate_proj, k_proj"):
+        with_lora_adapters(model, lora)

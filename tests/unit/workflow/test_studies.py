@@ -117,7 +117,12 @@ def test_the_default_target_holds_every_seeds_model():
     outputs = studies.final_outputs(config)
     assert "results/merged/math.safetensors" in outputs
     assert "results/seed-1/merged/science.safetensors" in outputs
-    assert outputs[-2:] == ["results/tables/results.csv", "results/tables/results.md"]
+    assert outputs[-4:] == [
+        "results/tables/results.csv",
+        "results/tables/results.md",
+        "results/figures/results_math.png",
+        "results/figures/results_science.png",
+    ]
 
 
 def test_table3_compares_its_models_with_the_backbone():
