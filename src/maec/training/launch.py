@@ -201,3 +201,10 @@ if __name__ == "__main__":
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     train(**json.loads(Path(sys.argv[1]).read_text()))
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        # Join the process group's threads before the interpreter exits: left to the exit,
+        # a rank can abort in a C++ destructor after the model was saved ("terminate called
+        # without an active exception"), and torchrun then fails the whole job.
+        dist.destroy_process_group()
