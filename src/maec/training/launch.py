@@ -174,15 +174,33 @@ def launch_training(
         args_file.write_text(json.dumps(args))
         with contextlib.ExitStack() as stack:
             output = None if job_log is None else stack.enter_context(open(job_log, "a"))
-            subprocess.run(
+            finished = subprocess.run(
                 command,
-                check=True,
                 env=_torchrun_env(device, threads, processes),
                 stdout=output,
                 stderr=output,
             )
     finally:
         remove(args_file)
+    check_launch(finished.returncode, command, Path(out_dir))
+
+
+def check_launch(returncode: int, command: list[str], out_dir: Path) -> None:
+    """Raise unless the processes saved the model: torchrun exits non-zero when a process
+    dies, and on the CPU a rank sometimes aborts in a C++ destructor at its exit ("terminate
+    called without an active exception") after process 0 saved the run, which it does only
+    after every step and whole (the directory with `training.json` is renamed into place).
+    Such a run is kept, with a warning in the job's log."""
+    if returncode == 0:
+        return
+    if not (out_dir / "training.json").is_file():
+        raise subprocess.CalledProcessError(returncode, command)
+    log.warning(
+        "torchrun exited with %d after %s was saved whole (a process failed at its exit); "
+        "the saved run is kept",
+        returncode,
+        out_dir,
+    )
 
 
 if __name__ == "__main__":

@@ -85,14 +85,32 @@ def test_cpu_processes_skip_the_gpu_check_but_not_the_others(world, monkeypatch)
 def test_torchrun_processes_share_the_threads_and_run_without_dynamo(world, monkeypatch):
     tmp, cats, _ = world
     launched = []
-    monkeypatch.setattr(launch.subprocess, "run", lambda cmd, **kw: launched.append(kw["env"]))
+
+    def run(cmd, **kw):
+        launched.append(kw["env"])
+        return launch.subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(launch.subprocess, "run", run)
     args = {k: v for k, v in ARGS.items() if k != "device"}
-    run = dict(device="cpu", optimizer_state="sparse", **args)
+    options = dict(device="cpu", optimizer_state="sparse", **args)
     monkeypatch.setenv("OMP_NUM_THREADS", "5")  # Snakemake's: all the job's threads
     monkeypatch.delenv("TORCHDYNAMO_DISABLE", raising=False)
-    launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", threads=5, **run)
+    launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", threads=5, **options)
     monkeypatch.setenv("TORCHDYNAMO_DISABLE", "0")
-    launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", **run)
+    launch_training(2, tmp / "fp32", [(cats, 1.0)], tmp / "out", **options)
     assert [env["OMP_NUM_THREADS"] for env in launched] == ["2", "1"]
     assert [env["TORCHDYNAMO_DISABLE"] for env in launched] == ["1", "0"]
     assert all(env["DS_ACCELERATOR"] == "cpu" for env in launched)
+
+
+@pytest.mark.reliability
+def test_a_process_that_fails_at_exit_after_the_save_keeps_the_run(tmp_path, caplog):
+    command = ["torchrun", "..."]
+    out = tmp_path / "out"
+    with pytest.raises(launch.subprocess.CalledProcessError):
+        launch.check_launch(1, command, out)  # nothing saved: the job fails
+    out.mkdir()
+    (out / "training.json").write_text("{}")
+    launch.check_launch(-6, command, out)
+    assert "exited with -6 after" in caplog.text
+    launch.check_launch(0, command, out)
