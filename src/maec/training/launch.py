@@ -170,6 +170,7 @@ def launch_training(
         command = node_launch_command(nodes, processes, threads, job, hosts, args_file)
     log.info("starting %s", shlex.join(command))
     args_file.parent.mkdir(parents=True, exist_ok=True)
+    saved_before = (Path(out_dir) / "training.json").is_file()
     try:
         args_file.write_text(json.dumps(args))
         with contextlib.ExitStack() as stack:
@@ -182,18 +183,21 @@ def launch_training(
             )
     finally:
         remove(args_file)
-    check_launch(finished.returncode, command, Path(out_dir))
+    check_launch(finished.returncode, command, Path(out_dir), saved_before)
 
 
-def check_launch(returncode: int, command: list[str], out_dir: Path) -> None:
+def check_launch(
+    returncode: int, command: list[str], out_dir: Path, saved_before: bool = False
+) -> None:
     """Raise unless the processes saved the model: torchrun exits non-zero when a process
     dies, and on the CPU a rank sometimes aborts in a C++ destructor at its exit ("terminate
     called without an active exception") after process 0 saved the run, which it does only
     after every step and whole (the directory with `training.json` is renamed into place).
-    Such a run is kept, with a warning in the job's log."""
+    Such a run is kept, with a warning in the job's log; a run saved before this launch
+    (`saved_before`) says nothing of it."""
     if returncode == 0:
         return
-    if not (out_dir / "training.json").is_file():
+    if saved_before or not (out_dir / "training.json").is_file():
         raise subprocess.CalledProcessError(returncode, command)
     log.warning(
         "torchrun exited with %d after %s was saved whole (a process failed at its exit); "

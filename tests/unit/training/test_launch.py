@@ -114,3 +114,5 @@ def test_a_process_that_fails_at_exit_after_the_save_keeps_the_run(tmp_path, cap
     launch.check_launch(-6, command, out)
     assert "exited with -6 after" in caplog.text
     launch.check_launch(0, command, out)
+    with pytest.raises(launch.subprocess.CalledProcessError):
+        launch.check_launch(1, command, out, saved_before=True)  # an earlier run's output
