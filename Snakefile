@@ -32,6 +32,7 @@ include: "workflow/rules/deltas.smk"
 include: "workflow/rules/combine.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/cards.smk"
 include: "workflow/rules/experiments.smk"
 include: "workflow/rules/experiment_tables.smk"
 include: "workflow/rules/beyond.smk"
@@ -40,4 +41,4 @@ include: "workflow/rules/beyond.smk"
 rule all:
     default_target: True
     input:
-        studies.final_outputs(config),
+        targets.default_target(config),

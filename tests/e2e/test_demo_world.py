@@ -6,16 +6,22 @@ One complete run (minutes) is shared by every test here; the rerun tests only pl
 import copy
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 import torch
 import transformers
 from helpers.workflow import load_config, planned_jobs, snakemake, write_config
+from huggingface_hub import ModelCard
 from safetensors.torch import load_file
 
+from maec.io.lineage import content_files
 from maec.report.stats import accuracy_interval
+from maec.workflow import cost
 
 DEMO = load_config("demo.yaml")
 TRAINING_RULES = {"pretrain_backbone", "importance_cpt", "masked_cpt", "tokenize"}
@@ -26,6 +32,7 @@ MERGE_AND_LATER = {
     "evaluate_mmlu",
     "results_table",
     "results_figure",
+    "model_card",
     "all",
 }
 
@@ -94,6 +101,76 @@ def test_demo_logs_every_job(demo_run):
     assert all(log.stat().st_size > 0 for log in logs if "cpt" in str(log))
 
 
+def test_each_maec_model_has_a_card_the_hub_loads_and_its_provenance(demo_run):
+    workdir, _ = demo_run
+    scores = pd.read_csv(workdir / "results/tables/scores.csv")
+    for ability, spec in DEMO["abilities"].items():
+        model_dir = workdir / f"results/merged/{ability}.hf"
+        card = ModelCard.load(model_dir / "README.md")
+        assert card.content == (workdir / f"results/cards/maec_{ability}.md").read_text()
+        data = card.data
+        assert data.base_model == "results/backbone"  # the demo world's own backbone
+        assert data.to_dict()["base_model_relation"] == "merge"
+        assert data.language == [DEMO["reference_language"], *DEMO["languages"]]
+        assert "maec" in data.tags
+        bench = spec["benchmark"]
+        metric = "flexible_acc" if bench == "mgsm" else "acc"
+        maec = scores[(scores["model"] == "MAEC") & (scores["bench"] == bench)]
+        assert {(r.dataset_config, r.metric_value) for r in data.eval_results} == {
+            (row.lang, round(100 * row[metric], 2)) for _, row in maec.iterrows()
+        }
+        provenance = json.loads((model_dir / "provenance.json").read_text())
+        assert provenance["settings"]["key_neurons"]["k1"] == DEMO["key_neurons"]["k1"]
+        masks = [s for s in provenance["lineage"] if s["path"].startswith("results/masks/")]
+        k1s = {s["record"]["k1"] for s in masks if s["record"] and "k1" in s["record"]}
+        assert k1s == {DEMO["key_neurons"]["k1"]}  # as each mask recorded it
+        steps = {s["path"] for s in provenance["lineage"]}
+        assert {
+            "results/deltas/r_lang.safetensors",
+            "results/backbone",
+            f"results/tokens/{ability}_{DEMO['reference_language']}.npy",
+        } <= steps
+        assert provenance["environment"]["workflow"]["commit"]
+
+
+def test_inspect_verify_names_a_changed_byte_of_r_lang(demo_run):
+    workdir, _ = demo_run
+    r_lang = workdir / "results/deltas/r_lang.safetensors"
+    inspect = [sys.executable, "-m", "maec", "inspect", "results/merged/math.hf", "--verify"]
+    times, data = r_lang.stat(), r_lang.read_bytes()
+    try:
+        r_lang.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        proc = subprocess.run(inspect, cwd=workdir, capture_output=True, text=True)
+    finally:  # the shared run's file as it was, its time too
+        r_lang.write_bytes(data)
+        os.utime(r_lang, ns=(times.st_atime_ns, times.st_mtime_ns))
+    assert proc.returncode == 1, proc.stderr
+    assert "CHANGED: results/deltas/r_lang.safetensors" in proc.stdout
+    assert "1 changed" in proc.stdout
+    again = subprocess.run(inspect, cwd=workdir, capture_output=True, text=True)
+    assert again.returncode == 0 and "0 changed, 0 gone" in again.stdout
+
+
+def test_the_cost_plan_estimates_the_checkpoints_the_demo_wrote(demo_run):
+    """The cost plan of the default target, as planned before anything ran (--forceall),
+    against what the run wrote: each checkpoint within a few percent (its config and
+    tokenizer files beside), each mask at most its estimate (a bit per eligible entry)."""
+    workdir, configfile = demo_run
+    out = workdir / "plan"
+    args = ["--configfile", str(configfile), "--directory", str(workdir), "--out", str(out)]
+    assert cost.main(args) == 0
+    jobs = pd.read_csv(out / "cost.csv")
+    estimated = jobs[jobs["bytes_written"] > 0]
+    assert len(estimated) >= 30
+    for row in estimated.itertuples():
+        actual = sum(f.stat().st_size for f in content_files(workdir / row.output))
+        if "/masks/" in row.output:
+            assert actual <= row.bytes_written, row.output
+        else:
+            assert 0.97 <= actual / row.bytes_written <= 1.05, row.output
+    assert "| total |" in (out / "cost.md").read_text()
+
+
 def _changed(mutate, workdir):
     config = copy.deepcopy(DEMO)
     mutate(config)
@@ -134,6 +211,7 @@ def test_changing_k1_reruns_masks_onwards_but_no_importance_cpt(demo_run):
     plan = planned_jobs(workdir, configfile)
     assert plan.get("key_neurons") == len(DEMO["languages"]) + 1 + len(DEMO["abilities"])
     assert plan.get("masked_cpt") and plan.get("merge")
+    assert plan.get("model_card") == len(DEMO["abilities"])  # the cards record k1
     assert not set(plan) & {"importance_cpt", "tokenize", "pretrain_backbone"}
 
 
@@ -164,6 +242,7 @@ def test_adding_a_seed_plans_only_that_seeds_jobs_and_the_table(demo_run):
         "evaluate_mmlu": 1,
         "results_table": 1,
         "results_figure": abilities,
+        "model_card": abilities,
         "all": 1,
     }
 

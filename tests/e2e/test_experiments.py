@@ -12,10 +12,16 @@ import pytest
 import torch
 import yaml
 from helpers.checkpoints import load_checkpoint
+from helpers.configs import SCHEMA
 from helpers.workflow import planned_jobs, write_config
+from huggingface_hub import ModelCard
 from matplotlib import image
+from snakemake.utils import validate
 
 from maec.combination.similarity import read_selected
+from maec.workflow import cards, model_names
+from maec.workflow.jobs import seed_dir_of, training_seeds
+from maec.workflow.scores import benchmark_of
 
 pytestmark = pytest.mark.rehearsal
 
@@ -261,3 +267,33 @@ def test_maec_ties_dare_and_revert_reuse_the_deltas_and_differ_from_maec(run):
         merged = load_checkpoint(workdir / f"results/merged/math/{variant}.safetensors")
         assert merged.keys() == maec.keys()
         assert any(not torch.equal(merged[n], maec[n]) for n in maec), variant
+
+
+def test_every_kept_model_has_a_card_with_its_scores_license_and_provenance(run):
+    """Every model the experiments keep (no merge variant) is described in the hub's format:
+    its backbone, languages, tags, its scores per language, the license of the backbone's
+    own card, and its provenance with the settings along its path."""
+    workdir, config = run
+    config = copy.deepcopy(config)
+    validate(config, SCHEMA)  # the defaults, as the workflow saw them
+    for model in cards.carded_models(config):
+        for seed in training_seeds(config):
+            seed_dir = seed_dir_of(config, seed)
+            model_dir = workdir / model_names.model_dir(config, model, seed_dir)
+            card = ModelCard.load(model_dir / "README.md")
+            assert card.content == (workdir / cards.model_card(model, seed_dir)).read_text()
+            data = card.data
+            assert data.base_model == config["backbone"], model
+            assert data.license == "llama3"  # from the rehearsal backbone's card
+            assert data.language == [config["reference_language"], *config["languages"]]
+            assert {"maec", cards.relation(model)} <= set(data.tags)
+            scored = {(r.dataset_type, r.dataset_config) for r in data.eval_results}
+            assert scored == {
+                (config["evaluation"][bench]["hub"], lang)
+                for bench in {benchmark_of(config, a) for a in cards.model_abilities(config, model)}
+                for lang in config["evaluation"][bench]["languages"]
+            }, model
+            provenance = json.loads((model_dir / "provenance.json").read_text())
+            assert provenance["settings"]["training_seed"] == seed
+            assert provenance["lineage"] and all(step["files"] for step in provenance["lineage"])
+    assert not list((workdir / "results/merged/math").glob("*/README.md"))  # variants: none

@@ -22,6 +22,7 @@ os.environ.update(
 sys.path.insert(0, SRC)
 
 from maec.workflow import (
+    cards,
     corpora,
     inputs,
     jobs,
@@ -31,6 +32,7 @@ from maec.workflow import (
     paths,
     scores,
     studies,
+    targets,
     variants,
 )
 from maec.workflow.backbone_fit import check_fit_at_plan
@@ -211,6 +213,22 @@ def get_merge_method_settings(wildcards):
 
 def get_model_dir(wildcards):
     return model_names.model_dir(config, wildcards.model, wildcards.get("seed_dir", ""))
+
+
+def get_card_scores(wildcards):
+    return cards.card_scores(config, wildcards.model, wildcards.seed_dir)
+
+
+def get_card_records(wildcards):
+    return paths.records_of(get_card_scores(wildcards))
+
+
+def get_card_similarity(wildcards):
+    return cards.card_similarity(config, wildcards.model, wildcards.seed_dir)
+
+
+def get_card_facts(wildcards):
+    return cards.card_facts(config, wildcards.model, paths.BACKBONE, wildcards.seed_dir)
 
 
 def get_baseline_params(wildcards):

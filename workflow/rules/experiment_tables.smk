@@ -334,4 +334,4 @@ rule selection_table:
 rule experiments:
     default_target: False
     input:
-        studies.experiment_outputs(config),
+        targets.experiments_target(config),

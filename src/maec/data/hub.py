@@ -19,7 +19,8 @@ from maec.io.atomic import atomic_directory, copy_file, write_text
 
 log = logging.getLogger(__name__)
 
-MODEL_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]
+# The model, and its card and license: the cards of models made from it take its license.
+MODEL_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "README.md", "LICENSE"]
 
 # A hub model id: `name` or `namespace/name`. Anything else (absolute, ./ or ../, more
 # than one /) can only be a local directory.

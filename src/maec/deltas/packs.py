@@ -49,6 +49,7 @@ def pack_metadata(
         settings=settings,
         model=r_a.metadata["model"],
         backbone_fingerprint=r_a.metadata[BACKBONE_KEY],
+        inputs=dict(r_a=r_a.path),  # what `python -m maec inspect` follows back to the runs
     )
 
 

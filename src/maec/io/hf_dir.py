@@ -21,15 +21,16 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-# What the project writes beside a model to say how it was made: never the record of a copy.
-RECORD_NAMES = ("training.json", "merge.json")
+# What the project writes beside a model to say how it was made and what it is (the card and
+# provenance of `maec.io.lineage`, as a hub download's card): never a copy's.
+RECORD_NAMES = ("training.json", "merge.json", "README.md", "provenance.json")
 MERGE_RECORD = "merge.json"
 
 
 def is_model_file(name: str) -> bool:
     """A file that belongs to the model itself (config, generation config, tokenizer) and
-    goes with it into a new directory: not its weights, not the record of how it was made
-    (RECORD_NAMES) and no hidden bookkeeping file (Snakemake's `.snakemake_timestamp`)."""
+    goes with it into a new directory: not its weights, not the record of how it was made or
+    its card (RECORD_NAMES) and no hidden bookkeeping file (Snakemake's `.snakemake_timestamp`)."""
     return not (is_weight_file(name) or name in RECORD_NAMES or name.startswith("."))
 
 

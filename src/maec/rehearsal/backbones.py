@@ -65,6 +65,14 @@ def hub_config(
     )
 
 
+HUB_CARD = """---
+license: llama3
+library_name: transformers
+---
+# A tiny randomly initialised {architecture} backbone (the rehearsal's)
+"""
+
+
 def write_hub_backbone(
     out_dir,
     architecture: str,
@@ -87,6 +95,8 @@ def write_hub_backbone(
     with atomic_directory(out_dir) as tmp:
         model.save_pretrained(tmp, max_shard_size=max_shard_bytes)
         tokenizer.save_pretrained(tmp)
+        # A card with a license, as the hub's LLaMA-3 has: the cards of its merges take it.
+        (tmp / "README.md").write_text(HUB_CARD.format(architecture=architecture))
         if not (tmp / INDEX_NAME).is_file():
             raise ValueError(
                 f"{out_dir}: the weights fit in one file of {max_shard_bytes} bytes; "

@@ -109,6 +109,10 @@ def pretrain_params(config) -> dict:
     return params
 
 
+# The training settings that say how a job runs, not what it makes (`training_cadence`).
+CADENCE = ("micro_batch_size", "save_every_steps", "log_every_steps")
+
+
 def training_cadence(config, micro_batch_size: int | None = None) -> dict:
     """How a training job runs without changing its result: the micro-batch size per device
     (gradient accumulation keeps batch_tokens), how often the resume state is saved and

@@ -113,6 +113,8 @@ TEMPLATES: dict[str, PathTemplate] = {
         "selection": "results/selection/{ability}.json",
         "translation": "results/translations/{corpus}.jsonl",
         "translation_summary": "results/translations/{corpus}.json",
+        "card": "results/{seed_dir}cards/{model}.md",
+        "card_provenance": "results/{seed_dir}cards/{model}.provenance.json",
         "table": "results/tables/{name}.{ext}",
         "figure": "results/figures/{name}.{ext}",
     }.items()

@@ -193,6 +193,7 @@ def test_ability_pack_merges_on_its_backbone_only(tmp_path, runs):
     assert json.loads(meta["k1"]) == 0.05 and json.loads(meta["alpha"]) == 0.8
     assert json.loads(meta["mask_densities"])["general_en"] == 0.05
     assert meta["delta_format"] == "sparse"
+    assert meta["r_a"] == str(open_checkpoint(ra).path)  # where its lineage goes on
     selected = ["model.layers.0.mlp.up_proj.weight"]
     write_merge(
         runs["base"], ra, rl, selected, tmp_path / "from_ra.safetensors", gamma=0.2, eta=1.0

@@ -1,0 +1,181 @@
+"""Which models get a model card and a provenance record, and what goes into them. Pure
+Python, functions of the validated config.
+
+Every model the workflow keeps gets them: the MAEC models, the baselines Table 2 and the
+comparisons beyond it evaluate, the joint model, each for every training seed. Merge variants
+(the k2 sweep, the ablations, selection candidates) are scored and compared, not shared, and
+get none. A card's settings are the config's sections that shaped the model along its path
+through the workflow (for a MAEC model: the corpora, tokenization, training, the importance
+CPT, key neurons, the masked CPT, Eq. 2 and 3, the merge), so a change of any of them reruns
+the card.
+"""
+
+from maec.workflow import corpora
+from maec.workflow.jobs import CADENCE, seed_dir_of, seed_of_dir, training_seeds
+from maec.workflow.model_names import format_model, model_training_runs, parse_model
+from maec.workflow.models import (
+    MODEL_KINDS,
+    ExpertMerge,
+    Joint,
+    Maec,
+    TaskVectors,
+    TrainingRun,
+    joint_abilities_of,
+)
+from maec.workflow.naming import joint_abilities
+from maec.workflow.paths import TEMPLATES, similarity_table
+from maec.workflow.scores import bench_scores, benchmark_of
+from maec.workflow.studies import beyond_abilities, beyond_entries, table2_entries
+from maec.workflow.variants import language_mu, merge_method_settings
+
+# Every model's path starts from the backbone, the corpora and their tokens, and training.
+_SHARED_SECTIONS = ("reference_language", "languages", "backbone", "world", "general_corpora")
+_TRAINING_SECTIONS = ("tokenize", "training")
+_MAEC_SECTIONS = (
+    "importance_cpt",
+    "key_neurons",
+    "masked_cpt",
+    "ability_weights",
+    "language_weights",
+    "deltas",
+    "merge",
+)
+
+
+def model_card(model: str, seed_dir: str = "") -> str:
+    return TEMPLATES["card"].format(model=model, seed_dir=seed_dir)
+
+
+def card_provenance(model: str, seed_dir: str = "") -> str:
+    return TEMPLATES["card_provenance"].format(model=model, seed_dir=seed_dir)
+
+
+def carded_models(config, experiments: bool = True) -> list[str]:
+    """The kept models of the default target (each ability's MAEC model) or, with
+    `experiments`, of `experiments` too (every trained model Table 2 and the comparisons
+    beyond it evaluate, but merge variants)."""
+    models = [format_model("maec", ability) for ability in config["abilities"]]
+    if experiments:
+        models += [model for model, _, _ in table2_entries(config)]
+        models += [
+            model
+            for ability in beyond_abilities(config)
+            for model, _ in beyond_entries(config, ability)
+        ]
+    return [
+        model
+        for model in dict.fromkeys(models)
+        if MODEL_KINDS[parse_model(model).kind].trained and parse_model(model).variant is None
+    ]
+
+
+def card_outputs(config, experiments: bool = True) -> list[str]:
+    """The cards (their copies under results/cards) of every seed's kept models."""
+    return [
+        model_card(model, seed_dir_of(config, seed))
+        for seed in training_seeds(config)
+        for model in carded_models(config, experiments)
+    ]
+
+
+def model_abilities(config, model: str) -> list[str]:
+    name = parse_model(model)
+    if MODEL_KINDS[name.kind].joint:
+        return joint_abilities(name.ability)
+    return [name.ability]
+
+
+def card_scores(config, model: str, seed_dir: str = "") -> list[str]:
+    """The model's score files on its abilities' benchmarks, every language."""
+    benches = dict.fromkeys(benchmark_of(config, a) for a in model_abilities(config, model))
+    return [
+        path
+        for bench in benches
+        for path in bench_scores(config, [model], bench, seed_part=seed_dir)
+    ]
+
+
+def relation(model: str) -> str:
+    """The hub's base_model_relation: a training run's model fine-tunes the backbone (a LoRA
+    run is saved with its adapters merged in), every other kept model is a merge."""
+    return "finetune" if isinstance(MODEL_KINDS[parse_model(model).kind], TrainingRun) else "merge"
+
+
+def card_similarity(config, model: str, seed_dir: str = "") -> list[str]:
+    """The similarity tables whose T a MAEC model merged (none for other kinds)."""
+    if not isinstance(MODEL_KINDS[parse_model(model).kind], Maec):
+        return []
+    return [similarity_table(parse_model(model).ability, seed_dir=seed_dir)]
+
+
+def card_summary(model: str) -> str:
+    """What the model is, in a sentence or two after its label and description."""
+    if isinstance(MODEL_KINDS[parse_model(model).kind], Maec | Joint):
+        return (
+            "MAEC extracts ability weights R(A) from English ability data and language weights "
+            "R_Lang from general text in each language, and adds them to the backbone: "
+            "Θ = Θ_o + γ R(A) on the ability tensors T + η R_Lang (Eq. 5), with no ability data "
+            "in the target languages."
+        )
+    return "It is one of the models the MAEC paper compares its method with (Table 2)."
+
+
+def card_facts(config, model: str, backbone: str, seed_dir: str = "") -> dict:
+    """The card's facts a rule passes as params (`maec.report.cards.CardFacts` but the scores,
+    the license and the tensors of T, which the job reads); the settings hold the training
+    seed."""
+    kind = MODEL_KINDS[parse_model(model).kind]
+    runs = model_training_runs(config, model)
+    return dict(
+        name=model,
+        label=kind.label,
+        description=kind.description,
+        summary=card_summary(model),
+        relation=relation(model),
+        base_model=config.get("backbone", backbone),
+        languages=card_languages(config),
+        settings=card_settings(config, model) | {"training_seed": seed_of_dir(config, seed_dir)},
+        corpora=sorted(runs.items()),
+        datasets=card_datasets(config, model),
+        level=config["tables"]["intervals"]["level"],
+    )
+
+
+def card_settings(config, model: str) -> dict:
+    """The config's values that shaped the model (see the module's docstring)."""
+    kind = MODEL_KINDS[parse_model(model).kind]
+    abilities = model_abilities(config, model)
+    sections = list(_SHARED_SECTIONS) + list(_TRAINING_SECTIONS)
+    settings = {key: config[key] for key in sections if key in config}
+    settings["training"] = {
+        key: value for key, value in config["training"].items() if key not in CADENCE
+    }
+    settings["abilities"] = {a: config["abilities"][a] for a in abilities}
+    if isinstance(kind, Maec | Joint):
+        settings |= {key: config[key] for key in _MAEC_SECTIONS}
+        settings["mu"] = language_mu(config)
+        settings["k2"] = {a: config["abilities"][a]["k2"] for a in abilities}
+    if isinstance(kind, Joint):
+        settings["joint"] = joint_abilities_of(config)
+    if isinstance(kind, TrainingRun | ExpertMerge):
+        settings["baselines"] = config["experiments"]["baselines"]
+        if "translation" in config:
+            settings["translation"] = config["translation"]
+    if isinstance(kind, TaskVectors) and kind.merge_method:
+        settings["merge_method"] = merge_method_settings(config, kind.merge_method)
+    return settings
+
+
+def card_datasets(config, model: str) -> list[str]:
+    """The hub data sets among the corpora the model's runs train on (a local file is not
+    one)."""
+    sources = [config["general_corpora"][lang]["source"] for lang in config["general_corpora"]]
+    for ability in model_abilities(config, model):
+        spec = config["abilities"][ability]
+        sources.append(spec["corpus"]["source"])
+        sources += [c["source"] for c in (spec.get("translated_corpora") or {}).values()]
+    return [s for s in dict.fromkeys(sources) if not corpora.is_local_path(s)]
+
+
+def card_languages(config) -> list[str]:
+    return corpora.all_languages(config)

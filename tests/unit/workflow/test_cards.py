@@ -1,0 +1,91 @@
+"""Which models get a card, and the settings, languages and data sets it records."""
+
+import copy
+
+from helpers.configs import shipped_config
+
+from maec.workflow import cards, targets
+from maec.workflow.paths import parse_path
+
+PAPER = shipped_config("config.yaml")
+DEMO = shipped_config("demo.yaml")
+
+
+def test_the_default_target_cards_each_abilitys_maec_model_of_every_seed():
+    config = copy.deepcopy(DEMO) | {"seeds": 2}
+    outputs = cards.card_outputs(config, experiments=False)
+    assert outputs == [
+        "results/cards/maec_math.md",
+        "results/cards/maec_science.md",
+        "results/seed-1/cards/maec_math.md",
+        "results/seed-1/cards/maec_science.md",
+    ]
+    assert set(outputs) <= set(targets.default_target(config))
+    assert parse_path(outputs[2]) == ("card", {"seed_dir": "seed-1/", "model": "maec_math"})
+
+
+def test_experiments_card_every_kept_model_but_no_variant_backbone_or_reference():
+    models = cards.carded_models(PAPER)
+    assert {"maec_math", "fcpt_la_math", "lcpt_l_da_science", "ftv_ties_math", "lswap_math"} <= set(
+        models
+    )
+    assert "joint_math+science" in models
+    assert not [m for m in models if "." in m or m == "backbone" or m.startswith("reference")]
+    assert set(cards.card_outputs(PAPER)) <= set(targets.experiments_target(PAPER))
+
+
+def test_a_maec_cards_settings_are_every_section_on_its_path():
+    settings = cards.card_settings(PAPER, "maec_math")
+    assert settings["key_neurons"]["k1"] == PAPER["key_neurons"]["k1"]
+    assert settings["merge"] == PAPER["merge"] and settings["masked_cpt"] == PAPER["masked_cpt"]
+    assert settings["mu"] == {"es": 1.5, "zh": 1.0, "bn": 1.2, "te": 1.2}
+    assert settings["k2"] == {"math": PAPER["abilities"]["math"]["k2"]}
+    assert list(settings["abilities"]) == ["math"]
+    changed = copy.deepcopy(PAPER)
+    changed["key_neurons"]["k1"] = 0.1
+    assert cards.card_settings(changed, "maec_math")["key_neurons"]["k1"] == 0.1
+    changed["training"].update(micro_batch_size=1, save_every_steps=7, log_every_steps=3)
+    cadence_only = cards.card_settings(changed, "maec_math")["training"]
+    assert cadence_only == cards.card_settings(PAPER, "maec_math")["training"]  # how, not what
+
+
+def test_a_baselines_settings_leave_out_the_methods_and_name_its_budget():
+    settings = cards.card_settings(PAPER, "fcpt_la_math")
+    assert "key_neurons" not in settings and "merge" not in settings
+    assert (
+        settings["baselines"]["tokens"]["fcpt_la"]
+        == PAPER["experiments"]["baselines"]["tokens"]["fcpt_la"]
+    )
+    ties = cards.card_settings(PAPER, "ftv_ties_math")
+    assert ties["merge_method"]["combine"] == "ties"
+
+
+def test_relations_facts_and_scores():
+    assert cards.relation("maec_math") == "merge" and cards.relation("ftv_math") == "merge"
+    assert (
+        cards.relation("fcpt_la_math") == "finetune"
+        and cards.relation("lcpt_l_da_math") == "finetune"
+    )
+    facts = cards.card_facts(PAPER, "maec_math", "results/backbone", "seed-1/")
+    assert facts["base_model"] == "meta-llama/Meta-Llama-3-8B"
+    assert facts["languages"] == ["en", "es", "zh", "bn", "te"]
+    assert facts["settings"]["training_seed"] == PAPER["training"]["seed"] + 1
+    assert len(facts["corpora"]) == 6  # the masked runs
+    assert (
+        cards.card_facts(DEMO, "maec_math", "results/backbone")["base_model"] == "results/backbone"
+    )
+    assert cards.card_scores(PAPER, "joint_math+science") == [
+        f"results/eval/joint_math+science/{bench}_{lang}.json"
+        for bench in ("mgsm", "mmlu")
+        for lang in PAPER["evaluation"][bench]["languages"]
+    ]
+    assert cards.card_similarity(PAPER, "maec_math", "seed-1/") == [
+        "results/seed-1/similarity/math.tsv"
+    ]
+    assert cards.card_similarity(PAPER, "fcpt_a_math") == []
+
+
+def test_datasets_are_the_hub_corpora_only():
+    datasets = cards.card_datasets(PAPER, "maec_math")
+    assert datasets and all(not d.startswith(("results/", "/")) for d in datasets)
+    assert cards.card_datasets(DEMO, "maec_math") == []
