@@ -125,19 +125,24 @@ def _strings(value) -> Iterator[str]:
 
 
 def recorded_inputs(record: Mapping, root: Path) -> list[str]:
-    """The paths a record names that exist under `root` (a path holds a `/`; the record's
-    summaries of tensors are not looked into). A name without its suffix names the files
-    with that stem: training runs record their corpora as token files' stems
-    (`results/tokens/math_en` for its .npy blocks and .json summary)."""
+    """The paths in the working directory `root` that a record names (a path holds a `/`;
+    the record's summaries of tensors are not looked into). A name without its suffix names
+    the files with that stem: training runs record their corpora as token files' stems
+    (`results/tokens/math_en` for its .npy blocks and .json summary). What lies outside the
+    working directory (an absolute path: a local corpus or model the config names) stays in
+    the record, but is neither followed nor hashed: a local corpus can be terabytes, and the
+    token files made from it are hashed."""
     found = []
     for text in _strings({k: v for k, v in record.items() if k != "tensors"}):
-        if "/" not in text or "\n" in text:
+        if "/" not in text or "\n" in text or Path(text).is_absolute() or text.startswith(".."):
             continue
         path = root / text
         if path.exists():
             found.append(text)
         elif path.parent.is_dir():
-            found += sorted(str(p.relative_to(root)) for p in path.parent.glob(f"{path.name}.*"))
+            found += sorted(
+                str(Path(text).parent / p.name) for p in path.parent.glob(f"{path.name}.*")
+            )
     return list(dict.fromkeys(found))
 
 

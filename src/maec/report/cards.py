@@ -50,8 +50,8 @@ class Score:
 
 @dataclass(frozen=True)
 class CardFacts:
-    """What a card says. `relation`: merge, finetune or adapter (the hub's
-    base_model_relation); `corpora`: (training run, tokens); `composition`: tensor type ->
+    """What a card says. `relation`: the hub's base_model_relation (merge, or finetune for a
+    training run); `corpora`: (training run, tokens); `composition`: tensor type ->
     tensors of T, for a MAEC merge."""
 
     name: str
@@ -68,7 +68,6 @@ class CardFacts:
     composition: Mapping[str, int] = field(default_factory=dict)
     scores: Sequence[Score] = ()
     level: float = 0.95
-    tags: Sequence[str] = ()
 
 
 def backbone_license(backbone_dir: str | Path) -> str | None:
@@ -101,7 +100,7 @@ def card_data(facts: CardFacts) -> ModelCardData:
         language=list(facts.languages),
         datasets=list(facts.datasets) or None,
         license=facts.license,
-        tags=["maec", "multilingual", facts.relation, *facts.tags],
+        tags=["maec", "multilingual", facts.relation],
         eval_results=eval_results or None,
     )
 

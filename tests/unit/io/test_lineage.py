@@ -122,10 +122,13 @@ def test_trace_follows_every_recorded_path_back_to_the_token_files(tmp_path):
     )
 
 
-def test_recorded_inputs_are_existing_paths_only(tmp_path):
-    (tmp_path / "results").mkdir()
-    (tmp_path / "results/a").write_text("")
-    (tmp_path / "results/t.npy").write_text("")
+def test_recorded_inputs_are_existing_paths_in_the_working_directory_only(tmp_path):
+    root = tmp_path / "work"
+    (root / "results").mkdir(parents=True)
+    (root / "results/a").write_text("")
+    (root / "results/t.npy").write_text("")
+    corpus = tmp_path / "corpus.parquet"  # a local corpus the config names: not followed
+    corpus.write_text("")
     record = {
         "model": "abc123",
         "format": "pt",
@@ -133,8 +136,10 @@ def test_recorded_inputs_are_existing_paths_only(tmp_path):
         "y": "results/gone",
         "z": ["results/a"],
         "t": "results/t",
+        "source": str(corpus),
+        "up": "../corpus.parquet",
     }
-    assert recorded_inputs(record, tmp_path) == ["results/a", "results/t.npy"]
+    assert recorded_inputs(record, root) == ["results/a", "results/t.npy"]
 
 
 def test_a_directory_content_leaves_out_bookkeeping_and_its_own_description(tmp_path):
