@@ -15,19 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from maec.io.lineage import PROVENANCE_NAME, read_provenance, trace, verify
+from maec.report.cards import flat_settings
 
 # Record entries left out of the one-line summary of a lineage step (they are long lists).
 _LONG = ("tensors", "summary", "args", "corpora", "languages")
-
-
-def _flat(settings: Mapping, prefix: str = "") -> list[tuple[str, object]]:
-    items = []
-    for key, value in settings.items():
-        if isinstance(value, Mapping) and value:
-            items += _flat(value, f"{prefix}{key}.")
-        else:
-            items.append((f"{prefix}{key}", value))
-    return items
 
 
 def _step_line(path: str, record: Mapping | None) -> str:
@@ -47,7 +38,7 @@ def show_provenance(provenance: Mapping) -> list[str]:
     versions = ", ".join(f"{name} {version}" for name, version in env["versions"].items())
     lines = [f"{provenance['output']}: {len(provenance['files'])} files"]
     lines += ["settings:"] + [
-        f"  {key} = {json.dumps(value)}" for key, value in _flat(provenance["settings"])
+        f"  {key} = {json.dumps(value)}" for key, value in flat_settings(provenance["settings"])
     ]
     lines += [f"lineage ({len(provenance['lineage'])} outputs):"]
     lines += [_step_line(step["path"], step["record"]) for step in provenance["lineage"]]

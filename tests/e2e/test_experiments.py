@@ -290,7 +290,7 @@ def test_every_kept_model_has_a_card_with_its_scores_license_and_provenance(run)
             scored = {(r.dataset_type, r.dataset_config) for r in data.eval_results}
             assert scored == {
                 (config["evaluation"][bench]["hub"], lang)
-                for bench in {benchmark_of(config, a) for a in cards.model_abilities(config, model)}
+                for bench in {benchmark_of(config, a) for a in cards.card_abilities(config, model)}
                 for lang in config["evaluation"][bench]["languages"]
             }, model
             provenance = json.loads((model_dir / "provenance.json").read_text())

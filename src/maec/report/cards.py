@@ -105,14 +105,15 @@ def card_data(facts: CardFacts) -> ModelCardData:
     )
 
 
-def _settings_lines(settings: Mapping, prefix: str = "") -> list[str]:
-    lines = []
+def flat_settings(settings: Mapping, prefix: str = "") -> list[tuple[str, object]]:
+    """Nested settings as (dotted key, value) pairs: `merge.gamma`, 0.2."""
+    items = []
     for key, value in settings.items():
         if isinstance(value, Mapping) and value:
-            lines += _settings_lines(value, f"{prefix}{key}.")
+            items += flat_settings(value, f"{prefix}{key}.")
         else:
-            lines.append(f"| `{prefix}{key}` | `{json.dumps(value)}` |")
-    return lines
+            items.append((f"{prefix}{key}", value))
+    return items
 
 
 def card_text(facts: CardFacts) -> str:
@@ -157,7 +158,10 @@ def card_text(facts: CardFacts) -> str:
             "Every setting of the workflow that shaped this model; `provenance.json` beside "
             "this card holds them with a hash of every input (`python -m maec inspect DIR "
             "--verify`).",
-            "\n".join(["| setting | value |", "|---|---|"] + _settings_lines(facts.settings)),
+            "\n".join(
+                ["| setting | value |", "|---|---|"]
+                + [f"| `{key}` | `{json.dumps(v)}` |" for key, v in flat_settings(facts.settings)]
+            ),
         ]
     parts += ["## Citation", f"```bibtex\n{CITATION}\n```"]
     return "\n\n".join(parts) + "\n"

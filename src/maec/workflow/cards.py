@@ -12,7 +12,7 @@ the card.
 
 from maec.workflow import corpora
 from maec.workflow.jobs import CADENCE, seed_dir_of, seed_of_dir, training_seeds
-from maec.workflow.model_names import format_model, model_training_runs, parse_model
+from maec.workflow.model_names import format_model, model_dir, model_training_runs, parse_model
 from maec.workflow.models import (
     MODEL_KINDS,
     ExpertMerge,
@@ -50,10 +50,8 @@ def card_provenance(model: str, seed_dir: str = "") -> str:
     return TEMPLATES["card_provenance"].format(model=model, seed_dir=seed_dir)
 
 
-def carded_models(config, experiments: bool = True) -> list[str]:
-    """The kept models of the default target (each ability's MAEC model) or, with
-    `experiments`, of `experiments` too (every trained model Table 2 and the comparisons
-    beyond it evaluate, but merge variants)."""
+def _kept_models(config, experiments: bool) -> list[str]:
+    """Every name of a kept model (see `carded_models`), in table order."""
     models = [format_model("maec", ability) for ability in config["abilities"]]
     if experiments:
         models += [model for model, _, _ in table2_entries(config)]
@@ -67,6 +65,26 @@ def carded_models(config, experiments: bool = True) -> list[str]:
         for model in dict.fromkeys(models)
         if MODEL_KINDS[parse_model(model).kind].trained and parse_model(model).variant is None
     ]
+
+
+def sharing_models(config, model: str) -> list[str]:
+    """The kept models whose directory is this model's: a run that does not depend on the
+    ability (F-CPT_L trains on the general corpora) is one model under each ability's name,
+    and gets one card with the scores of each."""
+    directory = model_dir(config, model)
+    names = [m for m in _kept_models(config, True) if model_dir(config, m) == directory]
+    return names or [model]
+
+
+def carded_models(config, experiments: bool = True) -> list[str]:
+    """The kept models of the default target (each ability's MAEC model) or, with
+    `experiments`, of `experiments` too (every trained model Table 2 and the comparisons
+    beyond it evaluate, but merge variants): one name per model directory, the first."""
+    models = _kept_models(config, experiments)
+    first = {}
+    for model in models:
+        first.setdefault(model_dir(config, model), model)
+    return list(first.values())
 
 
 def card_outputs(config, experiments: bool = True) -> list[str]:
@@ -85,14 +103,26 @@ def model_abilities(config, model: str) -> list[str]:
     return [name.ability]
 
 
+def card_abilities(config, model: str) -> list[str]:
+    """The abilities of the model and of every name it shares its directory with."""
+    return list(
+        dict.fromkeys(a for m in sharing_models(config, model) for a in model_abilities(config, m))
+    )
+
+
 def card_scores(config, model: str, seed_dir: str = "") -> list[str]:
-    """The model's score files on its abilities' benchmarks, every language."""
-    benches = dict.fromkeys(benchmark_of(config, a) for a in model_abilities(config, model))
-    return [
-        path
-        for bench in benches
-        for path in bench_scores(config, [model], bench, seed_part=seed_dir)
-    ]
+    """The score files of the model, under each name it has, on its abilities' benchmarks,
+    every language."""
+    return list(
+        dict.fromkeys(
+            path
+            for name in sharing_models(config, model)
+            for bench in dict.fromkeys(
+                benchmark_of(config, a) for a in model_abilities(config, name)
+            )
+            for path in bench_scores(config, [name], bench, seed_part=seed_dir)
+        )
+    )
 
 
 def relation(model: str) -> str:
@@ -127,7 +157,7 @@ def card_facts(config, model: str, backbone: str, seed_dir: str = "") -> dict:
     kind = MODEL_KINDS[parse_model(model).kind]
     runs = model_training_runs(config, model)
     return dict(
-        name=model,
+        name=", ".join(sharing_models(config, model)),
         label=kind.label,
         description=kind.description,
         summary=card_summary(model),
@@ -144,7 +174,7 @@ def card_facts(config, model: str, backbone: str, seed_dir: str = "") -> dict:
 def card_settings(config, model: str) -> dict:
     """The config's values that shaped the model (see the module's docstring)."""
     kind = MODEL_KINDS[parse_model(model).kind]
-    abilities = model_abilities(config, model)
+    abilities = card_abilities(config, model)
     sections = list(_SHARED_SECTIONS) + list(_TRAINING_SECTIONS)
     settings = {key: config[key] for key in sections if key in config}
     settings["training"] = {
@@ -170,7 +200,7 @@ def card_datasets(config, model: str) -> list[str]:
     """The hub data sets among the corpora the model's runs train on (a local file is not
     one)."""
     sources = [config["general_corpora"][lang]["source"] for lang in config["general_corpora"]]
-    for ability in model_abilities(config, model):
+    for ability in card_abilities(config, model):
         spec = config["abilities"][ability]
         sources.append(spec["corpus"]["source"])
         sources += [c["source"] for c in (spec.get("translated_corpora") or {}).values()]

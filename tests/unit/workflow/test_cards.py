@@ -34,6 +34,20 @@ def test_experiments_card_every_kept_model_but_no_variant_backbone_or_reference(
     assert set(cards.card_outputs(PAPER)) <= set(targets.experiments_target(PAPER))
 
 
+def test_a_run_shared_by_two_abilities_gets_one_card_with_both_abilities_scores():
+    models = cards.carded_models(PAPER)
+    assert "fcpt_l_math" in models and "fcpt_l_science" not in models  # one directory
+    assert cards.sharing_models(PAPER, "fcpt_l_math") == ["fcpt_l_math", "fcpt_l_science"]
+    assert cards.sharing_models(PAPER, "fcpt_a_math") == ["fcpt_a_math"]
+    assert cards.card_abilities(PAPER, "fcpt_l_math") == ["math", "science"]
+    scores = cards.card_scores(PAPER, "fcpt_l_math", "seed-1/")
+    assert "results/seed-1/eval/fcpt_l_math/mgsm_bn.json" in scores
+    assert "results/seed-1/eval/fcpt_l_science/mmlu_bn.json" in scores
+    facts = cards.card_facts(PAPER, "fcpt_l_math", "results/backbone")
+    assert facts["name"] == "fcpt_l_math, fcpt_l_science"
+    assert list(facts["settings"]["abilities"]) == ["math", "science"]
+
+
 def test_a_maec_cards_settings_are_every_section_on_its_path():
     settings = cards.card_settings(PAPER, "maec_math")
     assert settings["key_neurons"]["k1"] == PAPER["key_neurons"]["k1"]
