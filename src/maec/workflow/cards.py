@@ -23,7 +23,7 @@ from maec.workflow.models import (
     joint_abilities_of,
 )
 from maec.workflow.naming import joint_abilities
-from maec.workflow.paths import TEMPLATES, similarity_table
+from maec.workflow.paths import TEMPLATES, parse_path, similarity_table
 from maec.workflow.scores import bench_scores, benchmark_of
 from maec.workflow.studies import beyond_abilities, beyond_entries, table2_entries
 from maec.workflow.variants import language_mu, merge_method_settings
@@ -196,14 +196,22 @@ def card_settings(config, model: str) -> dict:
     return settings
 
 
+def _run_corpora(run_dir: str) -> list[str]:
+    """The corpora a training run's directory names (a run of corpora joined by +, or a
+    domain adaptation's one corpus)."""
+    _, fields = parse_path(run_dir)
+    return corpora.run_corpora(fields["run"]) if "run" in fields else [fields["corpus"]]
+
+
 def card_datasets(config, model: str) -> list[str]:
-    """The hub data sets among the corpora the model's runs train on (a local file is not
-    one)."""
-    sources = [config["general_corpora"][lang]["source"] for lang in config["general_corpora"]]
-    for ability in card_abilities(config, model):
-        spec = config["abilities"][ability]
-        sources.append(spec["corpus"]["source"])
-        sources += [c["source"] for c in (spec.get("translated_corpora") or {}).values()]
+    """The hub data sets among the corpora the model's training runs train on (a local file,
+    as a machine translation's output, is not one)."""
+    sources = [
+        corpora.corpus_config(config, corpus)["source"]
+        for name in sharing_models(config, model)
+        for run_dir in model_training_runs(config, name)
+        for corpus in _run_corpora(run_dir)
+    ]
     return [s for s in dict.fromkeys(sources) if not corpora.is_local_path(s)]
 
 

@@ -2,7 +2,7 @@
 
 import copy
 
-from helpers.configs import shipped_config
+from helpers.configs import shipped_config, with_translations
 
 from maec.workflow import cards, targets
 from maec.workflow.paths import parse_path
@@ -99,7 +99,13 @@ def test_relations_facts_and_scores():
     assert cards.card_similarity(PAPER, "fcpt_a_math") == []
 
 
-def test_datasets_are_the_hub_corpora_only():
-    datasets = cards.card_datasets(PAPER, "maec_math")
-    assert datasets and all(not d.startswith(("results/", "/")) for d in datasets)
-    assert cards.card_datasets(DEMO, "maec_math") == []
+def test_datasets_are_the_hub_corpora_the_models_runs_train_on():
+    general = [PAPER["general_corpora"][lang]["source"] for lang in PAPER["general_corpora"]]
+    math = PAPER["abilities"]["math"]["corpus"]["source"]
+    assert set(cards.card_datasets(PAPER, "maec_math")) == {*general, math}
+    assert set(cards.card_datasets(PAPER, "fcpt_l_math")) == set(general)  # no ability corpus
+    assert cards.card_datasets(PAPER, "fcpt_a_math") == [math]
+    translated = with_translations(PAPER)  # hub ids of translations
+    assert "mt-output/math-bn" in cards.card_datasets(translated, "fcpt_t_math")
+    assert "mt-output/math-bn" not in cards.card_datasets(translated, "maec_math")
+    assert cards.card_datasets(DEMO, "maec_math") == []  # the world's files
