@@ -37,6 +37,7 @@ $(REHEARSAL)/config.yaml: config/config.yaml config/rehearsal.yaml config/rehear
 	$(VENV)/bin/python -m maec.rehearsal $(REHEARSAL) --data $(DATA)
 
 rehearsal: $(REHEARSAL)/config.yaml
-	$(SNAKEMAKE) --directory $(REHEARSAL)/paper --configfile $(CURDIR)/$(REHEARSAL)/config.yaml experiments
-	$(SNAKEMAKE) --directory $(REHEARSAL)/tied --configfile $(CURDIR)/$(REHEARSAL)/config-tied.yaml \
-		results/merged/science.safetensors
+	$(SNAKEMAKE) experiments --directory $(REHEARSAL)/paper \
+		--configfile=$(CURDIR)/$(REHEARSAL)/config.yaml
+	$(SNAKEMAKE) results/merged/science.safetensors --directory $(REHEARSAL)/tied \
+		--configfile=$(CURDIR)/$(REHEARSAL)/config-tied.yaml

@@ -15,13 +15,23 @@ import pandas as pd
 import pytest
 import torch
 import transformers
+from helpers.configs import SCHEMA
 from helpers.workflow import load_config, planned_jobs, snakemake, write_config
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file
+from snakemake.utils import validate
 
+from maec.combination.similarity import selected_tensors
+from maec.combination.variant import variant_similarity, write_variant_merge
+from maec.evaluation.generation import load_model
+from maec.evaluation.mgsm import evaluate_mgsm_languages
+from maec.evaluation.mmlu import evaluate_mmlu_languages
+from maec.evaluation.on_load import MergedOnLoad
+from maec.io.hf_dir import write_hf_directory
 from maec.io.lineage import content_files
 from maec.report.stats import accuracy_interval
-from maec.workflow import cost
+from maec.workflow import cost, variants
+from maec.workflow.scores import benchmark_of
 
 DEMO = load_config("demo.yaml")
 TRAINING_RULES = {"pretrain_backbone", "importance_cpt", "masked_cpt", "tokenize"}
@@ -359,3 +369,88 @@ def test_the_default_target_draws_each_abilitys_accuracy_per_language(demo_run):
     for ability in DEMO["abilities"]:
         for ext in ("png", "pdf"):
             assert (workdir / f"results/figures/results_{ability}.{ext}").stat().st_size > 0
+
+
+def _validated(config):
+    config = copy.deepcopy(config)
+    validate(config, SCHEMA)  # the defaults, as the workflow sees them
+    return config
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize(
+    "ability, variant",
+    [
+        ("math", "k2-0.6"),  # a k2 variant
+        ("math", "k2-1.0"),  # an ablation: no tensor identification
+        ("math", "combine-ties"),
+        ("math", "combine-dare"),
+        ("science", "k2-0.6"),  # log-likelihood scoring (MMLU)
+    ],
+)
+def test_a_variant_merged_on_load_scores_as_its_written_model(
+    demo_run, tmp_path, ability, variant, dtype
+):
+    """Scores and per-question records of a merge variant merged in memory equal, byte for
+    byte, those of the same variant written, loaded from its directory and scored (the
+    score summaries differ only in the model they name)."""
+    workdir, _ = demo_run
+    config = _validated(DEMO)
+    config["merge"]["dtype"] = dtype
+    settings = variants.variant_merge_settings(config, ability, variant)
+    inputs = {
+        key: [workdir / p for p in value] if isinstance(value, list) else workdir / value
+        for key, value in variants.variant_inputs(config, ability, variant, "").items()
+    }
+    written = tmp_path / "variant.hf"
+    rows = variant_similarity(inputs, settings)
+    write_variant_merge(inputs, settings, selected_tensors(rows), tmp_path / "variant.safetensors")
+    write_hf_directory(tmp_path / "variant.safetensors", inputs["backbone"], written)
+    on_load = MergedOnLoad(inputs, settings, f"maec_{ability}.{variant}")
+
+    languages = ["en", "bn"]
+    outputs = {}
+    for source, model in [("written", written), ("on_load", on_load)]:
+        records = [tmp_path / source / f"{lang}.jsonl" for lang in languages]
+        scores = [tmp_path / source / f"{lang}.json" for lang in languages]
+        bench = config["evaluation"][benchmark_of(config, ability)]
+        if ability == "math":
+            evaluate_mgsm_languages(
+                model,
+                languages,
+                [workdir / bench["questions"].format(lang=lang) for lang in languages],
+                workdir / bench["exemplars"],
+                records,
+                scores,
+                n_shots=bench["n_shots"],
+                max_new_tokens=bench["max_new_tokens"],
+                limit=24,
+            )
+        else:
+            evaluate_mmlu_languages(
+                model,
+                languages,
+                [workdir / bench["test"].format(lang=lang) for lang in languages],
+                [workdir / bench["dev"].format(lang=lang) for lang in languages],
+                records,
+                scores,
+                n_shots=bench["n_shots"],
+                limit=24,
+            )
+        outputs[source] = records, scores
+    assert str(on_load) == f"maec_{ability}.{variant} (merged on load)"
+    cpu = torch.device("cpu")
+    weights = on_load.load(cpu)[0].state_dict()
+    assert weights.keys() == load_model(written, cpu)[0].state_dict().keys()
+    for name, tensor in load_model(written, cpu)[0].state_dict().items():
+        assert torch.equal(weights[name], tensor), name
+    backbone = load_model(inputs["backbone"], cpu)[0].state_dict()
+    assert any(not torch.equal(weights[n], backbone[n]) for n in backbone)  # a merge happened
+    for written_file, on_load_file in zip(*(sum(outputs[s], []) for s in outputs), strict=True):
+        if written_file.suffix == ".jsonl":
+            assert written_file.read_bytes() == on_load_file.read_bytes(), written_file.name
+        else:
+            a, b = (json.loads(f.read_text()) for f in (written_file, on_load_file))
+            assert a.pop("model_dir") == str(written)
+            assert b.pop("model_dir") == str(on_load)
+            assert a == b, written_file.name

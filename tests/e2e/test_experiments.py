@@ -18,8 +18,9 @@ from huggingface_hub import ModelCard
 from matplotlib import image
 from snakemake.utils import validate
 
-from maec.combination.similarity import read_selected
-from maec.workflow import cards, model_names
+from maec.combination.similarity import read_selected, selected_tensors
+from maec.combination.variant import variant_similarity, write_variant_merge
+from maec.workflow import cards, model_names, variants
 from maec.workflow.jobs import seed_dir_of, training_seeds
 from maec.workflow.scores import benchmark_of
 
@@ -184,6 +185,21 @@ def _expected_merge(workdir, config, selected):
     return expected
 
 
+def _merged_variant(workdir, config, variant, out):
+    """A merge variant as its evaluation merges it on load, written to `out` to be read:
+    (its tensors, its T)."""
+    config = copy.deepcopy(config)
+    validate(config, SCHEMA)
+    settings = variants.variant_merge_settings(config, "math", variant)
+    inputs = {
+        key: [workdir / p for p in value] if isinstance(value, list) else workdir / value
+        for key, value in variants.variant_inputs(config, "math", variant, "").items()
+    }
+    selected = selected_tensors(variant_similarity(inputs, settings))
+    write_variant_merge(inputs, settings, selected, out)
+    return load_checkpoint(out), selected
+
+
 @pytest.mark.parametrize(
     "variant, selected",
     [
@@ -197,24 +213,33 @@ def _expected_merge(workdir, config, selected):
         ),
     ],
 )
-def test_merge_variants_are_eq5_on_their_tensors(run, variant, selected):
+def test_merge_variants_are_eq5_on_their_tensors(run, tmp_path, variant, selected):
     workdir, config = run
-    merged = load_checkpoint(workdir / f"results/merged/math/{variant}.safetensors")
-    tensors = selected(workdir, merged)
-    assert read_selected(workdir / f"results/merged/math/{variant}.tsv") == tensors
+    merged, tensors = _merged_variant(workdir, config, variant, tmp_path / "variant.safetensors")
+    assert tensors == selected(workdir, merged)
     expected = _expected_merge(workdir, config, tensors)
     assert merged.keys() == expected.keys()
     for name, tensor in expected.items():
         assert torch.equal(merged[name], tensor), name
 
 
-def test_adding_one_k2_value_plans_only_its_merge_and_evaluation(run):
+def test_variants_are_scored_merged_on_load_and_never_written(run):
+    workdir, _ = run
+    scored = sorted((workdir / "results/eval").glob("maec_math.*/mgsm/en.json"))
+    assert len(scored) >= 9  # the ablations, the k2 sweep, the type merges, beyond's
+    for score in scored:
+        model = score.parent.parent.name
+        assert json.loads(score.read_text())["model_dir"] == f"{model} (merged on load)"
+    assert not (workdir / "results/merged/math").exists()
+
+
+def test_adding_one_k2_value_plans_only_its_evaluation(run):
     workdir, config = run
     config = copy.deepcopy(config)
     config["experiments"]["k2_grid"].append(0.6)
     configfile = write_config(config, workdir, "more_k2.yaml")
     plan = planned_jobs(workdir, configfile, "results/figures/k2_math.png")
-    assert plan == {"merge_variant": 1, "evaluate_mgsm": 1, "k2_sweep": 1}
+    assert plan == {"evaluate_mgsm": 1, "k2_sweep": 1}
 
 
 BEYOND_ROWS = [
@@ -260,11 +285,11 @@ def test_layer_swap_takes_the_bottom_layer_from_f_cpt_l(run):
         assert torch.equal(tensor, (language if bottom else ability)[name]), name
 
 
-def test_maec_ties_dare_and_revert_reuse_the_deltas_and_differ_from_maec(run):
-    workdir, _ = run
+def test_maec_ties_dare_and_revert_reuse_the_deltas_and_differ_from_maec(run, tmp_path):
+    workdir, config = run
     maec = load_checkpoint(workdir / "results/merged/math.safetensors")
     for variant in ("combine-ties", "combine-dare", "revert"):
-        merged = load_checkpoint(workdir / f"results/merged/math/{variant}.safetensors")
+        merged, _ = _merged_variant(workdir, config, variant, tmp_path / f"{variant}.safetensors")
         assert merged.keys() == maec.keys()
         assert any(not torch.equal(merged[n], maec[n]) for n in maec), variant
 
@@ -296,4 +321,3 @@ def test_every_kept_model_has_a_card_with_its_scores_license_and_provenance(run)
             provenance = json.loads((model_dir / "provenance.json").read_text())
             assert provenance["settings"]["training_seed"] == seed
             assert provenance["lineage"] and all(step["files"] for step in provenance["lineage"])
-    assert not list((workdir / "results/merged/math").glob("*/README.md"))  # variants: none

@@ -6,6 +6,7 @@ import copy
 
 import pandas as pd
 import pytest
+from helpers.configs import SCHEMA
 from helpers.workflow import (
     REPO,
     load_config,
@@ -14,6 +15,9 @@ from helpers.workflow import (
     snakemake,
     write_config,
 )
+from snakemake.utils import validate
+
+from maec.workflow import studies
 
 PAPER = load_config("config.yaml")
 PAPER_TABLE2 = REPO / "tests" / "fixtures" / "paper_table2.tsv"
@@ -138,10 +142,11 @@ def test_ablation_abilities_leave_out_the_other_abilities_studies_only(tmp_path)
     assert math["layer_cosine_ra_rlang"] == 2  # for every ability
     # Science's merges: 4 ablations, 4 more k2 values (0.0 and 1.0 are ablations), 9 tensor
     # types for the merge-by-type table and 9 for Table 8, less "no key neurons", which
-    # science's beyond table still scores; each scored on MMLU. No training run is left out.
+    # science's beyond table still scores; each scored on MMLU, merged on load (none is
+    # written). No training run is left out.
     left_out = {rule: n - math.get(rule, 0) for rule, n in both.items() if n != math.get(rule)}
+    assert "merge_variant" not in both
     assert left_out == {
-        "merge_variant": 25,
         "evaluate_mmlu": 25,
         "ability_weights_plain": 1,
         "ablation": 1,
@@ -234,3 +239,13 @@ def test_the_baselines_mixture_is_their_own(tmp_path):
     params = planned_params(tmp_path, write_config(config, tmp_path), "results/tables/table2.md")
     assert {tuple(p["weights"]) for p in params["masked_cpt"]} >= {(3.0, 1.0)}
     assert all(3.0 not in p["weights"] for p in params["baseline_cpt"])
+
+
+def test_keep_variants_writes_every_variant_the_studies_score(tmp_path):
+    config = copy.deepcopy(PAPER)
+    config["experiments"]["keep_variants"] = True
+    plan = planned_jobs(tmp_path, write_config(config, tmp_path), "experiments")
+    validate(config, SCHEMA)
+    # the ablations, k2 sweep and type merges of both abilities, beyond's and the selection grid
+    assert plan["merge_variant"] == len(studies.scored_variants(config)) == 94
+    assert plan["merge_variant"] == len(studies.kept_variants(config))

@@ -215,6 +215,16 @@ def get_model_dir(wildcards):
     return model_names.model_dir(config, wildcards.model, wildcards.get("seed_dir", ""))
 
 
+def get_evaluation_inputs(wildcards):
+    return model_names.evaluation_inputs(
+        config, wildcards.model, wildcards.get("seed_dir", "")
+    )
+
+
+def get_merged_on_load(wildcards):
+    return model_names.merged_on_load(config, wildcards.model)
+
+
 def get_card_scores(wildcards):
     return cards.card_scores(config, wildcards.model, wildcards.seed_dir)
 

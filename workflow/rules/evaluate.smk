@@ -1,10 +1,11 @@
 # MGSM (math) and multilingual MMLU science subsets: one job per model and benchmark loads
-# the model once and scores every language, writing per-example records and a score each.
+# the model once and scores every language, writing per-example records and a score each. A
+# merge variant is merged in memory from the backbone and its deltas, never written.
 
 
 rule evaluate_mgsm:
     input:
-        model=get_model_dir,
+        unpack(get_evaluation_inputs),
         questions=[inputs.mgsm_questions(config, lang) for lang in MGSM_LANGUAGES],
         exemplars=config["evaluation"]["mgsm"]["exemplars"],
     output:
@@ -24,6 +25,7 @@ rule evaluate_mgsm:
     resources:
         **get_resources("evaluate"),
     params:
+        merged_on_load=get_merged_on_load,
         languages=MGSM_LANGUAGES,
         n_shots=config["evaluation"]["mgsm"]["n_shots"],
         chain_of_thought=config["evaluation"]["mgsm"]["chain_of_thought"],
@@ -36,7 +38,7 @@ rule evaluate_mgsm:
 
 rule evaluate_mmlu:
     input:
-        model=get_model_dir,
+        unpack(get_evaluation_inputs),
         test=[inputs.mmlu_file(config, "test", lang) for lang in MMLU_LANGUAGES],
         dev=[inputs.mmlu_file(config, "dev", lang) for lang in MMLU_LANGUAGES],
     output:
@@ -56,6 +58,7 @@ rule evaluate_mmlu:
     resources:
         **get_resources("evaluate"),
     params:
+        merged_on_load=get_merged_on_load,
         languages=MMLU_LANGUAGES,
         n_shots=config["evaluation"]["mmlu"]["n_shots"],
         subjects=config["evaluation"]["mmlu"]["subjects"],

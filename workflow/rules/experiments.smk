@@ -162,7 +162,7 @@ rule evaluate_ood:
 
 use rule evaluate_mgsm as evaluate_mgsm_dev with:
     input:
-        model=get_model_dir,
+        unpack(get_evaluation_inputs),
         questions=[
             inputs.selection_dev(config, "mgsm", lang) for lang in MGSM_LANGUAGES
         ],
@@ -182,7 +182,7 @@ use rule evaluate_mgsm as evaluate_mgsm_dev with:
 
 use rule evaluate_mmlu as evaluate_mmlu_dev with:
     input:
-        model=get_model_dir,
+        unpack(get_evaluation_inputs),
         test=[inputs.selection_dev(config, "mmlu", lang) for lang in MMLU_LANGUAGES],
         dev=[inputs.mmlu_file(config, "dev", lang) for lang in MMLU_LANGUAGES],
     output:

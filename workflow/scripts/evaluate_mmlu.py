@@ -1,9 +1,13 @@
 from maec.evaluation.mmlu import evaluate_mmlu_languages
+from maec.evaluation.on_load import model_to_score
 from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
+model = model_to_score(
+    dict(snakemake.input.items()), snakemake.params.merged_on_load, snakemake.wildcards.model
+)
 evaluate_mmlu_languages(
-    snakemake.input.model,
+    model,
     snakemake.params.languages,
     snakemake.input.test,
     snakemake.input.dev,

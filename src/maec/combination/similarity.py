@@ -168,6 +168,11 @@ def write_similarity_table(
 ) -> None:
     """Write the S(τ) table (rank order) with the tensors of T marked selected=1."""
     rows = similarity_rows(r_a_path, r_lang_path, k2, chunk_bytes, types, within)
+    write_similarity_rows(rows, out_tsv)
+
+
+def write_similarity_rows(rows: list[dict], out_tsv) -> None:
+    """Write `similarity_rows`' table."""
     with atomic_file(out_tsv, "w", newline="") as handle:
         writer = csv.DictWriter(handle, COLUMNS, delimiter="\t", lineterminator="\n")
         writer.writeheader()
@@ -179,6 +184,11 @@ def write_similarity_table(
         sum(r["selected"] for r in rows),
         out_tsv,
     )
+
+
+def selected_tensors(rows: list[dict]) -> set[str]:
+    """The tensors of T among `similarity_rows`' rows."""
+    return {row["tensor"] for row in rows if row["selected"]}
 
 
 def read_selected(tsv) -> set[str]:

@@ -20,17 +20,31 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=1)
-def load_model(model_dir: str | Path, device: torch.device):
-    """Model (eval mode; its stored dtype on GPU, float32 on CPU) and left-padding tokenizer.
-
-    The last one loaded is kept, so that one job scoring a model in several languages
-    loads it once."""
+def read_model(model_dir: str | Path, device: torch.device, dtype: torch.dtype | None = None):
+    """Model (eval mode) and left-padding tokenizer: float32 on CPU; on GPU `dtype`, by
+    default the model's own (its config's)."""
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     prepare_tokenizer(tokenizer)
-    dtype = "auto" if device.type == "cuda" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device).eval()
-    return model, tokenizer
+    if device.type != "cuda":
+        dtype = torch.float32
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype or "auto")
+    return model.to(device).eval(), tokenizer
+
+
+@functools.lru_cache(maxsize=1)
+def load_model(model_dir: str | Path, device: torch.device):
+    """`read_model` of a model directory, in its own dtype. The last one loaded is kept, so
+    that one job scoring a model in several languages loads it once."""
+    return read_model(model_dir, device)
+
+
+def model_and_tokenizer(model, device: torch.device):
+    """The model to score and its tokenizer: a directory's (`load_model`), or what a model
+    source's `load(device)` gives (a merge variant merged on load: `maec.evaluation.on_load`),
+    whose `str()` the scores record."""
+    if isinstance(model, str | Path):
+        return load_model(model, device)
+    return model.load(device)
 
 
 def prepare_tokenizer(tokenizer) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from maec.training.device import resolve_device
 
 from .extraction import extract_direct, extract_flexible, extract_strict, format_number, is_correct
-from .generation import generate_greedy, load_model
+from .generation import generate_greedy, model_and_tokenizer
 from .languages import LanguageLabels, labels_for, question_line
 from .loaders import (
     BenchmarkFormatError,
@@ -122,7 +122,7 @@ def score_mgsm(
         model_dir,
         torch_device,
     )
-    model, tokenizer = load_model(model_dir, torch_device)
+    model, tokenizer = model_and_tokenizer(model_dir, torch_device)
     generations = generate_greedy(
         model,
         tokenizer,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from maec.training.device import resolve_device
 
-from .generation import load_model, loglikelihoods
+from .generation import loglikelihoods, model_and_tokenizer
 from .loaders import (
     CHOICE_LETTERS,
     SCIENCE_SUBJECTS,
@@ -169,7 +169,7 @@ def score_mmlu(
         model_dir,
         torch_device,
     )
-    model, tokenizer = load_model(model_dir, torch_device)
+    model, tokenizer = model_and_tokenizer(model_dir, torch_device)
     scores = loglikelihoods(
         model, tokenizer, task.requests, batch_size=batch_size, desc=f"mmlu {task.lang}"
     )

@@ -63,6 +63,15 @@ class FlatOffsets:
         return start
 
 
+class TensorSink:
+    """Where `write_elementwise` can send its output instead of a file: `writer(layout)`
+    returns a context manager with the `write(name, start_row, chunk, on_written)` of
+    `CheckpointWriter`, called in layout order; `str()` names it in messages."""
+
+    def writer(self, layout: Mapping[str, tuple]):
+        raise NotImplementedError
+
+
 def check_finite(tensor: torch.Tensor, what: Callable[[], str]) -> None:
     """Raise naming `what()` if the tensor holds NaN or Inf.
 
@@ -158,20 +167,25 @@ def write_elementwise(
     finite the inputs of that chunk are checked first, so the message names the input file
     that caused it. Writing runs on a background thread, overlapping the next chunk's reads
     and arithmetic. With `sparse`, each tensor is stored as its non-zero entries where that
-    is smaller (`maec.io.sparse`).
+    is smaller (`maec.io.sparse`). `out_path` may also be a `TensorSink`, which receives
+    the same chunks in the same order instead of a file (a model's parameters: merge on load).
     """
     inputs = list(inputs)
     ref_index = next(i for i, c in enumerate(inputs) if c is not None)
     ref = inputs[ref_index]
     labels = list(input_labels) if input_labels else [str(c.path) if c else "" for c in inputs]
-    out_path = Path(out_path)
     layout = layout_like(ref, out_dtype)
     scratch = ScratchBuffers()
     free_slots: queue.Queue[int] = queue.Queue()
     for slot in range(WRITE_DEPTH):
         free_slots.put(slot)
-    writer_class = SparseCheckpointWriter if sparse else CheckpointWriter
-    with writer_class(out_path, layout, metadata, max_shard_bytes, background=True) as writer:
+    if isinstance(out_path, TensorSink):
+        output = out_path.writer(layout)
+    else:
+        out_path = Path(out_path)
+        writer_class = SparseCheckpointWriter if sparse else CheckpointWriter
+        output = writer_class(out_path, layout, metadata, max_shard_bytes, background=True)
+    with output as writer:
         for name in progress(ref.names, desc):
             dtype = layout[name][1]
             for start, chunks in aligned_row_chunks(

@@ -113,6 +113,21 @@ def model_dir(config, model: str, seed_part: str = "") -> str:
     return kind.model_dir(config, name, seed_part)
 
 
+def evaluation_inputs(config, model: str, seed_part: str = "") -> dict:
+    """What an evaluation job of the model reads: {"model": its directory}, or for a merge
+    variant, which is merged in memory and never written, its backbone and deltas
+    (`maec.workflow.variants.variant_inputs`)."""
+    name = parse_model(model)
+    model_dir(config, model, seed_part)  # the same checks of the name
+    return MODEL_KINDS[name.kind].evaluation_inputs(config, name, seed_part)
+
+
+def merged_on_load(config, model: str) -> dict | None:
+    """The merge settings an evaluation applies in memory (a merge variant's), else None."""
+    name = parse_model(model)
+    return MODEL_KINDS[name.kind].merged_on_load(config, name)
+
+
 def model_training_runs(config, model: str) -> dict[str, int]:
     """The training runs a model is counted to cost (#Tokens, ICER): run directory ->
     planned tokens. A model on top of other runs counts them too (a DA row its CPT_L run,

@@ -21,7 +21,7 @@ from maec.workflow.paths import (
     reference_download_dir,
     task_vector_path,
 )
-from maec.workflow.variants import variant_settings
+from maec.workflow.variants import variant_inputs, variant_merge_settings, variant_settings
 
 # ---- the families of model kinds ------------------------------------------------------------
 
@@ -48,6 +48,14 @@ class ModelKind:
     def model_dir(self, config, name, seed_part: str) -> str:
         """Where the model of a parsed name (`maec.workflow.model_names.ModelName`) lives."""
         raise NotImplementedError
+
+    def evaluation_inputs(self, config, name, seed_part: str) -> dict:
+        """What an evaluation of the model reads: its directory."""
+        return {"model": self.model_dir(config, name, seed_part)}
+
+    def merged_on_load(self, config, name) -> dict | None:
+        """The merge settings of a model that an evaluation merges in memory (never written)."""
+        return None
 
     def available(self, config, ability: str) -> bool:
         """Whether the config lets the workflow build this kind for the ability."""
@@ -100,6 +108,18 @@ class Maec(ModelKind):
         if name.variant is not None:
             variant_settings(config, name.ability, name.variant)  # the config knows its names
         return merged_model_dir(name.ability, name.variant, seed_part)
+
+    def evaluation_inputs(self, config, name, seed_part):
+        """A merge variant is only scored: its evaluation reads the backbone and the deltas
+        and merges them in memory (`maec.evaluation.on_load`)."""
+        if name.variant is None:
+            return super().evaluation_inputs(config, name, seed_part)
+        return variant_inputs(config, name.ability, name.variant, seed_part)
+
+    def merged_on_load(self, config, name):
+        if name.variant is None:
+            return None
+        return variant_merge_settings(config, name.ability, name.variant)
 
     def training_runs(self, config, ability):
         """Its masked CPT runs (the ability run, the reference run and every language run),

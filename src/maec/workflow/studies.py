@@ -323,7 +323,8 @@ def beyond_abilities(config) -> list[str]:
 
 
 def experiment_outputs(config) -> list[str]:
-    """Every table and figure of the `experiments` target."""
+    """Every table and figure of the `experiments` target, and the written merge variants
+    when experiments.keep_variants asks for them."""
     outputs = [table("table2"), table("table2_tokens")]
     if config["experiments"].get("ood"):
         outputs.append(table("table3"))
@@ -337,10 +338,45 @@ def experiment_outputs(config) -> list[str]:
     outputs += [figure(f"layer_cosine_ra_rlang_{a}") for a in config["abilities"]]
     outputs += [figure(f"figure5{panel}") for panel in ("a", "b", "c")] + [table("table6")]
     outputs += [table(f"selection_{a}") for a in selection_abilities(config)]
-    return outputs + [
+    outputs += [
         path
         for a in beyond_abilities(config)
         for path in (table(f"beyond_{a}"), figure(f"beyond_{a}"))
+    ]
+    return outputs + kept_variants(config)
+
+
+def scored_variants(config) -> list[str]:
+    """Every merge variant the studies score, as model names: the ablations, the k2 sweep and
+    the tensor-type merges, the beyond table's and the selection grid."""
+    models = [
+        format_model("maec", a, variant)
+        for a in ablation_abilities(config)
+        for variants, _ in STUDIES.values()
+        for variant in variants(config).values()
+    ]
+    models += [
+        model
+        for a in beyond_abilities(config)
+        for model, _ in beyond_entries(config, a)
+        if parse_model(model).variant is not None
+    ]
+    models += [
+        format_model("maec", a, variant)
+        for a in selection_abilities(config)
+        for variant in selection_variants(config)
+    ]
+    return list(dict.fromkeys(models))
+
+
+def kept_variants(config) -> list[str]:
+    """The written merge variants of every seed, when experiments.keep_variants asks for them."""
+    if not config["experiments"]["keep_variants"]:
+        return []
+    return [
+        merged_weights(name.ability, name.variant, seed_dir_of(config, s))
+        for name in map(parse_model, scored_variants(config))
+        for s in training_seeds(config)
     ]
 
 

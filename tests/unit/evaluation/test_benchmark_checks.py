@@ -18,12 +18,12 @@ def model_loads(monkeypatch):
     """The model directories that evaluation loaded (it loads none in these tests)."""
     loaded = []
 
-    def load_model(model_dir, device):
+    def model_and_tokenizer(model_dir, device):
         loaded.append(model_dir)
         raise AssertionError("the model was loaded before every file was checked")
 
-    monkeypatch.setattr(mgsm, "load_model", load_model)
-    monkeypatch.setattr(mmlu, "load_model", load_model)
+    monkeypatch.setattr(mgsm, "model_and_tokenizer", model_and_tokenizer)
+    monkeypatch.setattr(mmlu, "model_and_tokenizer", model_and_tokenizer)
     return loaded
 
 

@@ -148,11 +148,11 @@ def test_a_limit_that_would_drop_items_unasked_is_an_error(tmp_path, limit):
 def no_model(monkeypatch):
     """Scoring without a model: a one-parameter stand-in, and scripted outputs."""
 
-    def load_model(model_dir, device):
+    def model_and_tokenizer(model_dir, device):
         return torch.nn.Linear(1, 1), None
 
-    monkeypatch.setattr(mgsm, "load_model", load_model)
-    monkeypatch.setattr(mmlu, "load_model", load_model)
+    monkeypatch.setattr(mgsm, "model_and_tokenizer", model_and_tokenizer)
+    monkeypatch.setattr(mmlu, "model_and_tokenizer", model_and_tokenizer)
     monkeypatch.setattr(
         mgsm, "generate_greedy", lambda model, tok, prompts, **_: [" 2"] * len(prompts)
     )

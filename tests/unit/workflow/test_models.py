@@ -8,7 +8,13 @@ import pytest
 from helpers.configs import REPO, shipped_config, with_translations
 
 from maec.workflow import studies
-from maec.workflow.model_names import model_dir, model_training_runs, parse_model
+from maec.workflow.model_names import (
+    evaluation_inputs,
+    merged_on_load,
+    model_dir,
+    model_training_runs,
+    parse_model,
+)
 from maec.workflow.models import (
     MODEL_KINDS,
     Adaptation,
@@ -20,6 +26,7 @@ from maec.workflow.models import (
 )
 
 PAPER = with_translations(shipped_config("config.yaml"))
+LANGS = ["es", "zh", "bn", "te"]
 GENERAL = "general_en+general_es+general_zh+general_bn+general_te"
 
 
@@ -44,6 +51,26 @@ GENERAL = "general_en+general_es+general_zh+general_bn+general_te"
 )
 def test_every_kind_lives_where_its_rule_writes_it(model, seed, where):
     assert model_dir(PAPER, model, seed) == where
+
+
+def test_a_merge_variant_is_evaluated_from_its_backbone_and_deltas_merged_on_load():
+    seed = "seed-2/"
+    assert evaluation_inputs(PAPER, "maec_math", seed) == {"model": "results/seed-2/merged/math.hf"}
+    assert merged_on_load(PAPER, "maec_math") is None
+    assert merged_on_load(PAPER, "fcpt_la_math") is None
+    assert evaluation_inputs(PAPER, "maec_math.k2-0.6", seed) == {
+        "backbone": "results/backbone",
+        "r_a": "results/seed-2/deltas/ability/math.safetensors",
+        "r_lang": "results/seed-2/deltas/r_lang.safetensors",
+    }
+    assert merged_on_load(PAPER, "maec_math.k2-0.6")["k2"] == 0.6
+    ties = evaluation_inputs(PAPER, "maec_science.combine-ties", "")
+    assert ties["languages"] == [f"results/deltas/language/{lang}.safetensors" for lang in LANGS]
+    assert merged_on_load(PAPER, "maec_science.combine-ties")["combine"]["combine"] == "ties"
+    assert studies.kept_variants(PAPER) == []  # experiments.keep_variants: false
+    kept = copy.deepcopy(PAPER)
+    kept["experiments"]["keep_variants"] = True
+    assert "results/merged/math/k2-0.6.safetensors" in studies.kept_variants(kept)
 
 
 def test_reference_models_are_downloaded_unless_they_are_workflow_outputs():
