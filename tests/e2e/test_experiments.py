@@ -20,7 +20,7 @@ from snakemake.utils import validate
 
 from maec.combination.similarity import read_selected, selected_tensors
 from maec.combination.variant import variant_similarity, write_variant_merge
-from maec.workflow import cards, model_names, variants
+from maec.workflow import cards, model_names, paths, studies, variants
 from maec.workflow.jobs import seed_dir_of, training_seeds
 from maec.workflow.scores import benchmark_of
 
@@ -107,15 +107,16 @@ def _figure_is_drawn(workdir, name):
 
 def test_every_experiment_target_is_built(run):
     workdir, config = run
-    studies = ["ablation", "k2", "table8", "merge_by_type"]  # experiments.ablation_abilities'
+    per_ability = ["ablation", "k2", "table8", "merge_by_type"]  # ablation_abilities' only
     for ability in config["abilities"]:
         _figure_is_drawn(workdir, f"layer_cosine_ra_rlang_{ability}")
     for ability in config["experiments"]["selection"]["abilities"]:  # MGSM has no dev split
         selection = (workdir / f"results/tables/selection_{ability}.md").read_text()
         assert "within the selected setting's interval" in selection
     for ability in set(config["abilities"]) - set(config["experiments"]["ablation_abilities"]):
-        assert not [s for s in studies if (workdir / f"results/tables/{s}_{ability}.csv").exists()]
-        assert not (workdir / f"results/merged/{ability}/within-mlp.safetensors").exists()
+        tables = [workdir / f"results/tables/{s}_{ability}.csv" for s in per_ability]
+        assert not [table for table in tables if table.exists()]
+        assert not (workdir / f"results/eval/maec_{ability}.within-mlp").exists()
     groups = config["experiments"]["tensor_types"]
     for ability in config["experiments"]["ablation_abilities"]:
         _figure_is_drawn(workdir, f"ablation_{ability}")
@@ -135,6 +136,11 @@ def test_every_experiment_target_is_built(run):
     assert list(table3.index) == ["Backbone", "F-CPT_A", "MAEC"]
     assert list(table3.columns) == list(config["experiments"]["ood"]["tasks"])
     assert table3.loc["Backbone"].between(0, 100).all()
+    assert " ± " in (workdir / "results/tables/table3.md").read_text()
+    ood = config["experiments"]["ood"]
+    for model in studies.ood_models(config):  # an item record per item of every task
+        items = (workdir / paths.ood_records(model)).read_text().splitlines()
+        assert len(items) == ood["limit"] * len(ood["tasks"]), model
 
 
 def test_figure_series(run):
@@ -225,10 +231,10 @@ def test_merge_variants_are_eq5_on_their_tensors(run, tmp_path, variant, selecte
 
 def test_variants_are_scored_merged_on_load_and_never_written(run):
     workdir, _ = run
-    scored = sorted((workdir / "results/eval").glob("maec_math.*/mgsm/en.json"))
+    scored = sorted((workdir / "results/eval").glob("maec_math.*/mgsm_en.json"))
     assert len(scored) >= 9  # the ablations, the k2 sweep, the type merges, beyond's
     for score in scored:
-        model = score.parent.parent.name
+        model = score.parent.name
         assert json.loads(score.read_text())["model_dir"] == f"{model} (merged on load)"
     assert not (workdir / "results/merged/math").exists()
 

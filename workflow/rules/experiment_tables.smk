@@ -60,6 +60,7 @@ rule table2_tokens:
 rule table3:
     input:
         scores=[paths.ood_scores(model) for model in studies.ood_models(config)],
+        records=[paths.ood_records(model) for model in studies.ood_models(config)],
     output:
         csv=report(
             paths.table("table3", "csv"),
@@ -76,6 +77,7 @@ rule table3:
         **get_resources("light"),
     params:
         labels=studies.ood_labels(config),
+        intervals=scores.interval_options(config),
     script:
         "../scripts/ood_table.py"
 

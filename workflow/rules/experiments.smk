@@ -147,6 +147,7 @@ rule evaluate_ood:
     output:
         scores=paths.ood_scores("{model}"),
         results=paths.ood_results("{model}"),
+        records=paths.ood_records("{model}"),
     log:
         "logs/eval-ood/{model}.log",
     conda:

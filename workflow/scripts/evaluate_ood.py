@@ -10,5 +10,6 @@ evaluate_ood(
     settings.pop("tasks"),
     snakemake.output.scores,
     snakemake.output.results,
+    snakemake.output.records,
     **settings,
 )

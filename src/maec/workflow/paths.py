@@ -110,6 +110,7 @@ TEMPLATES: dict[str, PathTemplate] = {
         "dev_records": "results/{seed_dir}eval-dev/{model}/{bench}_{lang}.jsonl",
         "ood_scores": "results/eval-ood/{model}/scores.json",
         "ood_results": "results/eval-ood/{model}/lm_eval.json",
+        "ood_records": "results/eval-ood/{model}/items.jsonl",
         "selection": "results/selection/{ability}.json",
         "translation": "results/translations/{corpus}.jsonl",
         "translation_summary": "results/translations/{corpus}.json",
@@ -340,6 +341,11 @@ def records_of(score_paths) -> list[str]:
 def ood_scores(model):
     """A model's out-of-domain scores (lm-evaluation-harness tasks, Table 3)."""
     return TEMPLATES["ood_scores"].format(model=model)
+
+
+def ood_records(model):
+    """The per-item records of a model's out-of-domain tasks (the harness's logged samples)."""
+    return TEMPLATES["ood_records"].format(model=model)
 
 
 def ood_results(model):

@@ -9,7 +9,13 @@ from helpers.tiny import save_tiny_model
 from helpers.workflow import load_config
 
 from maec.evaluation.mmlu import evaluate_mmlu
-from maec.evaluation.ood import evaluate_ood, metric_value, task_requests
+from maec.evaluation.ood import (
+    evaluate_ood,
+    item_records,
+    metric_value,
+    task_requests,
+    task_samples,
+)
 
 QUESTIONS = [
     ("Which animal lives in water?", ["cat", "fish", "bird", "ant"], "B"),
@@ -57,6 +63,7 @@ def test_the_world_task_scores_as_our_mmlu_scorer(tiny_model, tmp_path):
         {"world_science_es": _world_task(data)},
         tmp_path / "ood" / "scores.json",
         tmp_path / "ood" / "lm_eval.json",
+        tmp_path / "ood" / "items.jsonl",
         batch_size=4,
         offline=True,
         device="cpu",
@@ -70,10 +77,17 @@ def test_the_world_task_scores_as_our_mmlu_scorer(tiny_model, tmp_path):
     assert json.loads((tmp_path / "ood" / "scores.json").read_text()) == scores
     harness = json.loads((tmp_path / "ood" / "lm_eval.json").read_text())
     assert harness["results"]["world_science_es"]["acc,none"] == task["value"]
+    # per item, from the harness's logged samples: the same verdicts as our scorer's records
+    items = [json.loads(line) for line in (tmp_path / "ood" / "items.jsonl").open()]
+    assert [item["item"] for item in items] == [str(i) for i in range(len(QUESTIONS))]
+    assert {item["task"] for item in items} == {"world_science_es"}
+    ours_items = [json.loads(line) for line in (tmp_path / "m.jsonl").open()]
+    assert [item["acc"] for item in items] == [float(r["acc_correct"]) for r in ours_items]
+    assert sum(item["acc"] for item in items) / len(items) == pytest.approx(task["value"])
 
 
 def test_bad_tasks_fail_before_the_model_loads(tmp_path):
-    outputs = (tmp_path / "s.json", tmp_path / "r.json")
+    outputs = (tmp_path / "s.json", tmp_path / "r.json", tmp_path / "i.jsonl")
     with pytest.raises(FileNotFoundError, match="not a model directory"):
         evaluate_ood(tmp_path, {"mmlu": {"metric": "acc"}}, *outputs)
     save_tiny_model(tmp_path / "m")
@@ -82,6 +96,38 @@ def test_bad_tasks_fail_before_the_model_loads(tmp_path):
     with pytest.raises(ValueError, match="task 'x': no metric"):
         task_requests({"x": {"definition": {}}})
     assert not any(p.exists() for p in outputs)
+
+
+def test_item_records_are_the_samples_of_the_reported_metrics_filter():
+    def sample(doc_id, target, response, filter_key, value):
+        return dict(
+            doc_id=doc_id,
+            target=target,
+            filtered_resps=[response],
+            filter=filter_key,
+            exact_match=value,
+        )
+
+    output = {
+        "samples": {
+            "a": [sample(0, 2, "4", "strict", 0.0), sample(0, 2, "2", "flex", 1.0)],
+            "b": [sample(0, 3, "3", "strict", 1.0), sample(1, 5, "5", "strict", 1.0)],
+        },
+        "group_subtasks": {"group": ["a", "b"]},
+    }
+    records = item_records(task_samples(output, "group"), "group", "exact_match,strict")
+    assert records == [
+        {"task": "group", "item": "a/0", "target": "2", "response": ["4"], "exact_match": 0.0},
+        {"task": "group", "item": "b/0", "target": "3", "response": ["3"], "exact_match": 1.0},
+        {"task": "group", "item": "b/1", "target": "5", "response": ["5"], "exact_match": 1.0},
+    ]
+    assert [
+        r["item"] for r in item_records(task_samples(output, "a"), "a", "exact_match,flex")
+    ] == ["0"]
+    with pytest.raises(ValueError, match="logged no items for 'exact_match,none'"):
+        item_records(task_samples(output, "a"), "a", "exact_match,none")
+    with pytest.raises(ValueError, match="task 'c': the harness logged no samples"):
+        task_samples(output, "c")
 
 
 def test_metric_value_reads_the_harness_keys():

@@ -8,12 +8,15 @@ import pandas as pd
 import pytest
 from helpers import REPO
 
+from maec.report.stats import accuracy_interval
 from maec.report.tables import (
     icer,
     language_average,
     markdown_table,
     ood_frame,
+    ood_intervals,
     printed,
+    read_ood_items,
     results_frame,
     select_variant,
     share_of_model,
@@ -380,6 +383,30 @@ def test_ood_frame_shows_the_backbone_and_the_differences():
         ood_frame({"Backbone": {"mmlu": 0.6, "mbpp": 0.4}, "CPT": {"mmlu": 0.5}}, "Backbone")
     with pytest.raises(ValueError, match="no out-of-domain scores for the backbone"):
         ood_frame({"CPT": {"mmlu": 0.5}}, "Backbone")
+
+
+def test_ood_intervals_bootstrap_the_backbone_and_pair_the_differences(tmp_path):
+    items = {
+        "Backbone": {"mmlu": {"0": 1.0, "1": 0.0, "2": 1.0, "3": 0.0}, "bleu": {"0": 31.5}},
+        "Same": {"mmlu": {"3": 0.0, "2": 1.0, "1": 0.0, "0": 1.0}, "bleu": {"0": 30.0}},
+        "Better": {"mmlu": {"0": 1.0, "1": 1.0, "2": 1.0, "3": 1.0}, "bleu": {"0": 29.0}},
+    }
+    frame = ood_intervals(items, "Backbone", resamples=500, seed=0, level=0.95)
+    by_row = {row.model: (row.low, row.high) for row in frame.itertuples()}
+    assert set(frame["column"]) == {"mmlu"}  # BLEU is no mean of per-item verdicts
+    low, high = by_row["Backbone"]
+    expected = accuracy_interval([1, 0, 1, 0], resamples=500, seed=0, level=0.95)
+    assert (low, high) == pytest.approx((100 * expected.low, 100 * expected.high))
+    assert by_row["Same"] == (0.0, 0.0)  # item by item the same: a paired difference of 0
+    low, high = by_row["Better"]  # +1 on items 1 and 3: between 0 and 100 points, paired
+    assert 0 <= low < 50 < high <= 100
+    items["Fewer"] = {"mmlu": {"0": 1.0}, "bleu": {"0": 1.0}}
+    with pytest.raises(ValueError, match="'mmlu': 'Fewer' and the backbone were scored on"):
+        ood_intervals(items, "Backbone")
+    records = tmp_path / "items.jsonl"
+    records.write_text('{"task": "mmlu", "item": "0", "acc": 1.0}\n{"task": "x", "item": "0"}\n')
+    with pytest.raises(ValueError, match="items.jsonl: line 2 is not a record of the tasks"):
+        read_ood_items(records, {"mmlu": "acc"})
 
 
 def test_token_budget_sums_each_rows_runs_per_ability():

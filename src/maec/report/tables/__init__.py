@@ -39,7 +39,7 @@ from maec.report.tables.markdown import (
     write_frame,
     write_results_table,
 )
-from maec.report.tables.ood import ood_frame
+from maec.report.tables.ood import ood_frame, ood_intervals, read_ood_items
 from maec.report.tables.results import (
     TOKENS_COLUMN,
     average_column,
@@ -68,6 +68,8 @@ __all__ = [
     "language_average",
     "markdown_table",
     "ood_frame",
+    "ood_intervals",
+    "read_ood_items",
     "printed",
     "results_frame",
     "results_note",
