@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 import transformers
-from helpers.configs import SCHEMA
+from helpers.configs import SCHEMA, overlaid
 from helpers.workflow import load_config, planned_jobs, snakemake, write_config
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file
@@ -255,6 +255,54 @@ def test_adding_a_seed_plans_only_that_seeds_jobs_and_the_table(demo_run):
         "model_card": abilities,
         "all": 1,
     }
+
+
+def test_an_ability_scored_through_harness_tasks_end_to_end(demo_run, tmp_path):
+    """config/examples/demo-science-harness.yaml over the demo, in a copy of the finished
+    run: science is scored by lm-evaluation-harness's multiple-choice tasks, one per language.
+    Only the evaluations and what reads them run; results.md shows the benchmark's columns
+    with their intervals; its records give our MMLU scorer's verdicts (zero-shot)."""
+    local, _ = demo_run
+    workdir = tmp_path / "harness"
+    shutil.copytree(local / "results", workdir / "results")
+    shutil.copytree(local / ".snakemake" / "metadata", workdir / ".snakemake" / "metadata")
+    configfile = write_config(overlaid(DEMO, "examples/demo-science-harness.yaml"), workdir)
+    plan = planned_jobs(workdir, configfile)
+    assert plan["evaluate_worldsci"] == 2  # the backbone and the science MAEC model
+    assert not set(plan) & (TRAINING_RULES | {"merge", "evaluate_mgsm", "evaluate_mmlu"})
+    snakemake(workdir, configfile, "--cores", "2")
+
+    languages = DEMO["evaluation"]["mmlu"]["languages"]
+    table = pd.read_csv(workdir / "results/tables/results.csv", index_col=0)
+    average = f"worldsci Avg ({'+'.join(lang.upper() for lang in languages)})"
+    assert table[[f"worldsci {lang.upper()}" for lang in languages] + [average]].notna().all().all()
+    assert not [column for column in table.columns if column.startswith("Science")]
+    markdown = (workdir / "results/tables/results.md").read_text()
+    assert "worldsci ES" in markdown and " ± " in markdown
+    intervals = pd.read_csv(workdir / "results/tables/results_intervals.csv")
+    assert set(intervals.loc[intervals["bench"] == "worldsci", "lang"]) == {*languages, "avg"}
+    paired = pd.read_csv(workdir / "results/tables/results_paired.csv")
+    assert "worldsci" in set(paired["bench"])
+
+    # per item, the harness's verdicts are our MMLU scorer's on the same questions
+    test = workdir / "results/world/mmlu/es_test.json"
+    ours = evaluate_mmlu_languages(
+        str(workdir / "results/backbone"),
+        ["es"],
+        [test],
+        [test],
+        [tmp_path / "ours.jsonl"],
+        [tmp_path / "ours.json"],
+        n_shots=0,
+        batch_size=32,
+        device="cpu",
+    )[0]
+    records = workdir / "results/eval/backbone/worldsci_es.jsonl"
+    harness = [json.loads(line) for line in records.open()]
+    mine = [json.loads(line) for line in (tmp_path / "ours.jsonl").open()]
+    assert [r["acc_correct"] for r in harness] == [r["acc_correct"] for r in mine]
+    score = json.loads((workdir / "results/eval/backbone/worldsci_es.json").read_text())
+    assert score["n"] == ours["n"] and score["acc"] == pytest.approx(ours["acc"])
 
 
 # Two seeds on the smallest method that shows their spread: math, one target language (es).

@@ -27,3 +27,17 @@ def with_translations(config: dict, languages=("es", "bn", "te")) -> dict:
         }
     validate(config, SCHEMA)
     return config
+
+
+def overlaid(config: dict, overlay: str) -> dict:
+    """`config` with config/{overlay} laid over it, as Snakemake merges a second
+    `--configfile` (mappings key by key, anything else replaced)."""
+
+    def merge(base: dict, over: dict) -> dict:
+        merged = dict(base)
+        for key, value in over.items():
+            both = isinstance(value, dict) and isinstance(base.get(key), dict)
+            merged[key] = merge(base[key], value) if both else copy.deepcopy(value)
+        return merged
+
+    return merge(config, yaml.safe_load((REPO / "config" / overlay).read_text()))

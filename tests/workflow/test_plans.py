@@ -6,7 +6,7 @@ import copy
 
 import pandas as pd
 import pytest
-from helpers.configs import SCHEMA
+from helpers.configs import SCHEMA, overlaid
 from helpers.workflow import (
     REPO,
     load_config,
@@ -249,3 +249,14 @@ def test_keep_variants_writes_every_variant_the_studies_score(tmp_path):
     # the ablations, k2 sweep and type merges of both abilities, beyond's and the selection grid
     assert plan["merge_variant"] == len(studies.scored_variants(config)) == 94
     assert plan["merge_variant"] == len(studies.kept_variants(config))
+
+
+def test_the_medical_example_plans_a_third_ability_on_harness_tasks(tmp_path):
+    """config/examples/medical.yaml over the paper's config: the harness's own index names
+    its tasks while planning; the backbone and the medical MAEC model are scored by
+    `evaluate_globalmed`, and the method is planned once more for the new ability."""
+    config = overlaid(PAPER, "examples/medical.yaml")
+    plan = planned_jobs(tmp_path, write_config(config, tmp_path))
+    assert plan["evaluate_globalmed"] == 2
+    assert (plan["evaluate_mgsm"], plan["evaluate_mmlu"]) == (2, 2)
+    assert (plan["merge"], plan["ability_weights"], plan["model_card"]) == (3, 3, 3)

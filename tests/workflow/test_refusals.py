@@ -7,6 +7,7 @@ import copy
 import re
 
 import pytest
+from helpers.configs import overlaid
 from helpers.tiny import save_tiny_model
 from helpers.workflow import load_config, snakemake, write_config
 
@@ -65,4 +66,41 @@ def test_patterns_that_select_no_tensor_of_the_backbone_on_disk_fail_the_plan(tm
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "key_neurons.include ['experts'] and exclude [] select no tensor" in out, out[-3000:]
+    assert "Job stats" not in out
+
+
+def _harness_task(config, lang, task):
+    config["evaluation"]["harness"]["worldsci"]["tasks"][lang] = task
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda c: _harness_task(c, "bn", "no_such_task"),
+            "config: evaluation.harness.worldsci.tasks.bn: 'no_such_task' is neither a task of "
+            "evaluation.harness.worldsci.definitions nor an lm-evaluation-harness task",
+        ),
+        (
+            lambda c: c["evaluation"]["harness"]["worldsci"].update(metric="exact_match"),
+            "config: evaluation.harness.worldsci.metric: task 'worldsci_en' "
+            "(evaluation.harness.worldsci.tasks.en) does not report 'exact_match'",
+        ),
+        (
+            lambda c: _harness_task(c, "fr", "worldsci_en"),
+            "config: evaluation.harness.worldsci.tasks.fr: 'fr' is not a language the config "
+            "builds",
+        ),
+    ],
+    ids=["task", "metric", "language"],
+)
+def test_a_harness_benchmark_with_a_bad_task_metric_or_language_fails_the_plan(
+    tmp_path, mutate, message
+):
+    config = overlaid(load_config("demo.yaml"), "examples/demo-science-harness.yaml")
+    mutate(config)
+    proc = snakemake(tmp_path, write_config(config, tmp_path), "--dry-run", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert message in out, out[-3000:]
     assert "Job stats" not in out

@@ -22,6 +22,7 @@ os.environ.update(
 sys.path.insert(0, SRC)
 
 from maec.workflow import (
+    benchmarks,
     cards,
     corpora,
     inputs,
@@ -50,6 +51,7 @@ IS_DEMO = "world" in config
 LANGUAGES = corpora.target_languages(config)
 MGSM_LANGUAGES = config["evaluation"]["mgsm"]["languages"]
 MMLU_LANGUAGES = config["evaluation"]["mmlu"]["languages"]
+HARNESS_BENCHES = list(benchmarks.harness_benchmarks(config))
 
 
 wildcard_constraints:

@@ -1,4 +1,5 @@
-# MGSM (math) and multilingual MMLU science subsets: one job per model and benchmark loads
+# MGSM (math), multilingual MMLU science subsets, and every benchmark of lm-evaluation-harness
+# tasks in evaluation.harness (rule evaluate_{bench}): one job per model and benchmark loads
 # the model once and scores every language, writing per-example records and a score each. A
 # merge variant is merged in memory from the backbone and its deltas, never written.
 
@@ -66,3 +67,35 @@ rule evaluate_mmlu:
         limit=config["evaluation"]["mmlu"]["limit"],
     script:
         "../scripts/evaluate_mmlu.py"
+
+
+for bench in HARNESS_BENCHES:
+
+    rule:
+        name:
+            f"evaluate_{bench}"
+        input:
+            unpack(get_evaluation_inputs),
+            tasks=benchmarks.harness_inputs(config, bench),
+        output:
+            examples=[
+                paths.eval_records("{model}", bench, lang, seed_dir="{seed_dir}")
+                for lang in benchmarks.benchmark_languages(config, bench)
+            ],
+            scores=[
+                paths.eval_scores("{model}", bench, lang, seed_dir="{seed_dir}")
+                for lang in benchmarks.benchmark_languages(config, bench)
+            ],
+        log:
+            f"logs/{{seed_dir}}eval/{{model}}/{bench}.log",
+        conda:
+            "../../envs/evaluate.yaml"
+        threads: get_threads("evaluate")
+        resources:
+            **get_resources("evaluate"),
+        params:
+            merged_on_load=get_merged_on_load,
+            bench=bench,
+            settings=benchmarks.harness_settings(config, bench),
+        script:
+            "../scripts/evaluate_harness.py"

@@ -3,8 +3,8 @@ averages carry their intervals."""
 
 from maec.report.figures import plot_against_k2, plot_grouped_bars
 from maec.report.tables import (
-    BENCHES,
     correctness_from_files,
+    domain,
     interval_frame,
     intervals_note,
     results_frame,
@@ -26,7 +26,7 @@ frame = results_frame(
 correctness = correctness_from_files(snakemake.input.scores, labels)
 intervals = interval_frame(correctness, options.get("averaged"), **bootstrap)
 frame = frame.dropna(axis=1, how="all")
-domain = BENCHES[snakemake.params.bench]
+header = domain(snakemake.params.bench)
 if snakemake.params.kind == "k2":
     frame = frame.drop(index=labels["backbone"])
     frame.index = [float(label.removeprefix("k2=")) for label in frame.index]
@@ -35,7 +35,7 @@ if snakemake.params.kind == "k2":
     intervals["model"] = [float(label.removeprefix("k2=")) for label in intervals["model"]]
     plot_against_k2(
         frame,
-        domain,
+        header,
         snakemake.params.title,
         snakemake.output.png,
         snakemake.output.pdf,
@@ -44,7 +44,7 @@ if snakemake.params.kind == "k2":
 else:
     plot_grouped_bars(
         frame,
-        domain,
+        header,
         snakemake.params.title,
         snakemake.output.png,
         snakemake.output.pdf,

@@ -2,7 +2,7 @@
 up, and the model that merges R(A) only into the tensors of T of that group."""
 
 from maec.report.diagnostics import read_similarity_table
-from maec.report.tables import BENCHES, results_frame, scores_from_files, share_of_t, write_frame
+from maec.report.tables import domain, results_frame, scores_from_files, share_of_t, write_frame
 from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
@@ -23,6 +23,6 @@ write_frame(
     frame,
     snakemake.output.csv,
     snakemake.output.md,
-    note=f"{BENCHES[bench]}; every row but the backbone merges R(A) into the tensors of T "
+    note=f"{domain(bench)}; every row but the backbone merges R(A) into the tensors of T "
     "of its types only (the MAEC model's T, k2 of the ability); share of T counts tensors.",
 )

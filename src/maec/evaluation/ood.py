@@ -38,18 +38,22 @@ def task_requests(tasks: Mapping[str, Mapping]) -> list[str | dict]:
     return requests
 
 
-def task_manager(requests: list[str | dict]):
-    """The harness's task index; its built-in tasks are indexed (seconds) only when a request
-    names one, and a name it does not know is an error here, before any model is loaded."""
+def task_manager(requests: list[str | dict], task_dir: str | None = None):
+    """The harness's task index: the task YAML files of `task_dir` (if given), and its
+    built-in tasks, indexed (seconds) only when a named task is not one of `task_dir`'s. A
+    name the index does not know is an error here, before any model is loaded."""
     from lm_eval.tasks import TaskManager
 
-    built_in = [r for r in requests if isinstance(r, str)]
-    manager = TaskManager(include_defaults=bool(built_in))
-    unknown = [name for name in built_in if name not in manager.all_tasks]
+    named = [r for r in requests if isinstance(r, str)]
+    manager = TaskManager(include_path=task_dir, include_defaults=False) if task_dir else None
+    if manager is None or any(name not in manager.all_tasks for name in named):
+        manager = TaskManager(include_path=task_dir, include_defaults=bool(named))
+    unknown = [name for name in named if name not in manager.all_tasks]
     if unknown:
+        where = f" or of {task_dir}" if task_dir else ""
         raise ValueError(
-            f"out-of-domain tasks {unknown} are not lm-evaluation-harness tasks; define them "
-            "in the config (experiments.ood.tasks.NAME.definition) or fix their names"
+            f"tasks {unknown} are not lm-evaluation-harness tasks{where}; define them in the "
+            "config or fix their names"
         )
     return manager
 

@@ -19,7 +19,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from maec.io import atomic
 from maec.io.lineage import CARD_NAME
 from maec.report.stats import accuracy_interval
-from maec.report.tables.accuracy import DEFAULT_METRICS
+from maec.report.tables.accuracy import metric_of
 from maec.report.tables.intervals import correctness_from_files
 
 PAPER_TITLE = (
@@ -187,6 +187,10 @@ def read_scores(
     """Each score file's accuracy with its bootstrap interval (`intervals`: resamples, seed,
     level, as the tables'), from the per-question records beside it."""
     cells = correctness_from_files(score_paths, labels={})
+    metrics = {}
+    for path in score_paths:
+        score = json.loads(Path(path).read_text(encoding="utf-8"))
+        metrics[(score["bench"], score["lang"])] = metric_of(score)
     scores = []
     for (_, bench, lang), correct in cells.items():
         interval = accuracy_interval(list(correct.values()), **intervals)
@@ -198,7 +202,7 @@ def read_scores(
                 low=interval.low,
                 high=interval.high,
                 n=len(correct),
-                metric=DEFAULT_METRICS[bench],
+                metric=metrics[(bench, lang)],
                 dataset=hub_ids.get(bench),
             )
         )

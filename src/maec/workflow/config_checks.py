@@ -11,6 +11,14 @@ import re
 from maec.data.sources import CorpusError, source_form
 from maec.data.translation import NLLB_CODES
 from maec.workflow import corpora
+from maec.workflow.benchmarks import (
+    BUILT_IN,
+    benchmark_key,
+    benchmark_languages,
+    check_harness_benchmarks,
+    language_keys,
+    scored_benchmarks,
+)
 from maec.workflow.models import MODEL_KINDS, TrainingRun
 from maec.workflow.naming import (
     ABILITY_NAME_RULE,
@@ -50,8 +58,10 @@ def check_finite(config):
 
 
 def selection_abilities(config):
-    """The abilities the hyper-parameter selection runs for: those listed, else all."""
-    return config["experiments"]["selection"].get("abilities", list(config["abilities"]))
+    """The abilities the hyper-parameter selection runs for: those listed, else every one
+    scored by MGSM or MMLU (the selection's dev splits are theirs)."""
+    built_in = [a for a, spec in config["abilities"].items() if spec["benchmark"] in BUILT_IN]
+    return config["experiments"]["selection"].get("abilities", built_in)
 
 
 def ablation_abilities(config):
@@ -91,9 +101,8 @@ def language_codes_in(config):
         yield f"general_corpora.{lang}", lang
     for lang in config["language_weights"]["mu"]:
         yield f"language_weights.mu.{lang}", lang
-    for bench in ("mgsm", "mmlu"):
-        for i, lang in enumerate(config["evaluation"][bench]["languages"]):
-            yield f"evaluation.{bench}.languages[{i}]", lang
+    for bench in scored_benchmarks(config):
+        yield from language_keys(config, bench)
     for ability, spec in config["abilities"].items():
         for i, lang in enumerate(spec["average"] or []):
             yield f"abilities.{ability}.average[{i}]", lang
@@ -151,6 +160,13 @@ def check_config_consistency(config):
                 raise ValueError(
                     f"config: experiments.{key} names {ability!r}, which is not in abilities"
                 )
+    for ability in selection_abilities(config):
+        bench = config["abilities"][ability]["benchmark"]
+        if bench not in BUILT_IN:
+            raise ValueError(
+                f"config: experiments.selection.abilities names {ability!r}, scored by {bench}: "
+                "the selection's dev splits are MGSM's and MMLU's (mgsm_dev, mmlu_dev)"
+            )
     corpora = {f"general_corpora.{lang}": c for lang, c in config["general_corpora"].items()}
     corpora |= {f"abilities.{a}.corpus": v["corpus"] for a, v in config["abilities"].items()}
     corpora |= {
@@ -164,6 +180,7 @@ def check_config_consistency(config):
         except CorpusError as err:
             raise ValueError(f"config: {key}.source: {err}") from None
     check_evaluated_languages(config)
+    check_harness_benchmarks(config)
     check_averages(config)
     check_model_kinds(config)
     check_translation(config)
@@ -250,12 +267,12 @@ def check_averages(config):
     benchmark share its average."""
     by_bench = {}
     for ability, spec in config["abilities"].items():
-        scored = config["evaluation"][spec["benchmark"]]["languages"]
+        scored = benchmark_languages(config, spec["benchmark"])
         for lang in spec["average"] or []:
             if lang not in scored:
                 raise ValueError(
                     f"config: abilities.{ability}.average names {lang!r}, which "
-                    f"evaluation.{spec['benchmark']}.languages does not score"
+                    f"{benchmark_key(spec['benchmark'])} does not score"
                 )
         if by_bench.setdefault(spec["benchmark"], spec["average"]) != spec["average"]:
             raise ValueError(
@@ -275,10 +292,10 @@ def check_averages(config):
             )
         bench = config["abilities"][ability]["benchmark"]
         for lang in languages:
-            if lang not in config["evaluation"][bench]["languages"]:
+            if lang not in benchmark_languages(config, bench):
                 raise ValueError(
                     f"config: experiments.tensor_types_average.{ability} names {lang!r}, "
-                    f"which evaluation.{bench}.languages does not score"
+                    f"which {benchmark_key(bench)} does not score"
                 )
 
 

@@ -5,6 +5,7 @@ A trained model (`maec.workflow.models.is_trained`) is scored once per training 
 backbone and the reference models once; a table gets each score file's seed beside it.
 """
 
+from maec.workflow.benchmarks import benchmark_languages
 from maec.workflow.jobs import seed_dir_of, training_seeds
 from maec.workflow.model_names import format_model, is_trained, parse_model
 from maec.workflow.models import MODEL_KINDS
@@ -20,7 +21,7 @@ def bench_scores(config, models, bench: str, dev: bool = False, seed_part: str =
     return [
         eval_scores(model, bench, lang, dev, seed_part)
         for model in models
-        for lang in config["evaluation"][bench]["languages"]
+        for lang in benchmark_languages(config, bench)
     ]
 
 

@@ -6,8 +6,8 @@ Python, functions of the validated config.
 """
 
 from maec.workflow import corpora
+from maec.workflow.benchmarks import definition_data_files
 from maec.workflow.config_checks import ablation_abilities, selection_abilities
-from maec.workflow.corpora import is_local_path
 from maec.workflow.jobs import seed_dir_of, training_seeds
 from maec.workflow.model_names import format_model, model_training_runs, parse_model
 from maec.workflow.models import MODEL_KINDS, joint_abilities_of
@@ -266,12 +266,11 @@ def ood_settings(config) -> dict:
 
 def ood_task_files(config) -> list[str]:
     """The local data files of the tasks the config defines (so the DAG makes them first)."""
-    files = []
-    for task in config["experiments"]["ood"]["tasks"].values():
-        data_files = task.get("definition", {}).get("dataset_kwargs", {}).get("data_files", {})
-        paths = data_files.values() if isinstance(data_files, dict) else [data_files]
-        files += [p for p in paths if isinstance(p, str) and is_local_path(p)]
-    return files
+    return [
+        path
+        for task in config["experiments"]["ood"]["tasks"].values()
+        for path in definition_data_files(task.get("definition", {}))
+    ]
 
 
 # ---- beyond the paper -----------------------------------------------------------------------

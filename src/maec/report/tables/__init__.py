@@ -11,8 +11,11 @@ from maec.report.tables.accuracy import (
     BENCHES,
     DEFAULT_METRICS,
     accuracy_cells,
+    domain,
     icer,
     language_average,
+    metric_of,
+    ordered_benches,
     printed,
 )
 from maec.report.tables.files import (
@@ -54,6 +57,9 @@ __all__ = [
     "DEFAULT_METRICS",
     "TOKENS_COLUMN",
     "accuracy_cells",
+    "domain",
+    "metric_of",
+    "ordered_benches",
     "average_column",
     "average_score",
     "comparison_pairs",

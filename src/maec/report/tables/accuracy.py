@@ -5,9 +5,13 @@ against the paper's own Table 2 run the same arithmetic (`docs/method.md`):
 Avg is the mean over the averaged languages (the paper: ES, BN, TE), ICER the training
 tokens in billions per accuracy point that Avg gains over the backbone's, given only where
 Avg improves.
+
+A benchmark's columns are headed by its domain: Math for MGSM, Science for MMLU, and its
+own name for a benchmark scored through lm-evaluation-harness tasks, whose score files
+name the metric they report (`metric`).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 BENCHES = {"mgsm": "Math", "mmlu": "Science"}
 DEFAULT_METRICS = {"mgsm": "flexible_acc", "mmlu": "acc"}
@@ -15,23 +19,45 @@ DEFAULT_METRICS = {"mgsm": "flexible_acc", "mmlu": "acc"}
 Cell = tuple[str, str, str]  # (model, bench, lang)
 
 
+def domain(bench: str) -> str:
+    """The header of a benchmark's columns: Math, Science, or the benchmark's own name."""
+    return BENCHES.get(bench, bench)
+
+
+def ordered_benches(benches: Iterable[str]) -> list[str]:
+    """The benchmarks of a table in the order of its columns: MGSM, MMLU, then the others
+    in order of appearance."""
+    present = list(dict.fromkeys(benches))
+    return [b for b in BENCHES if b in present] + [b for b in present if b not in BENCHES]
+
+
+def metric_of(score: Mapping, metrics: Mapping[str, str] | None = None) -> str:
+    """The score key a table reads: `metrics[bench]` if given, MGSM's flexible_acc, MMLU's
+    acc, or the metric a score file names (a benchmark of lm-evaluation-harness tasks)."""
+    bench = score["bench"]
+    metric = (metrics or {}).get(bench) or DEFAULT_METRICS.get(bench) or score.get("metric")
+    if metric is None:
+        raise ValueError(
+            f"model {score.get('model')!r}: a {bench} score names no metric, and {bench} is "
+            f"not a built-in benchmark ({', '.join(BENCHES)})"
+        )
+    return metric
+
+
 def accuracy_cells(
     scores: Sequence[Mapping], metrics: Mapping[str, str] | None = None
 ) -> dict[Cell, float]:
     """(model, bench, lang) -> accuracy in percent, from score dicts with a "model" key.
 
-    `metrics`: bench -> the score key to read (default MGSM flexible_acc, MMLU acc). A score
-    without a key, of an unknown bench or without its metric, and two scores for one cell,
-    are errors naming the model, bench and language."""
-    metrics = {**DEFAULT_METRICS, **(metrics or {})}
+    `metrics`: bench -> the score key to read (default `metric_of`). A score without a key
+    or without its metric, and two scores for one cell, are errors naming the model, bench
+    and language."""
     cells: dict[Cell, float] = {}
     for score in scores:
         for key in ("model", "bench", "lang"):
             if key not in score:
                 raise ValueError(f"score {score!r} has no {key!r}")
-        if score["bench"] not in BENCHES:
-            raise ValueError(f"model {score['model']!r}: unknown bench {score['bench']!r}")
-        metric = metrics[score["bench"]]
+        metric = metric_of(score, metrics)
         if metric not in score:
             raise ValueError(
                 f"model {score['model']!r}, {score['bench']} {score['lang']}: no metric {metric!r}"

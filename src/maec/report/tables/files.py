@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from maec.io.atomic import write_text
-from maec.report.tables.accuracy import DEFAULT_METRICS
+from maec.report.tables.accuracy import metric_of
 from maec.workflow.model_names import parse_model
 from maec.workflow.paths import eval_file
 
@@ -43,11 +43,13 @@ def write_scores_long(
     seed, for scores with a "seed"), all metrics; with `intervals`
     (`maec.report.tables.intervals.interval_frame`, with a `seed` column for seeded scores), the
     bounds `ci_low` and `ci_high` of the table's metric (a fraction, like the metrics)."""
-    metrics = ["strict_acc", "flexible_acc", "acc", "acc_norm", "acc_bytes"]
+    metrics = ["strict_acc", "flexible_acc", "acc", "acc_norm", "acc_bytes"]  # and the table's
     keys = ["model", "seed", "bench", "lang"] if any("seed" in s for s in scores) else []
     keys = keys or ["model", "bench", "lang"]
     rows = [
-        {k: s[k] for k in keys} | {"n": s["n"]} | {m: s[m] for m in metrics if m in s}
+        {k: s[k] for k in keys}
+        | {"n": s["n"]}
+        | {m: s[m] for m in [*metrics, metric_of(s)] if m in s}
         for s in scores
     ]
     frame = pd.DataFrame(rows)
@@ -65,8 +67,7 @@ def average_score(
     scores: Sequence[dict], bench: str, languages: Sequence[str] | None = None
 ) -> float:
     """Mean of the table metric over `languages` (default: the languages of the scores)."""
-    metric = DEFAULT_METRICS[bench]
-    by_lang = {s["lang"]: s[metric] for s in scores if s["bench"] == bench}
+    by_lang = {s["lang"]: s[metric_of(s)] for s in scores if s["bench"] == bench}
     if not by_lang:
         raise ValueError(f"no {bench} scores to average")
     languages = list(by_lang) if languages is None else list(languages)
@@ -100,7 +101,7 @@ def select_variant(
     best = max(variants, key=lambda v: (averages[v], -variants.index(v)))
     choice = {
         "variant": best,
-        "metric": DEFAULT_METRICS[bench],
+        "metric": metric_of(by_variant[best][0]),
         "languages": None if languages is None else list(languages),
         "dev_average": averages,
     }

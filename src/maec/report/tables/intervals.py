@@ -24,7 +24,7 @@ from maec.report.stats import (
     mcnemar,
     paired_difference_interval,
 )
-from maec.report.tables.accuracy import BENCHES, DEFAULT_METRICS
+from maec.report.tables.accuracy import domain, metric_of, ordered_benches
 from maec.report.tables.results import average_column
 from maec.workflow.paths import eval_file, records_beside
 
@@ -44,13 +44,12 @@ def correctness_from_files(
 ) -> dict[Cell, dict[str, bool]]:
     """(row label, bench, lang) -> question id (the record's `source`) -> correct, read from
     the records beside each score file; the records must reproduce the score's accuracy."""
-    metrics = {**DEFAULT_METRICS, **(metrics or {})}
     cells: dict[Cell, dict[str, bool]] = {}
     for path in score_paths:
         score = json.loads(Path(path).read_text(encoding="utf-8"))
         model = eval_file(path).model
         cell = (labels.get(model, model), score["bench"], score["lang"])
-        metric = metrics[score["bench"]]
+        metric = metric_of(score, metrics)
         records = records_beside(path)
         cells[cell] = _read_correctness(Path(records), correct_key(metric))
         accuracy = sum(cells[cell].values()) / len(cells[cell])
@@ -76,6 +75,10 @@ def _read_correctness(path: Path, key: str) -> dict[str, bool]:
     if not correct:
         raise ValueError(f"{path}: no records")
     return correct
+
+
+def _benches(correctness) -> list[str]:
+    return ordered_benches(bench for _, bench, _ in correctness)
 
 
 def _covered(correctness, bench: str, averaged) -> list[str]:
@@ -104,7 +107,8 @@ def interval_frame(
     settings = dict(resamples=resamples, seed=seed, level=level)
     rows = []
     models = list(dict.fromkeys(model for model, _, _ in correctness))
-    for bench, domain in BENCHES.items():
+    for bench in _benches(correctness):
+        header = domain(bench)
         covered = _covered(correctness, bench, averaged)
         for model in models:
             cells = [c for c in correctness if c[0] == model and c[1] == bench]
@@ -115,14 +119,14 @@ def interval_frame(
                         model,
                         bench,
                         lang,
-                        f"{domain} {lang.upper()}",
+                        f"{header} {lang.upper()}",
                         average_interval(correct, **settings),
                     )
                 )
             by_lang = _by_lang(correctness, model, bench, covered) if cells else None
             if by_lang:
                 interval = average_interval(by_lang, **settings)
-                column = average_column(domain, covered)
+                column = average_column(header, covered)
                 rows.append(_interval_row(model, bench, AVERAGE, column, interval))
     return pd.DataFrame(
         rows, columns=["model", "bench", "lang", "column", "estimate", "low", "high"]
@@ -159,7 +163,7 @@ def paired_frame(
     its paired bootstrap interval: columns first, second, bench, column, difference, low,
     high (points), significant (the interval leaves out 0)."""
     rows = []
-    for bench, domain in BENCHES.items():
+    for bench in _benches(correctness):
         covered = _covered(correctness, bench, averaged)
         for first, second in pairs:
             aligned = _aligned(correctness, first, second, bench, covered)
@@ -170,7 +174,10 @@ def paired_frame(
             )
             rows.append(
                 dict(
-                    first=first, second=second, bench=bench, column=average_column(domain, covered)
+                    first=first,
+                    second=second,
+                    bench=bench,
+                    column=average_column(domain(bench), covered),
                 )
                 | {
                     "difference": 100 * interval.estimate,
@@ -205,7 +212,7 @@ def mcnemar_frame(
     """McNemar's exact test per pair, bench and language both models are scored in: columns
     first, second, bench, lang, questions, only_first, only_second, p_value."""
     rows = []
-    for bench in BENCHES:
+    for bench in _benches(correctness):
         languages = list(dict.fromkeys(lang for _, b, lang in correctness if b == bench))
         for first, second in pairs:
             for lang in languages:

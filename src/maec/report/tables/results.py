@@ -2,7 +2,8 @@
 accuracy of every language, Avg over the averaged languages and ICER; #Tokens.
 
 The numbers come from `maec.report.tables.accuracy`; this module only lays them out. Columns of a
-benchmark ("Math" for MGSM, "Science" for MMLU): the averaged languages, `Avg (ES+BN+TE)`
+benchmark ("Math" for MGSM, "Science" for MMLU, its own name for a benchmark of
+lm-evaluation-harness tasks): the averaged languages, `Avg (ES+BN+TE)`
 (its header names the languages it averages), `ICER`, then the languages shown outside
 the average.
 """
@@ -13,7 +14,14 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from maec.report.tables.accuracy import BENCHES, accuracy_cells, icer, language_average, printed
+from maec.report.tables.accuracy import (
+    accuracy_cells,
+    domain,
+    icer,
+    language_average,
+    ordered_benches,
+    printed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +56,7 @@ def _row_order(scores, backbone: str, order: Sequence[str] | None) -> list[str]:
     return [m for m in order if m in models]
 
 
-def _tokens_by_bench(training_tokens, models) -> dict[str, dict[str, float]]:
+def _tokens_by_bench(training_tokens, models, benches) -> dict[str, dict[str, float]]:
     """model -> bench -> tokens; a plain number counts for every bench."""
     tokens = {}
     for model in models:
@@ -58,7 +66,7 @@ def _tokens_by_bench(training_tokens, models) -> dict[str, dict[str, float]]:
         elif isinstance(value, Mapping):
             tokens[model] = {bench: float(v) for bench, v in value.items()}
         else:
-            tokens[model] = {bench: float(value) for bench in BENCHES}
+            tokens[model] = {bench: float(value) for bench in benches}
     return tokens
 
 
@@ -87,14 +95,16 @@ def results_frame(
     """
     cells = accuracy_cells(scores, metrics)
     models = _row_order(scores, backbone, order)
-    tokens = _tokens_by_bench(training_tokens, models)
+    benches = ordered_benches(s["bench"] for s in scores)
+    tokens = _tokens_by_bench(training_tokens, models, benches)
     shared_tokens = all(len(set(t.values())) <= 1 for t in tokens.values())
     rows: dict[str, dict[str, float]] = {model: {} for model in models}
     if shared_tokens:
         for model in models:
             value = next(iter(tokens[model].values()), math.nan)
             rows[model][TOKENS_COLUMN] = value / 1e9
-    for bench, domain in BENCHES.items():
+    for bench in benches:
+        header = domain(bench)
         shown = _bench_languages(scores, bench, languages)
         if not shown:
             continue
@@ -115,15 +125,15 @@ def results_frame(
         for model in models:
             row = rows[model]
             if not shared_tokens:
-                row[f"{domain} {TOKENS_COLUMN}"] = tokens[model].get(bench, math.nan) / 1e9
+                row[f"{header} {TOKENS_COLUMN}"] = tokens[model].get(bench, math.nan) / 1e9
             for lang in covered:
-                row[f"{domain} {lang.upper()}"] = cells.get((model, bench, lang), math.nan)
-            row[average_column(domain, covered)] = averages[model]
-            row[f"{domain} ICER"] = _icer_cell(
-                model, backbone, averages, tokens, bench, icer_decimals, domain
+                row[f"{header} {lang.upper()}"] = cells.get((model, bench, lang), math.nan)
+            row[average_column(header, covered)] = averages[model]
+            row[f"{header} ICER"] = _icer_cell(
+                model, backbone, averages, tokens, bench, icer_decimals, header
             )
             for lang in outside:
-                row[f"{domain} {lang.upper()}"] = cells.get((model, bench, lang), math.nan)
+                row[f"{header} {lang.upper()}"] = cells.get((model, bench, lang), math.nan)
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "Model"
     return frame

@@ -15,7 +15,12 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from maec.report.tables.accuracy import BENCHES, accuracy_cells, language_average
+from maec.report.tables.accuracy import (
+    accuracy_cells,
+    domain,
+    language_average,
+    ordered_benches,
+)
 from maec.report.tables.files import scores_from_files
 from maec.report.tables.intervals import (
     AVERAGE,
@@ -86,16 +91,17 @@ def _values_by_seed(scores_by_seed, averaged) -> dict[tuple[str, str, str, str],
     values: dict[tuple[str, str, str, str], list[float]] = {}
     for scores in scores_by_seed.values():
         cells = accuracy_cells(scores)
-        for bench, domain in BENCHES.items():
+        for bench in ordered_benches(b for _, b, _ in cells):
+            header = domain(bench)
             shown = list(dict.fromkeys(lang for _, b, lang in cells if b == bench))
             covered = list((averaged or {}).get(bench) or shown)
             for model in dict.fromkeys(m for m, b, _ in cells if b == bench):
                 for lang in shown:
                     if (model, bench, lang) in cells:
-                        key = (model, bench, lang, f"{domain} {lang.upper()}")
+                        key = (model, bench, lang, f"{header} {lang.upper()}")
                         values.setdefault(key, []).append(cells[(model, bench, lang)])
                 if all((model, bench, lang) in cells for lang in covered):
-                    key = (model, bench, AVERAGE, average_column(domain, covered))
+                    key = (model, bench, AVERAGE, average_column(header, covered))
                     average = language_average(cells, model, bench, covered)
                     values.setdefault(key, []).append(average)
     return values
@@ -133,8 +139,9 @@ def difference_spread(
         seed: _values_by_seed({seed: seed_view(scores_by_seed, seed)}, averaged)
         for seed in scores_by_seed
     }
+    benches = ordered_benches(b for values in per_seed.values() for _, b, _, _ in values)
     rows = []
-    for bench in BENCHES:
+    for bench in benches:
         for first, second in pairs:
             differences = []
             for values in per_seed.values():
