@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 import torch
 import transformers
+import yaml
+from helpers import REPO
 from helpers.configs import SCHEMA, overlaid
 from helpers.workflow import load_config, planned_jobs, snakemake, write_config
 from huggingface_hub import ModelCard
@@ -262,11 +264,8 @@ def test_an_ability_scored_through_harness_tasks_end_to_end(demo_run, tmp_path):
     run: science is scored by lm-evaluation-harness's multiple-choice tasks, one per language.
     Only the evaluations and what reads them run; results.md shows the benchmark's columns
     with their intervals; its records give our MMLU scorer's verdicts (zero-shot)."""
-    local, _ = demo_run
     workdir = tmp_path / "harness"
-    shutil.copytree(local / "results", workdir / "results")
-    shutil.copytree(local / ".snakemake" / "metadata", workdir / ".snakemake" / "metadata")
-    configfile = write_config(overlaid(DEMO, "examples/demo-science-harness.yaml"), workdir)
+    configfile = _harness_copy(demo_run, workdir, "examples/demo-science-harness.yaml")
     plan = planned_jobs(workdir, configfile)
     assert plan["evaluate_worldsci"] == 2  # the backbone and the science MAEC model
     assert not set(plan) & (TRAINING_RULES | {"merge", "evaluate_mgsm", "evaluate_mmlu"})
@@ -303,6 +302,61 @@ def test_an_ability_scored_through_harness_tasks_end_to_end(demo_run, tmp_path):
     assert [r["acc_correct"] for r in harness] == [r["acc_correct"] for r in mine]
     score = json.loads((workdir / "results/eval/backbone/worldsci_es.json").read_text())
     assert score["n"] == ours["n"] and score["acc"] == pytest.approx(ours["acc"])
+
+    # the selection scores the grid on the benchmark's dev tasks (the world's held-out
+    # questions), each variant merged on load
+    selection = "results/tables/selection_science.md"
+    plan = planned_jobs(workdir, configfile, selection)
+    grid = plan["evaluate_worldsci_dev"]
+    assert grid >= 2 and not set(plan) & {"evaluate_mmlu_dev", "evaluate_mmlu"}
+    snakemake(workdir, configfile, selection, "--cores", "2")
+    dev_scores = list((workdir / "results/eval-dev").glob("*/worldsci_es.json"))
+    assert len(dev_scores) == grid
+    val = json.loads((workdir / "results/world/mmlu/es_val.json").read_text())
+    assert {json.loads(p.read_text())["n"] for p in dev_scores} == {len(val)}
+    assert "worldsci" in (workdir / selection).read_text()
+
+
+def _harness_copy(demo_run, workdir, overlay):
+    """A copy of the finished demo run (results and Snakemake's records) with `overlay`
+    laid over the demo's config."""
+    local, _ = demo_run
+    shutil.copytree(local / "results", workdir / "results")
+    shutil.copytree(local / ".snakemake" / "metadata", workdir / ".snakemake" / "metadata")
+    return write_config(overlaid(DEMO, overlay), workdir)
+
+
+def test_math_scored_by_harness_tasks_that_replicate_mgsm_gives_the_same_table(demo_run, tmp_path):
+    """config/examples/demo-math-harness.yaml: MGSM as harness tasks of one's own (the
+    scorer's questions, prompts and verdicts; the harness generates) gives every question
+    the built-in scorer's verdict, and results.md the same numbers and intervals under the
+    benchmark's name."""
+    local, _ = demo_run
+    workdir = tmp_path / "replica"
+    configfile = _harness_copy(demo_run, workdir, "examples/demo-math-harness.yaml")
+    config = yaml.safe_load(configfile.read_text())
+    bench = config["evaluation"]["harness"]["mgsmreplica"]
+    bench["task_dir"] = str(REPO / bench["task_dir"])
+    configfile.write_text(yaml.safe_dump(config, sort_keys=False))
+    plan = planned_jobs(workdir, configfile)
+    assert plan["evaluate_mgsmreplica"] == 2  # the backbone and the math MAEC model
+    assert not set(plan) & (TRAINING_RULES | {"merge", "evaluate_mgsm", "evaluate_mmlu"})
+    snakemake(workdir, configfile, "--cores", "2")
+
+    for model in ("backbone", "maec_math"):
+        for lang in DEMO["evaluation"]["mgsm"]["languages"]:
+            built_in = local / f"results/eval/{model}/mgsm_{lang}.jsonl"
+            replica = workdir / f"results/eval/{model}/mgsmreplica_{lang}.jsonl"
+            verdicts = [
+                [(r["source"], r["flexible_correct"]) for r in map(json.loads, path.open())]
+                for path in (built_in, replica)
+            ]
+            assert verdicts[0] == verdicts[1], (model, lang)
+    tables = [
+        (directory / "results/tables/results.md").read_text() for directory in (local, workdir)
+    ]
+    assert tables[1].replace("mgsmreplica ", "Math ") == tables[0]
+    assert "mgsmreplica Avg" in tables[1]
 
 
 # Two seeds on the smallest method that shows their spread: math, one target language (es).

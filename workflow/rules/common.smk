@@ -51,7 +51,11 @@ IS_DEMO = "world" in config
 LANGUAGES = corpora.target_languages(config)
 MGSM_LANGUAGES = config["evaluation"]["mgsm"]["languages"]
 MMLU_LANGUAGES = config["evaluation"]["mmlu"]["languages"]
-HARNESS_BENCHES = list(benchmarks.harness_benchmarks(config))
+HARNESS_RULES = [
+    (bench, dev)
+    for bench in benchmarks.harness_benchmarks(config)
+    for dev in ([False, True] if benchmarks.has_dev_split(config, bench) else [False])
+]
 
 
 wildcard_constraints:

@@ -69,25 +69,26 @@ rule evaluate_mmlu:
         "../scripts/evaluate_mmlu.py"
 
 
-for bench in HARNESS_BENCHES:
+# A harness benchmark's rule, and with dev_tasks its dev split's (the selection's) rule.
+for bench, dev in HARNESS_RULES:
 
     rule:
         name:
-            f"evaluate_{bench}"
+            f"evaluate_{bench}_dev" if dev else f"evaluate_{bench}"
         input:
             unpack(get_evaluation_inputs),
-            tasks=benchmarks.harness_inputs(config, bench),
+            tasks=benchmarks.harness_inputs(config, bench, dev),
         output:
             examples=[
-                paths.eval_records("{model}", bench, lang, seed_dir="{seed_dir}")
+                paths.eval_records("{model}", bench, lang, dev, "{seed_dir}")
                 for lang in benchmarks.benchmark_languages(config, bench)
             ],
             scores=[
-                paths.eval_scores("{model}", bench, lang, seed_dir="{seed_dir}")
+                paths.eval_scores("{model}", bench, lang, dev, "{seed_dir}")
                 for lang in benchmarks.benchmark_languages(config, bench)
             ],
         log:
-            f"logs/{{seed_dir}}eval/{{model}}/{bench}.log",
+            f"logs/{{seed_dir}}eval{'-dev' if dev else ''}/{{model}}/{bench}.log",
         conda:
             "../../envs/evaluate.yaml"
         threads: get_threads("evaluate")
@@ -96,6 +97,6 @@ for bench in HARNESS_BENCHES:
         params:
             merged_on_load=get_merged_on_load,
             bench=bench,
-            settings=benchmarks.harness_settings(config, bench),
+            settings=benchmarks.harness_settings(config, bench, dev),
         script:
             "../scripts/evaluate_harness.py"

@@ -5,10 +5,11 @@ A benchmark of the config's `evaluation.harness` names a task for each language 
 or one of a directory of task YAML files) and the metric the tables report. One job loads
 the model once, a directory or a merge variant merged on load (`maec.evaluation.on_load`),
 and runs every language's task on it. Each language gets the same two files as MGSM and
-m_MMLU: per-item records from the harness's logged samples (`source`: the item, and
-`{metric}_correct`: its verdict) and a score summary whose `metric` names the value the
-tables read. So intervals, paired differences, McNemar, seeds, Table 2 and every study
-read such an ability as they read the built-in two.
+m_MMLU: per-item records from the harness's logged samples (`source`: the item, its
+document's `source` field where it has one, and `{metric}_correct`: its verdict) and a
+score summary whose `metric` names the value the tables read. So intervals, paired
+differences, McNemar, seeds, Table 2 and every study read such an ability as they read the
+built-in two.
 
 The tables' statistics need one verdict per item: a metric whose per-item values are not 0
 or 1 (BLEU, pass@k over several samples), or whose task score is not the mean of its items,
@@ -45,10 +46,25 @@ def language_requests(
     }
 
 
-def verdict_records(records: Sequence[Mapping], task: str, metric: str) -> list[dict]:
+def item_sources(samples: Sequence[tuple[str, Mapping]]) -> dict[str, str]:
+    """item -> the `source` field of its document, for the tasks whose documents name their
+    questions (a task of one's own may, as our MGSM replica does); other items keep the
+    harness's doc_id."""
+    return {
+        item: str(sample["doc"]["source"])
+        for item, sample in samples
+        if isinstance(sample.get("doc"), Mapping) and "source" in sample["doc"]
+    }
+
+
+def verdict_records(
+    records: Sequence[Mapping], task: str, metric: str, sources: Mapping[str, str] | None = None
+) -> list[dict]:
     """The harness's per-item records of a task (`maec.evaluation.ood.item_records`) as the
-    tables read them: `source` the item, `{metric}_correct` its verdict. A value other than
-    0 or 1 has no verdict: an error naming the task and the item."""
+    tables read them: `source` the item (or its document's own name, `sources`),
+    `{metric}_correct` its verdict. A value other than 0 or 1 has no verdict: an error naming
+    the task and the item."""
+    sources = sources or {}
     verdicts = []
     for record in records:
         value = record[metric]
@@ -59,7 +75,7 @@ def verdict_records(records: Sequence[Mapping], task: str, metric: str) -> list[
             )
         verdicts.append(
             {
-                "source": record["item"],
+                "source": sources.get(record["item"], record["item"]),
                 "target": record["target"],
                 "response": record["response"],
                 correct_key(metric): value == 1.0,
@@ -144,9 +160,9 @@ def evaluate_harness_languages(
         tasks.items(), out_records, out_scores, strict=True
     ):
         key = metric_key(output["results"], task, metric)
-        verdicts = verdict_records(
-            item_records(task_samples(output, task), task, key), task, metric
-        )
+        samples = task_samples(output, task)
+        records = item_records(samples, task, key)
+        verdicts = verdict_records(records, task, metric, item_sources(samples))
         score = language_score(
             bench, lang, task, metric, verdicts, float(output["results"][task][key])
         )

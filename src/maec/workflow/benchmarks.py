@@ -66,31 +66,50 @@ def scored_benchmarks(config) -> list[str]:
     return [*BUILT_IN, *harness_benchmarks(config)]
 
 
-def harness_settings(config, bench: str) -> dict:
-    """What `evaluate_{bench}` passes to `maec.evaluation.harness.evaluate_harness_languages`."""
-    return dict(harness_benchmarks(config)[bench])
+def has_dev_split(config, bench: str) -> bool:
+    """Whether the selection can score a benchmark on a dev split: MGSM's and MMLU's
+    (experiments.selection), a harness benchmark's `dev_tasks`."""
+    return bench in BUILT_IN or harness_benchmarks(config)[bench]["dev_tasks"] is not None
+
+
+def harness_settings(config, bench: str, dev: bool = False) -> dict:
+    """What `evaluate_{bench}` (`dev`: `evaluate_{bench}_dev`, on the dev tasks) passes to
+    `maec.evaluation.harness.evaluate_harness_languages`."""
+    spec = dict(harness_benchmarks(config)[bench])
+    dev_tasks = spec.pop("dev_tasks")
+    return spec | {"tasks": dev_tasks} if dev else spec
 
 
 def definition_data_files(definition: Mapping) -> list[str]:
-    """The local data files a task definition reads (`dataset_kwargs.data_files`), so that
-    the DAG makes them first."""
-    data_files = definition.get("dataset_kwargs", {}).get("data_files", {})
-    paths = data_files.values() if isinstance(data_files, Mapping) else [data_files]
+    """The local files a task definition reads, so that the DAG makes them first: its
+    `dataset_kwargs.data_files`, and any other `dataset_kwargs` value that is a local path
+    (what a task's own `custom_dataset` function is given)."""
+    kwargs = definition.get("dataset_kwargs") or {}
+    data_files = kwargs.get("data_files", {})
+    paths = list(data_files.values() if isinstance(data_files, Mapping) else [data_files])
+    paths += [value for key, value in kwargs.items() if key != "data_files"]
     return [p for p in paths if isinstance(p, str) and corpora.is_local_path(p)]
 
 
-def harness_inputs(config, bench: str) -> list[str]:
-    """The files an evaluation on a harness benchmark reads besides the model: the local data
-    of its defined tasks and the task files of its task_dir."""
+def harness_inputs(config, bench: str, dev: bool = False) -> list[str]:
+    """The files an evaluation on a harness benchmark (`dev`: on its dev tasks) reads besides
+    the model: the task_dir's files and the local data of every task it runs
+    (`definition_data_files`)."""
     spec = harness_benchmarks(config)[bench]
-    used = set(spec["tasks"].values())
-    files = [
-        path
-        for task, definition in spec["definitions"].items()
-        if task in used
-        for path in definition_data_files(definition)
-    ]
-    return files + [str(path) for path, _ in _task_files(spec["task_dir"])]
+    local = _local_tasks(spec)
+    tasks = spec["dev_tasks" if dev else "tasks"]
+    data = [path for task in tasks.values() for path in definition_data_files(local.get(task, {}))]
+    task_dir = spec["task_dir"]
+    code = (
+        []
+        if task_dir is None
+        else sorted(
+            str(path)
+            for path in Path(task_dir).rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts
+        )
+    )
+    return list(dict.fromkeys(data + code))
 
 
 # ---- checks while planning ----------------------------------------------------------------
@@ -165,10 +184,9 @@ def _indexed_task_keys(entry) -> dict | None:
 
 def check_harness_benchmarks(config, index=None) -> None:
     """Every harness benchmark is named as the tables and paths need, scores only languages
-    the config builds, names tasks that exist and a metric each of them reports; every
+    the config builds, names tasks (and dev tasks) that exist and report its metric; every
     ability's benchmark is defined. `index`: the harness's task index (read when a task is
     neither defined in the config nor in its task_dir)."""
-    built = corpora.all_languages(config)
     defined = ", ".join(harness_benchmarks(config)) or "none"
     for ability, spec in config["abilities"].items():
         if spec["benchmark"] not in scored_benchmarks(config):
@@ -180,40 +198,59 @@ def check_harness_benchmarks(config, index=None) -> None:
         key = f"evaluation.harness.{bench}"
         if bench in BUILT_IN:
             raise ValueError(f"config: {key}: {bench} is a built-in benchmark (evaluation.{bench})")
-        for lang in spec["tasks"]:
-            if lang not in built:
-                raise ValueError(
-                    f"config: {key}.tasks.{lang}: {lang!r} is not a language the config builds "
-                    f"(reference_language and languages: {', '.join(built)})"
-                )
-        named = list(spec["tasks"].values())
-        for lang, task in spec["tasks"].items():
-            if named.count(task) > 1:
-                raise ValueError(
-                    f"config: {key}.tasks.{lang}: task {task!r} scores another language too; "
-                    "one task per language"
-                )
+        _check_languages(config, key, spec)
         try:
             local = _local_tasks(spec)
         except (ValueError, yaml.YAMLError) as err:
             raise ValueError(f"config: {key}.task_dir: {err}") from None
-        elsewhere = [task for task in named if task not in local]
-        if elsewhere and index is None:
+        named = [*spec["tasks"].values(), *(spec["dev_tasks"] or {}).values()]
+        if index is None and any(task not in local for task in named):
             index = _harness_index()
-        for lang, task in spec["tasks"].items():
-            if task in local:
-                keys = local[task]
-            elif task in index:
-                keys = _indexed_task_keys(index[task])
-            else:
-                where = " nor of its task_dir" if spec["task_dir"] else ""
+        for part in ("tasks", "dev_tasks"):
+            for lang, task in (spec[part] or {}).items():
+                _check_task(f"{key}.{part}.{lang}", key, spec, task, local, index)
+
+
+def _check_languages(config, key: str, spec: Mapping) -> None:
+    """Languages the config builds, one task each; the dev tasks score the same languages."""
+    built = corpora.all_languages(config)
+    for lang in spec["tasks"]:
+        if lang not in built:
+            raise ValueError(
+                f"config: {key}.tasks.{lang}: {lang!r} is not a language the config builds "
+                f"(reference_language and languages: {', '.join(built)})"
+            )
+    dev = spec["dev_tasks"]
+    if dev is not None and list(dev) != list(spec["tasks"]):
+        raise ValueError(
+            f"config: {key}.dev_tasks: languages {', '.join(dev)}, but tasks has "
+            f"{', '.join(spec['tasks'])}; a dev task for each language, in the same order"
+        )
+    for part in ("tasks", "dev_tasks"):
+        named = list((spec[part] or {}).values())
+        for lang, task in (spec[part] or {}).items():
+            if named.count(task) > 1:
                 raise ValueError(
-                    f"config: {key}.tasks.{lang}: {task!r} is neither a task of {key}.definitions"
-                    f"{where} nor an lm-evaluation-harness task"
+                    f"config: {key}.{part}.{lang}: task {task!r} scores another language too; "
+                    "one task per language"
                 )
-            metrics = None if keys is None else task_metrics(keys)
-            if metrics is not None and spec["metric"] not in metrics:
-                raise ValueError(
-                    f"config: {key}.metric: task {task!r} ({key}.tasks.{lang}) does not report "
-                    f"{spec['metric']!r}; it reports {', '.join(map(str, metrics))}"
-                )
+
+
+def _check_task(where: str, key: str, spec: Mapping, task: str, local, index) -> None:
+    """The task exists, and reports the benchmark's metric where its keys say what it does."""
+    if task in local:
+        keys = local[task]
+    elif task in index:
+        keys = _indexed_task_keys(index[task])
+    else:
+        also = " nor of its task_dir" if spec["task_dir"] else ""
+        raise ValueError(
+            f"config: {where}: {task!r} is neither a task of {key}.definitions{also} nor an "
+            "lm-evaluation-harness task"
+        )
+    metrics = None if keys is None else task_metrics(keys)
+    if metrics is not None and spec["metric"] not in metrics:
+        raise ValueError(
+            f"config: {key}.metric: task {task!r} ({where}) does not report "
+            f"{spec['metric']!r}; it reports {', '.join(map(str, metrics))}"
+        )

@@ -12,10 +12,11 @@ from maec.data.sources import CorpusError, source_form
 from maec.data.translation import NLLB_CODES
 from maec.workflow import corpora
 from maec.workflow.benchmarks import (
-    BUILT_IN,
     benchmark_key,
     benchmark_languages,
     check_harness_benchmarks,
+    harness_benchmarks,
+    has_dev_split,
     language_keys,
     scored_benchmarks,
 )
@@ -59,9 +60,14 @@ def check_finite(config):
 
 def selection_abilities(config):
     """The abilities the hyper-parameter selection runs for: those listed, else every one
-    scored by MGSM or MMLU (the selection's dev splits are theirs)."""
-    built_in = [a for a, spec in config["abilities"].items() if spec["benchmark"] in BUILT_IN]
-    return config["experiments"]["selection"].get("abilities", built_in)
+    whose benchmark has a dev split (MGSM, MMLU, a harness benchmark with dev_tasks)."""
+    with_dev = [
+        ability
+        for ability, spec in config["abilities"].items()
+        if spec["benchmark"] not in harness_benchmarks(config)
+        or has_dev_split(config, spec["benchmark"])
+    ]
+    return config["experiments"]["selection"].get("abilities", with_dev)
 
 
 def ablation_abilities(config):
@@ -162,10 +168,10 @@ def check_config_consistency(config):
                 )
     for ability in selection_abilities(config):
         bench = config["abilities"][ability]["benchmark"]
-        if bench not in BUILT_IN:
+        if bench in harness_benchmarks(config) and not has_dev_split(config, bench):
             raise ValueError(
-                f"config: experiments.selection.abilities names {ability!r}, scored by {bench}: "
-                "the selection's dev splits are MGSM's and MMLU's (mgsm_dev, mmlu_dev)"
+                f"config: experiments.selection.abilities names {ability!r}, whose benchmark "
+                f"has no dev split (evaluation.harness.{bench}.dev_tasks)"
             )
     corpora = {f"general_corpora.{lang}": c for lang, c in config["general_corpora"].items()}
     corpora |= {f"abilities.{a}.corpus": v["corpus"] for a, v in config["abilities"].items()}

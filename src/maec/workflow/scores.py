@@ -46,10 +46,10 @@ def results_models(config) -> list[str]:
 
 
 def results_benches(config, model: str) -> list[str]:
-    """The benchmarks a model is evaluated on: the backbone on every benchmark, a merged
-    model on the benchmark of its ability."""
+    """The benchmarks a model is evaluated on: the backbone on every benchmark, in the
+    order of the abilities, a merged model on the benchmark of its ability."""
     if model == "backbone":
-        return sorted({benchmark_of(config, a) for a in config["abilities"]})
+        return list(dict.fromkeys(benchmark_of(config, a) for a in config["abilities"]))
     return [benchmark_of(config, parse_model(model).ability)]
 
 

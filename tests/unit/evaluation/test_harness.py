@@ -14,6 +14,7 @@ from maec.evaluation.generation import read_model
 from maec.evaluation.harness import (
     evaluate_harness_languages,
     item_account,
+    item_sources,
     language_requests,
     language_score,
     verdict_records,
@@ -188,6 +189,20 @@ def test_bad_tasks_fail_before_the_model_loads(tmp_path):
 def test_requests_name_their_definitions():
     requests = language_requests({"en": "a", "es": "b"}, {"b": {"dataset_path": "json"}})
     assert requests == {"en": "a", "es": {"dataset_path": "json", "task": "b"}}
+
+
+def test_items_are_named_by_their_documents_source_where_it_has_one():
+    samples = [("0", {"doc": {"source": "mgsm_es.tsv:1"}}), ("1", {"doc": {"question": "q"}})]
+    sources = item_sources(samples)
+    assert sources == {"0": "mgsm_es.tsv:1"}
+    records = [
+        {"task": "t", "item": item, "target": "1", "response": ["1"], "acc": 1.0}
+        for item, _ in samples
+    ]
+    assert [r["source"] for r in verdict_records(records, "t", "acc", sources)] == [
+        "mgsm_es.tsv:1",
+        "1",
+    ]
 
 
 def test_only_verdicts_of_zero_or_one_become_records():

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from helpers import REPO
 from helpers.configs import SCHEMA, overlaid
 from helpers.workflow import load_config
 from snakemake.utils import validate
@@ -17,6 +18,7 @@ from maec.workflow.benchmarks import (
     benchmark_languages,
     check_harness_benchmarks,
     harness_inputs,
+    harness_settings,
     language_keys,
     task_metrics,
 )
@@ -51,8 +53,26 @@ def test_the_demo_overlay_plans_science_on_harness_tasks():
     assert harness_inputs(config, "worldsci") == [
         f"results/world/mmlu/{lang}_test.json" for lang in LANGUAGES
     ]
-    # the selection's dev splits are MGSM's and MMLU's: by default it leaves science out
-    assert selection_abilities(config) == ["math"]
+    # the dev tasks give the selection its dev split, on the same languages
+    assert selection_abilities(config) == ["math", "science"]
+    dev = harness_settings(config, "worldsci", dev=True)
+    assert dev["tasks"] == {lang: f"worldsci_dev_{lang}" for lang in LANGUAGES}
+    assert "dev_tasks" not in dev and "dev_tasks" not in harness_settings(config, "worldsci")
+    assert harness_inputs(config, "worldsci", dev=True) == [
+        f"results/world/mmlu/{lang}_val.json" for lang in LANGUAGES
+    ]
+
+
+def test_the_mgsm_replica_example_plans_from_its_task_directory():
+    config = overlaid(load_config("demo.yaml"), "examples/demo-math-harness.yaml")
+    bench = config["evaluation"]["harness"]["mgsmreplica"]
+    bench["task_dir"] = str(REPO / bench["task_dir"])
+    validate(config, SCHEMA)
+    check_config(config)  # its tasks and their flexible_acc come from the directory's files
+    inputs = harness_inputs(config, "mgsmreplica")
+    assert inputs[:2] == ["results/world/mgsm/mgsm_en.tsv", "results/world/mgsm/exemplars.json"]
+    assert str(REPO / "config/examples/mgsm-tasks/utils.py") in inputs
+    assert selection_abilities(config) == ["science"]  # no dev tasks: no selection for math
 
 
 def test_the_medical_example_names_tasks_the_harness_reports_acc_for():
@@ -131,11 +151,29 @@ def test_a_built_in_name_is_not_a_harness_benchmark():
     )
 
 
-def test_the_selection_refuses_an_ability_without_a_dev_split():
+def test_the_selection_leaves_out_or_refuses_an_ability_without_a_dev_split():
     config = demo_harness()
+    _bench(config)["dev_tasks"] = None
+    assert selection_abilities(config) == ["math"]
     config["experiments"]["selection"]["abilities"] = ["math", "science"]
-    with pytest.raises(ValueError, match="selection.abilities names 'science', scored by worldsci"):
+    with pytest.raises(
+        ValueError,
+        match=r"selection\.abilities names 'science', whose benchmark has no dev split "
+        r"\(evaluation\.harness\.worldsci\.dev_tasks\)",
+    ):
         check_config(config)
+
+
+def test_dev_tasks_score_the_same_languages_and_exist():
+    message = _refusal(lambda c: _bench(c)["dev_tasks"].pop("te"))
+    assert message.startswith(
+        "config: evaluation.harness.worldsci.dev_tasks: languages en, es, zh, bn, but tasks has "
+        "en, es, zh, bn, te"
+    )
+    message = _refusal(lambda c: _bench(c)["dev_tasks"].update(bn="worldsci_dev_bengali"))
+    assert message.startswith(
+        "config: evaluation.harness.worldsci.dev_tasks.bn: 'worldsci_dev_bengali' is neither"
+    )
 
 
 def test_tasks_of_a_task_directory_with_their_templates(tmp_path):
@@ -148,7 +186,7 @@ def test_tasks_of_a_task_directory_with_their_templates(tmp_path):
         )
     config = demo_harness()
     bench = _bench(config)
-    bench.update(task_dir=str(tmp_path), definitions={}, metric="acc_norm")
+    bench.update(task_dir=str(tmp_path), definitions={}, metric="acc_norm", dev_tasks=None)
     bench["tasks"] = {lang: f"sci_{lang}" for lang in LANGUAGES}
     check_harness_benchmarks(config, index={})
     assert harness_inputs(config, "worldsci") == sorted(str(p) for p in tmp_path.glob("*.yaml"))

@@ -25,10 +25,9 @@ def domain(bench: str) -> str:
 
 
 def ordered_benches(benches: Iterable[str]) -> list[str]:
-    """The benchmarks of a table in the order of its columns: MGSM, MMLU, then the others
-    in order of appearance."""
-    present = list(dict.fromkeys(benches))
-    return [b for b in BENCHES if b in present] + [b for b in present if b not in BENCHES]
+    """The benchmarks of a table in the order of its columns: as they first appear (the
+    workflow lists scores in the order of the config's abilities)."""
+    return list(dict.fromkeys(benches))
 
 
 def metric_of(score: Mapping, metrics: Mapping[str, str] | None = None) -> str:
