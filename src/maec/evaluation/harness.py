@@ -18,11 +18,16 @@ is refused, naming the task.
 
 import logging
 import math
-import os
 from collections.abc import Mapping, Sequence
 
 from maec.evaluation.generation import model_and_tokenizer
-from maec.evaluation.ood import item_records, metric_key, task_manager, task_samples
+from maec.evaluation.ood import (
+    item_records,
+    metric_key,
+    set_harness_environment,
+    task_manager,
+    task_samples,
+)
 from maec.evaluation.records import write_json, write_jsonl
 from maec.report.tables.intervals import correct_key
 from maec.training.device import resolve_device
@@ -128,10 +133,7 @@ def evaluate_harness_languages(
     if len(out_records) != len(tasks) or len(out_scores) != len(tasks):
         raise ValueError(f"{bench}: {len(tasks)} languages but other numbers of output files")
     requests = language_requests(tasks, definitions)
-    if offline:  # every task reads local files: never wait on a data-set hub
-        os.environ.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
-    if allow_code_execution:  # code tasks execute the generated programs
-        os.environ["HF_ALLOW_CODE_EVAL"] = "1"
+    set_harness_environment(offline, allow_code_execution)
     manager = task_manager(list(requests.values()), task_dir)
     torch_device = resolve_device(device)
     import lm_eval

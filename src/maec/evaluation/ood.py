@@ -38,6 +38,16 @@ def task_requests(tasks: Mapping[str, Mapping]) -> list[str | dict]:
     return requests
 
 
+def set_harness_environment(offline: bool, allow_code_execution: bool) -> None:
+    """What the harness reads from the environment: `offline`, every task reads local files
+    (never wait on a data-set hub); `allow_code_execution`, code tasks (MBPP, HumanEval)
+    execute the generated programs."""
+    if offline:
+        os.environ.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
+    if allow_code_execution:
+        os.environ["HF_ALLOW_CODE_EVAL"] = "1"
+
+
 def task_manager(requests: list[str | dict], task_dir: str | None = None):
     """The harness's task index: the task YAML files of `task_dir` (if given), and its
     built-in tasks, indexed (seconds) only when a named task is not one of `task_dir`'s. A
@@ -137,10 +147,7 @@ def evaluate_ood(
     if not (Path(model_dir) / "config.json").is_file():
         raise FileNotFoundError(f"{model_dir}: not a model directory (no config.json)")
     requests = task_requests(tasks)
-    if offline:  # every task reads local files: never wait on a data-set hub
-        os.environ.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
-    if allow_code_execution:  # MBPP and HumanEval execute the generated programs
-        os.environ["HF_ALLOW_CODE_EVAL"] = "1"
+    set_harness_environment(offline, allow_code_execution)
     manager = task_manager(requests)
     torch_device = resolve_device(device)
     import lm_eval
