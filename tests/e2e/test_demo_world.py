@@ -32,7 +32,7 @@ from maec.evaluation.on_load import MergedOnLoad
 from maec.io.hf_dir import write_hf_directory
 from maec.io.lineage import content_files
 from maec.report.stats import accuracy_interval
-from maec.workflow import cost, variants
+from maec.workflow import cost, intermediates, variants
 from maec.workflow.scores import benchmark_of
 
 DEMO = load_config("demo.yaml")
@@ -181,6 +181,58 @@ def test_the_cost_plan_estimates_the_checkpoints_the_demo_wrote(demo_run):
         else:
             assert 0.97 <= actual / row.bytes_written <= 1.05, row.output
     assert "| total |" in (out / "cost.md").read_text()
+
+
+def _outputs(workdir):
+    """Every file and directory under results/, relative to the working directory."""
+    return {str(p.relative_to(workdir)) for p in (workdir / "results").rglob("*")}
+
+
+def test_a_run_that_deletes_its_intermediates_keeps_the_rest_and_remakes_only_deltas(
+    demo_run, tmp_path
+):
+    """keep_intermediates off, on a copy of the demo run: Snakemake deletes the importance
+    runs and the dense deltas once read and nothing else; the cost plan said which; the cards
+    follow their lineage through the records left beside them; nothing is planned again; and
+    a change of the merge remakes the deltas from the kept runs without training."""
+    local, _ = demo_run
+    workdir = tmp_path / "deleting"
+    shutil.copytree(local / "results", workdir / "results")
+    shutil.copytree(local / ".snakemake" / "metadata", workdir / ".snakemake" / "metadata")
+    config = copy.deepcopy(DEMO) | {"keep_intermediates": False}
+    configfile = write_config(config, workdir)
+    # Figure 5b/c reads the importance runs: made before they go. The cards' params now
+    # name what is deleted.
+    assert planned_jobs(workdir, configfile) == {"update_similarity": 1, "model_card": 2, "all": 1}
+    before = _outputs(workdir)
+    beside = intermediates.records_of_deleted(intermediates.INTERMEDIATES)
+    deleted = {p for p in before if beside(p)}  # the outputs and what they hold
+    assert {p.split("/")[1] for p in deleted} == {"importance", "deltas"}
+    snakemake(workdir, configfile, "--cores", "2")
+    snakemake(workdir, configfile, "--cores", "1", "--delete-temp-output")
+    after = _outputs(workdir)
+    assert before - after == deleted
+    assert {beside(p) for p in deleted} <= after  # each output's record stays
+    assert planned_jobs(workdir, configfile) == {}
+
+    out = workdir / "plan"
+    args = ["--configfile", str(configfile), "--directory", str(workdir), "--out", str(out)]
+    assert cost.main(args) == 0
+    for row in pd.read_csv(out / "cost.csv").itertuples():
+        if row.bytes_written > 0:
+            assert (workdir / row.output).exists() == (row.bytes_kept > 0), row.output
+
+    provenance = json.loads((workdir / "results/merged/math.hf/provenance.json").read_text())
+    steps = {s["path"]: s for s in provenance["lineage"]}
+    assert steps["results/deltas/r_lang.safetensors"]["deleted_after_use"]
+    importance = steps["results/importance/math_en/fp32_master"]  # as the mask names it
+    assert importance["deleted_after_use"] and importance["record"]["args"]["world_size"] == 1
+    assert any(p.startswith("results/cpt/") for p in steps)  # reached through R(A)'s record
+
+    config["merge"]["gamma"] += 0.1
+    plan = planned_jobs(workdir, write_config(config, workdir, "changed.yaml"))
+    assert {"ability_weights", "language_weights", "r_lang", "merge"} <= set(plan)
+    assert not set(plan) & (TRAINING_RULES | {"key_neurons", "update_similarity"})
 
 
 def _changed(mutate, workdir):

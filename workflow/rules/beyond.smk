@@ -1,19 +1,24 @@
 # Comparisons beyond the paper (docs/beyond.md): F-TV / L-TV with TIES or DARE, Layer
 # Swapping, R(A) by reverting instead of masking, several abilities in one model, and their
 # table and figure per ability. MAEC with TIES or DARE and the revert variant are merge
-# variants (merge_variant, experiments.smk). Every model reuses trained checkpoints.
+# variants (merge_variant, experiments.smk). Every model reuses trained checkpoints; the
+# models built here only to be scored are deleted after use unless keep_intermediates.
 
 
 rule task_vector_combined:
     input:
         unpack(get_task_vector_experts),
     output:
-        weights=paths.task_vector_path(
-            "{tuning}", "{ability}", ".safetensors", "{seed_dir}", "{merge_method}"
-        ),
-        model=directory(
+        weights=intermediate(
             paths.task_vector_path(
-                "{tuning}", "{ability}", ".hf", "{seed_dir}", "{merge_method}"
+                "{tuning}", "{ability}", ".safetensors", "{seed_dir}", "{merge_method}"
+            )
+        ),
+        model=intermediate(
+            directory(
+                paths.task_vector_path(
+                    "{tuning}", "{ability}", ".hf", "{seed_dir}", "{merge_method}"
+                )
             )
         ),
     log:
@@ -34,8 +39,12 @@ rule layer_swap:
     input:
         unpack(get_layer_swap_experts),
     output:
-        weights=paths.layer_swap_path("{ability}", ".safetensors", "{seed_dir}"),
-        model=directory(paths.layer_swap_path("{ability}", ".hf", "{seed_dir}")),
+        weights=intermediate(
+            paths.layer_swap_path("{ability}", ".safetensors", "{seed_dir}")
+        ),
+        model=intermediate(
+            directory(paths.layer_swap_path("{ability}", ".hf", "{seed_dir}"))
+        ),
     log:
         "logs/{seed_dir}baselines/layer-swap/{ability}.log",
     conda:
@@ -55,7 +64,7 @@ rule ability_weights_revert:
     input:
         unpack(get_revert_inputs),
     output:
-        paths.ability_delta("{ability}", "deltas", "ability-revert"),
+        intermediate(paths.ability_delta("{ability}", "deltas", "ability-revert")),
     log:
         "logs/deltas/ability_revert_{ability}.log",
     conda:

@@ -3,7 +3,8 @@
 # path, the software). Snakemake allows no output inside another rule's output directory, so
 # the two files written into the model's directory are also written to results/cards, the
 # outputs Snakemake tracks. A model directory's timestamp is its .snakemake_timestamp, which
-# they leave alone: nothing that reads the model reruns.
+# they leave alone: nothing that reads the model reruns. An intermediate on the model's path
+# that the run deletes is described by the record its job left beside it.
 
 
 rule model_card:
@@ -28,5 +29,6 @@ rule model_card:
         hub_ids={bench: spec.get("hub") for bench, spec in config["evaluation"].items()},
         intervals=scores.interval_options(config),
         workflow_dir=str(Path(str(workflow.current_basedir)).parents[1]),
+        deleted=sorted(intermediates.deleted_templates(config)),
     script:
         "../scripts/model_card.py"

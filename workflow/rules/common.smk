@@ -26,6 +26,7 @@ from maec.workflow import (
     cards,
     corpora,
     inputs,
+    intermediates,
     jobs,
     model_names,
     models,
@@ -79,6 +80,12 @@ def get_resources(kind):
 
 def get_cadence():
     return jobs.training_cadence(config)
+
+
+def intermediate(output):
+    """An output of an intermediate (maec.workflow.intermediates.INTERMEDIATES), deleted once every
+    job of the run that reads it is done, unless keep_intermediates."""
+    return output if config["keep_intermediates"] else temp(output)
 
 
 # ---- corpora and training runs ------------------------------------------------------------

@@ -1,5 +1,6 @@
 # Ability weights R(A) (Eq. 2), language weights R(Li), and R_Lang (Eq. 3); ability packs
-# (R(A) stored sparse with what it was made of, mergeable on its backbone).
+# (R(A) stored sparse with what it was made of, mergeable on its backbone). The dense deltas
+# are deleted after use unless keep_intermediates; their records stay beside them.
 
 
 rule ability_weights:
@@ -8,7 +9,12 @@ rule ability_weights:
         ability_model=get_ability_run,
         general_model=get_reference_run,
     output:
-        paths.ability_delta("{ability}", "{deltas}", seed_dir="{seed_dir}"),
+        intermediate(
+            paths.ability_delta("{ability}", "{deltas}", seed_dir="{seed_dir}")
+        ),
+        lineage=intermediates.lineage_record(
+            paths.ability_delta("{ability}", "{deltas}", seed_dir="{seed_dir}")
+        ),
     log:
         "logs/{seed_dir}{deltas}/ability_{ability}.log",
     conda:
@@ -30,7 +36,10 @@ rule language_weights:
     input:
         unpack(get_language_delta_inputs),
     output:
-        paths.language_delta("{lang}", "{deltas}", "{seed_dir}"),
+        intermediate(paths.language_delta("{lang}", "{deltas}", "{seed_dir}")),
+        lineage=intermediates.lineage_record(
+            paths.language_delta("{lang}", "{deltas}", "{seed_dir}")
+        ),
     log:
         "logs/{seed_dir}{deltas}/language_{lang}.log",
     conda:
@@ -53,7 +62,10 @@ rule r_lang:
     input:
         get_language_deltas,
     output:
-        paths.r_lang("{deltas}", seed_dir="{seed_dir}"),
+        intermediate(paths.r_lang("{deltas}", seed_dir="{seed_dir}")),
+        lineage=intermediates.lineage_record(
+            paths.r_lang("{deltas}", seed_dir="{seed_dir}")
+        ),
     log:
         "logs/{seed_dir}{deltas}/r_lang.log",
     conda:

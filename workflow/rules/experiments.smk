@@ -75,7 +75,12 @@ rule download_reference_model:
 
 use rule ability_weights as ability_weights_plain with:
     output:
-        paths.ability_delta("{ability}", "{deltas}", "ability-plain", "{seed_dir}"),
+        intermediate(
+            paths.ability_delta("{ability}", "{deltas}", "ability-plain", "{seed_dir}")
+        ),
+        lineage=intermediates.lineage_record(
+            paths.ability_delta("{ability}", "{deltas}", "ability-plain", "{seed_dir}")
+        ),
     log:
         "logs/{seed_dir}{deltas}/ability_plain_{ability}.log",
     params:
@@ -88,7 +93,10 @@ use rule ability_weights as ability_weights_plain with:
 
 use rule r_lang as r_lang_uniform_mu with:
     output:
-        paths.r_lang("{deltas}", "{mu}", "{seed_dir}"),
+        intermediate(paths.r_lang("{deltas}", "{mu}", "{seed_dir}")),
+        lineage=intermediates.lineage_record(
+            paths.r_lang("{deltas}", "{mu}", "{seed_dir}")
+        ),
     log:
         "logs/{seed_dir}{deltas}/r_lang_mu_{mu}.log",
     params:
@@ -121,11 +129,15 @@ rule task_vector:
     input:
         unpack(get_task_vector_experts),
     output:
-        weights=paths.task_vector_path(
-            "{tuning}", "{ability}", ".safetensors", "{seed_dir}"
+        weights=intermediate(
+            paths.task_vector_path(
+                "{tuning}", "{ability}", ".safetensors", "{seed_dir}"
+            )
         ),
-        model=directory(
-            paths.task_vector_path("{tuning}", "{ability}", ".hf", "{seed_dir}")
+        model=intermediate(
+            directory(
+                paths.task_vector_path("{tuning}", "{ability}", ".hf", "{seed_dir}")
+            )
         ),
     log:
         "logs/{seed_dir}baselines/tv/{tuning}_{ability}.log",

@@ -1,6 +1,7 @@
 # The importance CPT (Eq. 1 input): full-parameter CPT of the backbone on a sample C' of one
 # corpus; the key-neuron rule compares its float32 master weights (fp32_master/ inside the
-# output) with the backbone.
+# output) with the backbone. Deleted after use unless keep_intermediates
+# (maec.workflow.intermediates); its record stays beside it.
 
 
 rule importance_cpt:
@@ -8,7 +9,10 @@ rule importance_cpt:
         backbone=paths.BACKBONE,
         tokens=[paths.token_blocks("{corpus}")],
     output:
-        directory(paths.importance_dir("{corpus}", "{seed_dir}")),
+        intermediate(directory(paths.importance_dir("{corpus}", "{seed_dir}"))),
+        lineage=intermediates.lineage_record(
+            paths.importance_dir("{corpus}", "{seed_dir}")
+        ),
     log:
         "logs/{seed_dir}importance/{corpus}.log",
     conda:

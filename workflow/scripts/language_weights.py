@@ -1,4 +1,5 @@
 from maec.deltas.language import write_language_weights
+from maec.io.lineage import write_record
 from maec.training.masters import run_weights
 from maec.workflow.joblog import log_job_to
 
@@ -16,3 +17,4 @@ write_language_weights(
     dtype=snakemake.params.dtype,
     delta_format=snakemake.params.delta_format,
 )
+write_record(snakemake.output[0], snakemake.output.lineage)

@@ -10,6 +10,7 @@ from maec.report.cards import (
     read_scores,
     write_card,
 )
+from maec.workflow.intermediates import records_of_deleted
 from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
@@ -26,6 +27,7 @@ provenance = describe(
     model_dir,
     settings=snakemake.params.facts["settings"],
     workflow_dir=snakemake.params.workflow_dir,
+    beside=records_of_deleted(snakemake.params.deleted),
 )
 copy_file(write_provenance(model_dir, provenance), snakemake.output.provenance)
 write_card(model_dir, model_card(facts), snakemake.output.card)

@@ -1,4 +1,5 @@
 from maec.deltas.language import write_r_lang
+from maec.io.lineage import write_record
 from maec.workflow.joblog import log_job_to
 
 log_job_to(snakemake.log[0])
@@ -8,3 +9,4 @@ write_r_lang(
     snakemake.output[0],
     delta_format=snakemake.params.delta_format,
 )
+write_record(snakemake.output[0], snakemake.output.lineage)

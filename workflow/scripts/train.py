@@ -1,6 +1,7 @@
 """Continual pre-training: the importance CPT, the masked CPT runs, baselines and the demo
 pretraining, in the processes (and nodes) this job was given (torchrun over several)."""
 
+from maec.io.lineage import write_record
 from maec.training.launch import launch_training
 from maec.workflow.backbone_fit import backbone_facts, check_backbone_fit
 from maec.workflow.joblog import log_job_to
@@ -28,3 +29,5 @@ launch_training(
     job_log=snakemake.log[0],
     **snakemake.params.training,
 )
+if "lineage" in snakemake.output.keys():  # an importance run, deleted after use
+    write_record(snakemake.output[0], snakemake.output.lineage)

@@ -7,7 +7,8 @@ follows those paths from a model back to the backbone and the token files; `desc
 the SHA-256 of every file it met (the hash the hub shows for a large file), the settings the
 caller passes and the environment (versions, the workflow's git commit); `verify` hashes again
 what is still there and names what changed. `provenance.json` beside a model is `describe`'s
-dictionary.
+dictionary. An intermediate that the workflow deletes after use leaves its record in a file
+beside it (`write_record`), through which the lineage goes on.
 
 Hashing reads every byte once (about 1 GB/s on one core): minutes for an 8B model's lineage,
 nothing at the demo's scale.
@@ -19,7 +20,7 @@ import hashlib
 import json
 import platform
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -113,6 +114,10 @@ def _decoded(value: str):
         return value
 
 
+def _never(path: str) -> None:
+    return None
+
+
 def _strings(value) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -124,20 +129,23 @@ def _strings(value) -> Iterator[str]:
             yield from _strings(item)
 
 
-def recorded_inputs(record: Mapping, root: Path) -> list[str]:
+def recorded_inputs(
+    record: Mapping, root: Path, beside: Callable[[str], str | None] = _never
+) -> list[str]:
     """The paths in the working directory `root` that a record names (a path holds a `/`;
     the record's summaries of tensors are not looked into). A name without its suffix names
     the files with that stem: training runs record their corpora as token files' stems
     (`results/tokens/math_en` for its .npy blocks and .json summary). What lies outside the
     working directory (an absolute path: a local corpus or model the config names) stays in
     the record, but is neither followed nor hashed: a local corpus can be terabytes, and the
-    token files made from it are hashed."""
+    token files made from it are hashed. An output deleted after use (`beside`) counts
+    whether or not it is still there."""
     found = []
     for text in _strings({k: v for k, v in record.items() if k != "tensors"}):
         if "/" not in text or "\n" in text or Path(text).is_absolute() or text.startswith(".."):
             continue
         path = root / text
-        if path.exists():
+        if path.exists() or beside(text) is not None:  # an intermediate, there or not
             found.append(text)
         elif path.parent.is_dir():
             found += sorted(
@@ -146,9 +154,27 @@ def recorded_inputs(record: Mapping, root: Path) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def trace(start: str, root: str | Path = ".") -> dict[str, dict | None]:
+def write_record(output: str | Path, record: str | Path) -> None:
+    """`record_of(output)` into the file `record`: what an intermediate, deleted after use,
+    leaves for the lineage of what was made from it."""
+    write_text(record, json.dumps(record_of(Path(output)), indent=2) + "\n")
+
+
+def _record(path: str, root: Path, beside: Callable[[str], str | None]) -> dict | None:
+    if (record := beside(path)) is None:
+        return record_of(root / path)
+    if not (root / record).is_file():
+        raise FileNotFoundError(f"{root / record}: no record of {path}, which is deleted after use")
+    return json.loads((root / record).read_text(encoding="utf-8"))
+
+
+def trace(
+    start: str, root: str | Path = ".", beside: Callable[[str], str | None] = _never
+) -> dict[str, dict | None]:
     """Every output on the way from `start` back to what records nothing (the backbone's
-    download, token files, the world's files), breadth first: path -> its record."""
+    download, token files, the world's files), breadth first: path -> its record. `beside`
+    gives, for an output deleted after use, the record its job wrote beside it, which is
+    read instead of the output whether or not the output is still there."""
     root = Path(root)
     lineage: dict[str, dict | None] = {}
     queue = [start]
@@ -156,9 +182,9 @@ def trace(start: str, root: str | Path = ".") -> dict[str, dict | None]:
         path = queue.pop(0)
         if path in lineage:
             continue
-        record = record_of(root / path)
+        record = _record(path, root, beside)
         lineage[path] = record
-        queue += recorded_inputs(record or {}, root)
+        queue += recorded_inputs(record or {}, root, beside)
     return lineage
 
 
@@ -196,22 +222,27 @@ def describe(
     root: str | Path = ".",
     settings: Mapping | None = None,
     workflow_dir: str | Path | None = None,
+    beside: Callable[[str], str | None] = _never,
 ) -> dict:
     """The provenance of the output at `output` (relative to `root`, the workflow's working
     directory): its own files' hashes, its lineage (each output with its record and its files'
-    hashes), the settings that shaped it, and the environment."""
-    lineage = trace(output, root)
+    hashes), the settings that shaped it, and the environment. An output deleted after use
+    (`beside`, see `trace`) is described by the record beside it and that record's hash."""
+    lineage = trace(output, root, beside)
     seen: dict = {}
+
+    def step(path: str, record: dict | None) -> dict:
+        if (record_file := beside(path)) is None:
+            return {"path": path, "record": record, "files": hash_output(path, root, seen)}
+        files = hash_output(record_file, root, seen)
+        return {"path": path, "record": record, "files": files, "deleted_after_use": True}
+
     return {
         "output": output,
         "root": str(Path(root).resolve()),
         "files": hash_output(output, root, seen),
         "settings": dict(settings or {}),
-        "lineage": [
-            {"path": path, "record": record, "files": hash_output(path, root, seen)}
-            for path, record in lineage.items()
-            if path != output
-        ],
+        "lineage": [step(path, record) for path, record in lineage.items() if path != output],
         "environment": environment(workflow_dir),
     }
 

@@ -11,6 +11,7 @@ the card.
 """
 
 from maec.workflow import corpora
+from maec.workflow.intermediates import deleted_after_use
 from maec.workflow.jobs import CADENCE, seed_dir_of, seed_of_dir, training_seeds
 from maec.workflow.model_names import format_model, model_dir, model_training_runs, parse_model
 from maec.workflow.models import (
@@ -63,7 +64,9 @@ def _kept_models(config, experiments: bool) -> list[str]:
     return [
         model
         for model in dict.fromkeys(models)
-        if MODEL_KINDS[parse_model(model).kind].trained and parse_model(model).variant is None
+        if MODEL_KINDS[parse_model(model).kind].trained
+        and parse_model(model).variant is None
+        and not deleted_after_use(config, model_dir(config, model))
     ]
 
 
@@ -79,7 +82,8 @@ def sharing_models(config, model: str) -> list[str]:
 def carded_models(config, experiments: bool = True) -> list[str]:
     """The kept models of the default target (each ability's MAEC model) or, with
     `experiments`, of `experiments` too (every trained model Table 2 and the comparisons
-    beyond it evaluate, but merge variants): one name per model directory, the first."""
+    beyond it evaluate, but merge variants and the models deleted after use,
+    `maec.workflow.intermediates`): one name per model directory, the first."""
     models = _kept_models(config, experiments)
     first = {}
     for model in models:

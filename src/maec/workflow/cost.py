@@ -35,6 +35,7 @@ import pandas as pd
 import yaml
 
 from maec.io.atomic import atomic_file, write_text
+from maec.workflow.intermediates import deleted_after_use
 from maec.workflow.models import Adaptation, baseline_of_run, find_kind
 from maec.workflow.paths import BACKBONE, BACKBONE_INIT, parse_path
 
@@ -231,6 +232,11 @@ def job_costs(config, backbone: Backbone, jobs: list[PlannedJob]) -> pd.DataFram
                 runtime_hours=runtime / 60,
                 needs_resume=wall * 60 > runtime > 0,
                 bytes_written=sum(output_bytes(config, backbone, p) for p in job.outputs),
+                bytes_kept=sum(
+                    output_bytes(config, backbone, p)
+                    for p in job.outputs
+                    if not deleted_after_use(config, p)
+                ),
             )
         )
     return pd.DataFrame(rows)
@@ -243,6 +249,7 @@ def per_rule(jobs: pd.DataFrame) -> pd.DataFrame:
         tokens=("tokens", "sum"),
         gpu_hours=("gpu_hours", "sum"),
         bytes_written=("bytes_written", lambda b: b.sum(min_count=1)),
+        bytes_kept=("bytes_kept", lambda b: b.sum(min_count=1)),
         need_resume=("needs_resume", "sum"),
     )
     table = table.sort_values("gpu_hours", ascending=False, kind="stable")
@@ -260,10 +267,17 @@ def _size(value: float) -> str:
     raise AssertionError("unreachable")
 
 
-def cost_markdown(title: str, jobs: pd.DataFrame, backbone: Backbone, settings: dict) -> str:
+def _kept_note(config) -> str:
+    if config["keep_intermediates"]:
+        return "keep_intermediates: every output is kept"
+    return "the intermediates of maec.workflow.intermediates are deleted after use"
+
+
+def cost_markdown(title: str, jobs: pd.DataFrame, backbone: Backbone, config) -> str:
     """The cost plan as Markdown: the assumptions, the table per rule, the jobs that need
     resume."""
     rules = per_rule(jobs)
+    settings = config["cost"]
     lines = [
         f"# Cost plan: {title}",
         "",
@@ -271,15 +285,17 @@ def cost_markdown(title: str, jobs: pd.DataFrame, backbone: Backbone, settings: 
         f"{backbone.layers} layers, hidden size {backbone.hidden}. GPU hours of training jobs "
         f"from 6N + 12·L·d·s FLOPs per token at {settings['peak_tflops']} TFLOPS × MFU "
         f"{settings['mfu']}; of other GPU jobs, the hours they book (runtime × GPUs). "
-        "Bytes: what each job writes (every output is kept).",
+        "Bytes: what each job writes, and what is left of it after the run "
+        f"({_kept_note(config)}).",
         "",
-        "| rule | jobs | tokens (B) | GPU hours | written | need resume |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| rule | jobs | tokens (B) | GPU hours | written | kept | need resume |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for rule, row in rules.iterrows():
         lines.append(
             f"| {rule} | {row['jobs']:.0f} | {row['tokens'] / 1e9:.2f} | {row['gpu_hours']:,.1f} "
-            f"| {_size(row['bytes_written'])} | {row['need_resume']:.0f} |"
+            f"| {_size(row['bytes_written'])} | {_size(row['bytes_kept'])} "
+            f"| {row['need_resume']:.0f} |"
         )
     resume = jobs[jobs["needs_resume"]]
     if len(resume):
@@ -346,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_file(args.out / "cost.csv") as handle:
         jobs.to_csv(handle, index=False)
     title = f"{args.configfile} {' '.join(args.targets) or '(default target)'}"
-    markdown = cost_markdown(title, jobs, backbone, config["cost"])
+    markdown = cost_markdown(title, jobs, backbone, config)
     write_text(args.out / "cost.md", markdown)
     print(markdown)
     return 0

@@ -22,6 +22,7 @@ from maec.io.lineage import (
     trace,
     verify,
     write_provenance,
+    write_record,
 )
 
 
@@ -190,6 +191,34 @@ def test_provenance_records_settings_lineage_hashes_and_environment(tmp_path):
         "maec",
     }
     assert json.loads(json.dumps(provenance)) == provenance  # all of it is JSON
+
+
+def _beside_deltas(path):
+    """As `maec.workflow.storage.records_of_deleted`: the deltas are deleted after use."""
+    return f"{path}.lineage.json" if path.startswith("results/deltas/") else None
+
+
+def test_a_deleted_intermediate_is_traced_through_its_record_whether_there_or_not(tmp_path):
+    model = _chain(tmp_path)
+    delta = "results/deltas/math.safetensors"
+    write_record(tmp_path / delta, tmp_path / f"{delta}.lineage.json")
+    kept = trace(model, tmp_path)
+    there = describe(model, root=tmp_path, beside=_beside_deltas)
+    (tmp_path / delta).unlink()
+    gone = describe(model, root=tmp_path, beside=_beside_deltas)
+    assert trace(model, tmp_path, _beside_deltas) == kept  # the run and its mask still reached
+    assert there["lineage"] == gone["lineage"]
+    step = next(s for s in gone["lineage"] if s["path"] == delta)
+    assert step["deleted_after_use"] and step["record"]["alpha"] == 0.8
+    record_hash = hashlib.sha256((tmp_path / f"{delta}.lineage.json").read_bytes()).hexdigest()
+    assert step["files"] == {f"{delta}.lineage.json": record_hash}  # its record, not its bytes
+    assert verify(gone, tmp_path).missing == []
+
+
+def test_a_deleted_intermediate_without_its_record_is_named(tmp_path):
+    model = _chain(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"math.safetensors.lineage.json: no record"):
+        trace(model, tmp_path, _beside_deltas)
 
 
 def test_another_k1_is_recorded_and_changes_the_hashes(tmp_path):
