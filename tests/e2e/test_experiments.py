@@ -6,7 +6,6 @@ tests check what the experiments built, not how well the tiny models score."""
 
 import copy
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -14,14 +13,14 @@ import torch
 import yaml
 from helpers.checkpoints import load_checkpoint
 from helpers.configs import SCHEMA
-from helpers.workflow import planned_jobs, snakemake, write_config
+from helpers.workflow import planned_jobs, write_config
 from huggingface_hub import ModelCard
 from matplotlib import image
 from snakemake.utils import validate
 
 from maec.combination.similarity import read_selected, selected_tensors
 from maec.combination.variant import variant_similarity, write_variant_merge
-from maec.workflow import cards, intermediates, model_names, paths, studies, variants
+from maec.workflow import cards, model_names, paths, studies, variants
 from maec.workflow.jobs import seed_dir_of, training_seeds
 from maec.workflow.scores import benchmark_of
 
@@ -36,48 +35,6 @@ def run(rehearsal_run, rehearsal_inputs):
     workdir, _, _ = rehearsal_run["paper"]
     _, configs = rehearsal_inputs
     return workdir, yaml.safe_load(configs["config.yaml"].read_text())
-
-
-# The intermediates that the tests below read, deleted after use in the paper's configuration
-# and remade from the kept runs by the rules that made them (and each language's R(Li)).
-REMADE = {
-    "results/deltas/ability/math.safetensors": "ability_weights",
-    "results/deltas/ability-revert/math.safetensors": "ability_weights_revert",
-    "results/deltas/r_lang.safetensors": "r_lang",
-    "results/baselines/layer-swap/math.safetensors": "layer_swap",
-}
-
-
-def _language_deltas(config) -> list[str]:
-    return [
-        paths.language_delta(lang)
-        for lang in config["general_corpora"]
-        if lang != config["reference_language"]
-    ]
-
-
-@pytest.fixture(scope="module")
-def remade(run, rehearsal_inputs, tmp_path_factory):
-    """A copy of the rehearsal's working directory with the deleted intermediates that the
-    tests read made again (they stay, asked for by name). A copy: a remade delta is newer
-    than what was made from it, and Snakemake would plan that again in the rehearsal's own."""
-    workdir, config = run
-    _, configs = rehearsal_inputs
-    assert not config.get("keep_intermediates", False)  # the schema default: deleted
-    targets = [*REMADE, *_language_deltas(config)]
-    for path in targets:
-        assert not (workdir / path).exists(), f"{path}: kept, but deleted after use"
-    on_kept_paths = ["results/deltas/ability/math.safetensors", "results/deltas/r_lang.safetensors"]
-    for path in on_kept_paths + _language_deltas(config):  # a card's lineage goes through them
-        assert (workdir / intermediates.lineage_record(path)).is_file(), path
-    copy = tmp_path_factory.mktemp("remade")
-    shutil.copytree(workdir / "results", copy / "results")
-    shutil.copytree(workdir / ".snakemake" / "metadata", copy / ".snakemake" / "metadata")
-    plan = planned_jobs(copy, configs["config.yaml"], *targets)
-    languages = len(_language_deltas(config))
-    assert plan == {rule: 1 for rule in REMADE.values()} | {"language_weights": languages}
-    snakemake(copy, configs["config.yaml"], "--cores", "2", *targets)
-    return copy, config
 
 
 def test_table2_counts_each_models_own_runs(run):
@@ -262,8 +219,8 @@ def _merged_variant(workdir, config, variant, out):
         ),
     ],
 )
-def test_merge_variants_are_eq5_on_their_tensors(remade, tmp_path, variant, selected):
-    workdir, config = remade
+def test_merge_variants_are_eq5_on_their_tensors(run, tmp_path, variant, selected):
+    workdir, config = run
     merged, tensors = _merged_variant(workdir, config, variant, tmp_path / "variant.safetensors")
     assert tensors == selected(workdir, merged)
     expected = _expected_merge(workdir, config, tensors)
@@ -282,16 +239,13 @@ def test_variants_are_scored_merged_on_load_and_never_written(run):
     assert not (workdir / "results/merged/math").exists()
 
 
-def test_adding_one_k2_value_plans_its_evaluation_and_remakes_the_deltas_untrained(run):
-    """R(A) and R_Lang were deleted after use: a new variant remakes them from the kept runs
-    (minutes at 8B), and nothing else."""
+def test_adding_one_k2_value_plans_only_its_evaluation(run):
     workdir, config = run
     config = copy.deepcopy(config)
     config["experiments"]["k2_grid"].append(0.6)
     configfile = write_config(config, workdir, "more_k2.yaml")
     plan = planned_jobs(workdir, configfile, "results/figures/k2_math.png")
-    remade = {"ability_weights": 1, "r_lang": 1, "language_weights": len(_language_deltas(config))}
-    assert plan == {"evaluate_mgsm": 1, "k2_sweep": 1} | remade
+    assert plan == {"evaluate_mgsm": 1, "k2_sweep": 1}
 
 
 BEYOND_ROWS = [
@@ -327,8 +281,8 @@ def test_beyond_the_paper_tables_and_figures(run):
     assert json.loads(joint["abilities"]) == ["math", "science"]
 
 
-def test_layer_swap_takes_the_bottom_layer_from_f_cpt_l(remade):
-    workdir, _ = remade
+def test_layer_swap_takes_the_bottom_layer_from_f_cpt_l(run):
+    workdir, _ = run
     swap = load_checkpoint(workdir / "results/baselines/layer-swap/math.safetensors")
     language = load_checkpoint(workdir / f"results/baselines/full/{GENERAL}")
     ability = load_checkpoint(workdir / "results/baselines/full/math_en")
@@ -337,8 +291,8 @@ def test_layer_swap_takes_the_bottom_layer_from_f_cpt_l(remade):
         assert torch.equal(tensor, (language if bottom else ability)[name]), name
 
 
-def test_maec_ties_dare_and_revert_reuse_the_deltas_and_differ_from_maec(remade, tmp_path):
-    workdir, config = remade
+def test_maec_ties_dare_and_revert_reuse_the_deltas_and_differ_from_maec(run, tmp_path):
+    workdir, config = run
     maec = load_checkpoint(workdir / "results/merged/math.safetensors")
     for variant in ("combine-ties", "combine-dare", "revert"):
         merged, _ = _merged_variant(workdir, config, variant, tmp_path / f"{variant}.safetensors")

@@ -14,7 +14,6 @@ from helpers.checkpoints import load_checkpoint
 from helpers.workflow import load_config, planned_jobs, write_config
 
 from maec.keyneurons.masks import read_mask
-from maec.workflow.intermediates import lineage_record
 
 pytestmark = pytest.mark.rehearsal
 
@@ -73,11 +72,6 @@ def test_table2_has_every_row_the_lora_rows_scored(rehearsal_run):
 
 
 def _summary(workdir, run_dir):
-    """A run's training.json; an importance run is deleted after use in the paper's
-    configuration, and its record (training.json but the loss log) stays beside it."""
-    if "/importance/" in f"/{run_dir}":
-        assert not (workdir / run_dir).exists()
-        return json.loads((workdir / lineage_record(run_dir)).read_text())
     return json.loads((workdir / run_dir / "training.json").read_text())
 
 

@@ -2,7 +2,7 @@
 # Swapping, R(A) by reverting instead of masking, several abilities in one model, and their
 # table and figure per ability. MAEC with TIES or DARE and the revert variant are merge
 # variants (merge_variant, experiments.smk). Every model reuses trained checkpoints; the
-# models built here only to be scored are deleted after use unless keep_intermediates.
+# models built here only to be scored are deleted after use when keep_intermediates is false.
 
 
 rule task_vector_combined:

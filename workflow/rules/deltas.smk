@@ -1,6 +1,6 @@
 # Ability weights R(A) (Eq. 2), language weights R(Li), and R_Lang (Eq. 3); ability packs
 # (R(A) stored sparse with what it was made of, mergeable on its backbone). The dense deltas
-# are deleted after use unless keep_intermediates; their records stay beside them.
+# are deleted after use when keep_intermediates is false; their records stay beside them.
 
 
 rule ability_weights:

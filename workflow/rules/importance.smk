@@ -1,6 +1,6 @@
 # The importance CPT (Eq. 1 input): full-parameter CPT of the backbone on a sample C' of one
 # corpus; the key-neuron rule compares its float32 master weights (fp32_master/ inside the
-# output) with the backbone. Deleted after use unless keep_intermediates
+# output) with the backbone. Deleted after use when keep_intermediates is false
 # (maec.workflow.intermediates); its record stays beside it.
 
 

@@ -1,13 +1,18 @@
 """What a run keeps on disk. An intermediate exists only to be read by later jobs of the
-workflow: Snakemake deletes it (`temp()`) as soon as every job of the run that reads it is
-done, unless `keep_intermediates` is true (the demo keeps everything, to be looked at).
-Kept: the backbone, token files, masks, every trained model, the MAEC and joint models,
-scores, tables and cards.
+workflow. With `keep_intermediates: false`, Snakemake deletes it (`temp()`) as soon as every
+job of the run that reads it is done. Always kept: the backbone, token files, masks, every
+trained model, the MAEC and joint models, scores, tables and cards.
+
+Deleting is for a run made once. Snakemake remakes a deleted intermediate when a later
+change needs it, and then reruns every job of that run which reads it, because it cannot
+know the new file equals the old one. For R(A), that is every variant's evaluation. So
+intermediates are kept by default.
 
 The intermediates, by path template (`maec.workflow.paths.TEMPLATES`):
 - `importance`: the importance CPT runs (a checkpoint with float32 masters each), read by
-  the key-neuron masks and Figure 5b/c. Remade only by training again, so a run that deletes
-  them also makes Figure 5b/c's table (`maec.workflow.targets.made_before_deletion`).
+  the key-neuron masks and Figure 5b/c. Remade only by training again, after which the
+  masks and every run after them rerun; so a run that deletes them also makes Figure 5b/c's
+  table first (`maec.workflow.targets.made_before_deletion`).
 - `ability_delta`, `language_delta`, `r_lang`, `r_lang_mu`: dense deltas, a model's size
   each, remade in minutes from the kept runs by streaming (the rules of those on a kept
   model's path, and their plain and uniform-μ forms, leave a record beside them).

@@ -130,7 +130,7 @@ def test_a_job_longer_than_its_runtime_needs_resume_and_totals_add_up():
     assert "| baseline_cpt | 1 |" in text and "8.03 B parameters" in text
 
 
-def test_an_intermediate_is_written_and_not_kept_unless_the_config_keeps_it():
+def test_an_intermediate_is_written_and_not_kept_when_the_config_deletes_it():
     delta = "results/deltas/ability/math.safetensors"
     dry_run = f"""rule ability_weights:
     output: {delta}, {delta}.lineage.json
@@ -142,14 +142,13 @@ rule importance_cpt:
     resources: tmpdir=/tmp, gpu=8, runtime=2880
 """
     n = 8_030_261_248
-    jobs = cost.job_costs(PAPER, LLAMA_8B, cost.planned_jobs(dry_run))
+    deleting = copy.deepcopy(PAPER) | {"keep_intermediates": False}
+    jobs = cost.job_costs(deleting, LLAMA_8B, cost.planned_jobs(dry_run))
     assert list(jobs["bytes_written"]) == [2 * n, 2 * n + 4 * n]  # masters beside the run
     assert list(jobs["bytes_kept"]) == [0, 0]
-    kept = copy.deepcopy(PAPER)
-    kept["keep_intermediates"] = True
-    jobs = cost.job_costs(kept, LLAMA_8B, cost.planned_jobs(dry_run))
+    jobs = cost.job_costs(PAPER, LLAMA_8B, cost.planned_jobs(dry_run))  # kept by default
     assert list(jobs["bytes_kept"]) == list(jobs["bytes_written"])
-    text = cost.cost_markdown("paper", jobs, LLAMA_8B, kept)
+    text = cost.cost_markdown("paper", jobs, LLAMA_8B, PAPER)
     assert "| written | kept |" in text and "every output is kept" in text
 
 

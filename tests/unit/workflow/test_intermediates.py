@@ -10,7 +10,7 @@ from maec.workflow import intermediates, targets
 from maec.workflow.paths import TEMPLATES
 
 PAPER = shipped_config("config.yaml")
-DEMO = shipped_config("demo.yaml")
+DELETING = copy.deepcopy(PAPER) | {"keep_intermediates": False}
 
 
 @pytest.mark.parametrize(
@@ -43,9 +43,9 @@ DEMO = shipped_config("demo.yaml")
         ("logs/importance/math_en.log", False),
     ],
 )
-def test_the_paper_deletes_its_intermediates_and_keeps_the_rest(path, deleted):
-    assert intermediates.deleted_after_use(PAPER, path) == deleted
-    assert not intermediates.deleted_after_use(DEMO, path)  # the demo keeps everything
+def test_deleting_intermediates_deletes_them_and_keeps_the_rest(path, deleted):
+    assert intermediates.deleted_after_use(DELETING, path) == deleted
+    assert not intermediates.deleted_after_use(PAPER, path)  # kept by default
 
 
 def test_every_intermediate_is_a_template_of_the_workflow():
@@ -53,22 +53,15 @@ def test_every_intermediate_is_a_template_of_the_workflow():
 
 
 def test_a_kept_models_lineage_reads_the_record_beside_a_deleted_intermediate():
-    beside = intermediates.records_of_deleted(intermediates.deleted_templates(PAPER))
+    beside = intermediates.records_of_deleted(intermediates.deleted_templates(DELETING))
     assert beside("results/importance/math_en") == "results/importance/math_en.lineage.json"
     assert beside("results/importance/math_en/fp32_master") == beside("results/importance/math_en")
     assert beside("results/cpt/math_en+general_en") is None
-    assert (
-        intermediates.records_of_deleted(intermediates.deleted_templates(DEMO))(
-            "results/importance/x"
-        )
-        is None
-    )
+    kept = intermediates.records_of_deleted(intermediates.deleted_templates(PAPER))
+    assert kept("results/importance/math_en") is None
 
 
 def test_a_run_that_deletes_the_importance_runs_makes_figure_5bc_first():
     extra = "results/tables/update_similarity.csv"
-    assert extra in targets.default_target(PAPER)
-    assert extra not in targets.default_target(DEMO)
-    kept = copy.deepcopy(PAPER)
-    kept["keep_intermediates"] = True
-    assert extra not in targets.default_target(kept)
+    assert extra in targets.default_target(DELETING)
+    assert extra not in targets.default_target(PAPER)
