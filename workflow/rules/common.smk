@@ -83,8 +83,8 @@ def get_cadence():
 
 
 def intermediate(output):
-    """An output of an intermediate (maec.workflow.intermediates.INTERMEDIATES): with
-    keep_intermediates false, deleted once every job of the run that reads it is done."""
+    """An intermediate's output (maec.workflow.intermediates): with keep_intermediates
+    false, deleted once every job of the run that reads it is done."""
     return output if config["keep_intermediates"] else temp(output)
 
 
